@@ -1,0 +1,1 @@
+# Makes conf/ importable as rnnlab.conf (Hydra reads it with pkg://rnnlab.conf).

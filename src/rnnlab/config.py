@@ -1,0 +1,305 @@
+"""Config schemas: the types, ranges and choices of every key, checked before anything runs.
+
+Schemas hold types, not values: the values live in the YAML files alone. Each option file under conf/ names
+its schema first in its defaults list, so Hydra checks types while it
+composes (``model.hidden_size=abc`` is refused there) and keys that do not exist are refused too:
+
+    # conf/model/lstm.yaml
+    defaults:
+      - /schema/model@_here_
+      - _self_
+    cell: lstm
+
+Ranges and relations are checked by each schema's ``__post_init__``, which runs when ``validate(cfg)`` turns
+the composed config into dataclass objects. Objects are then built from the config by ``build(node)``, the one
+mechanism for that (``_target_`` + ``hydra.utils.instantiate``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """A mistake in the user's config or command line: shown as one line, exit code 2, no traceback."""
+
+
+def require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    """Raise a ConfigError that names the key, the bad value and what is allowed."""
+    if not ok:
+        raise ConfigError(f"{key}={_show(value)} is not allowed: {allowed}")
+
+
+def require_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    require(value in choices, key, value, "choose one of " + ", ".join(choices))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_show(v) for v in value) + "]"
+    return str(value) if not isinstance(value, str) else value
+
+
+def _check_length_range(key: str, lengths: list[int]) -> None:
+    require(len(lengths) == 2, key, lengths, "give [min,max] sequence lengths, e.g. [1,20]")
+    require(1 <= lengths[0] <= lengths[1], key, lengths, "need 1 <= min <= max")
+
+
+def _check_lengths(key: str, lengths: list[int]) -> None:
+    require(len(lengths) >= 1 and all(n >= 1 for n in lengths), key, lengths, "a non-empty list of lengths >= 1")
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+
+
+@dataclass
+class TaskSchema:
+    _target_: str = MISSING
+    val_size: int = MISSING
+    test_size: int = MISSING
+    # Stop once the most recent `stop_window` training sequences were all right (the 1997 paper's criterion);
+    # 0 never stops early. trainer.early_stop switches the criterion off for every task.
+    stop_window: int = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.val_size >= 1, "val_size", self.val_size, "an integer >= 1")
+        require(self.test_size >= 1, "test_size", self.test_size, "an integer >= 1")
+        require(self.stop_window >= 0, "stop_window", self.stop_window, "an integer >= 0 (0 = off)")
+
+
+@dataclass
+class IndexRecallSchema(TaskSchema):
+    _target_: str = "rnnlab.tasks.index_recall.IndexRecall"
+    position: int = MISSING
+    train_lengths: list[int] = MISSING
+    test_lengths: list[int] = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_length_range("train_lengths", self.train_lengths)
+        _check_lengths("test_lengths", self.test_lengths)
+        shortest = min(self.train_lengths[0], *self.test_lengths)
+        require(
+            0 <= self.position < shortest, "position", self.position,
+            f"0 <= position < {shortest}, the shortest train or test length (positions count from 0)",
+        )
+
+
+@dataclass
+class BinaryAdditionSchema(TaskSchema):
+    _target_: str = "rnnlab.tasks.binary_addition.BinaryAddition"
+    train_lengths: list[int] = MISSING
+    test_lengths: list[int] = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_length_range("train_lengths", self.train_lengths)
+        _check_lengths("test_lengths", self.test_lengths)
+
+
+TEMPORAL_ORDER_VARIANTS = ("6a", "6b")
+
+
+@dataclass
+class TemporalOrderSchema(TaskSchema):
+    _target_: str = "rnnlab.tasks.temporal_order.TemporalOrder"
+    variant: str = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_choice("variant", self.variant, TEMPORAL_ORDER_VARIANTS)
+
+
+# ---------------------------------------------------------------------------------------------- model
+
+CELLS = ("rnn", "lstm", "gru")
+NONLINEARITIES = ("tanh", "relu")
+ATTENTION = ("none", "additive")
+
+
+@dataclass
+class ModelSchema:
+    _target_: str = "rnnlab.models.RecurrentNet"
+    cell: str = MISSING
+    hidden_size: int = MISSING
+    num_layers: int = MISSING
+    nonlinearity: str = "tanh"  # the rnn cell's; set in conf/model/rnn.yaml
+    dropout: float = MISSING
+    bidirectional: bool = MISSING
+    attention: str = MISSING
+    forget_bias: float = 0.0  # the lstm cell's initial forget-gate bias; set in conf/model/lstm.yaml
+
+    def __post_init__(self) -> None:
+        require_choice("cell", self.cell, CELLS)
+        require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
+        require(self.num_layers >= 1, "num_layers", self.num_layers, "an integer >= 1")
+        require_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        require(
+            self.cell == "rnn" or self.nonlinearity == "tanh", "nonlinearity", self.nonlinearity,
+            f"only the rnn cell takes relu; {self.cell} has its own gates (use model=rnn)",
+        )
+        require(
+            self.cell == "lstm" or self.forget_bias == 0, "forget_bias", self.forget_bias,
+            f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm)",
+        )
+        require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
+        require_choice("attention", self.attention, ATTENTION)
+
+
+# ---------------------------------------------------------------------------------------------- loss
+
+
+@dataclass
+class LossSchema:
+    _target_: str = MISSING
+
+
+# ---------------------------------------------------------------------------------------------- optimizer
+
+
+@dataclass
+class OptimizerSchema:
+    _target_: str = MISSING
+    _partial_: bool = True  # the parameters come later: build(cfg.optimizer)(model.parameters())
+    lr: float = MISSING
+    weight_decay: float = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.lr > 0, "lr", self.lr, "a learning rate > 0")
+        require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "an L2 weight >= 0")
+
+
+@dataclass
+class MomentumOptimizerSchema(OptimizerSchema):
+    momentum: float = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(0 <= self.momentum < 1, "momentum", self.momentum, "0 <= momentum < 1")
+
+
+@dataclass
+class SchedulerSchema:
+    _target_: str = MISSING
+    _partial_: bool = True  # the optimizer comes later: build(cfg.scheduler)(optimizer)
+
+
+@dataclass
+class ConstantSchedulerSchema(SchedulerSchema):
+    factor: float = MISSING
+    total_iters: int = MISSING
+
+
+@dataclass
+class CosineSchedulerSchema(SchedulerSchema):
+    T_max: int = MISSING  # steps from optimizer.lr down to eta_min
+    eta_min: float = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.T_max >= 1, "T_max", self.T_max, "an integer >= 1 (steps)")
+        require(self.eta_min >= 0, "eta_min", self.eta_min, "a learning rate >= 0")
+
+
+# ---------------------------------------------------------------------------------------------- trainer, logger
+
+
+@dataclass
+class TrainerSchema:
+    batch_size: int = MISSING
+    max_steps: int = MISSING
+    eval_every: int = MISSING
+    log_every: int = MISSING
+    early_stop: bool = MISSING
+    clip_grad_norm: float = MISSING  # 0 = no clipping
+    progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "max_steps", "eval_every", "log_every"):
+            require(getattr(self, key) >= 1, key, getattr(self, key), "an integer >= 1")
+        require(self.clip_grad_norm >= 0, "clip_grad_norm", self.clip_grad_norm, "a norm >= 0 (0 = off)")
+
+
+@dataclass
+class LoggerSchema:
+    _target_: str = "rnnlab.logger.TensorBoardLogger"
+    samples: int = MISSING  # text samples ("input ... predicted ... true ...") written at the end
+
+    def __post_init__(self) -> None:
+        require(self.samples >= 0, "samples", self.samples, "an integer >= 0")
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+@dataclass
+class RunSchema:
+    task: Any = MISSING
+    model: Any = MISSING
+    loss: Any = MISSING
+    optimizer: Any = MISSING
+    scheduler: Any = MISSING
+    trainer: Any = MISSING
+    logger: Any = MISSING
+    seed: int = MISSING
+    device: str = MISSING
+
+
+GROUP_SCHEMAS: dict[str, dict[str, type]] = {
+    "task": {
+        "index_recall": IndexRecallSchema,
+        "binary_addition": BinaryAdditionSchema,
+        "temporal_order": TemporalOrderSchema,
+    },
+    "model": {"model": ModelSchema},
+    "loss": {"loss": LossSchema},
+    "optimizer": {"optimizer": OptimizerSchema, "momentum": MomentumOptimizerSchema},
+    "scheduler": {"constant": ConstantSchedulerSchema, "cosine": CosineSchedulerSchema},
+    "trainer": {"trainer": TrainerSchema},
+    "logger": {"logger": LoggerSchema},
+}
+GROUPS = tuple(GROUP_SCHEMAS)
+
+
+def register_schemas() -> None:
+    """Put the schemas in Hydra's ConfigStore as /schema/<group>/<name> (conf/ files extend them)."""
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunSchema)
+    for group, schemas in GROUP_SCHEMAS.items():
+        for name, schema in schemas.items():
+            if name == group:  # the group's one schema: /schema/model
+                cs.store(group="schema", name=group, node=schema)
+            else:  # one schema per option: /schema/task/binary_addition
+                cs.store(group=f"schema/{group}", name=name, node=schema)
+
+
+register_schemas()
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check ranges and relations of every group; raise ConfigError naming the first bad key."""
+    for group in GROUPS:
+        try:
+            OmegaConf.to_object(cfg[group])
+        except ConfigError as err:
+            raise ConfigError(f"{group}.{err}") from None
+    require(DEVICE_PATTERN.fullmatch(cfg.device) is not None, "device", cfg.device, "auto, cpu, cuda or cuda:N")
+
+
+def build(node: DictConfig, **kwargs: Any) -> Any:
+    """Instantiate ``node`` through its ``_target_``; a ConfigError raised inside comes out as itself."""
+    try:
+        return instantiate(node, _convert_="all", **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        raise

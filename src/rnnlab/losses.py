@@ -1,0 +1,94 @@
+"""Losses: each turns the model's raw outputs into a training loss and into predicted classes.
+
+Targets are class indices, IGNORE (-1) on steps past a sequence's end. For two classes, mse and bce use a single
+sigmoid output (one bit), as the original reports did; for more, mse compares softmax probabilities with the
+one-hot target (the Brier score), and bce is refused since the classes exclude each other.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnlab.config import ConfigError
+from rnnlab.tasks.base import IGNORE, Task
+
+
+class Loss(nn.Module):
+    name: str
+
+    def num_outputs(self, num_classes: int) -> int:
+        return num_classes
+
+    def check(self, task: Task) -> None:
+        """Raise ConfigError if this loss makes no sense for the task."""
+
+    @staticmethod
+    def predict(outputs: Tensor) -> Tensor:
+        if outputs.shape[-1] == 1:
+            return (outputs.squeeze(-1) > 0).long()
+        return outputs.argmax(dim=-1)
+
+    @staticmethod
+    def probabilities(outputs: Tensor) -> Tensor:
+        """(..., classes) probabilities, whatever the number of outputs."""
+        if outputs.shape[-1] == 1:
+            p = torch.sigmoid(outputs)
+            return torch.cat([1 - p, p], dim=-1)
+        return outputs.softmax(dim=-1)
+
+
+def _scored(outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Flatten to (scored steps, outputs) and (scored steps,), dropping IGNORE targets."""
+    keep = targets.reshape(-1) != IGNORE
+    return outputs.reshape(-1, outputs.shape[-1])[keep], targets.reshape(-1)[keep]
+
+
+class CrossEntropy(Loss):
+    name = "cross_entropy"
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+
+
+class NLL(Loss):
+    """Negative log-likelihood of log-softmax outputs (the LogSoftmax + NLLLoss pairing)."""
+
+    name = "nll"
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        log_probs = F.log_softmax(outputs.reshape(-1, outputs.shape[-1]), dim=-1)
+        return F.nll_loss(log_probs, targets.reshape(-1), ignore_index=IGNORE)
+
+
+class MSE(Loss):
+    name = "mse"
+
+    def num_outputs(self, num_classes: int) -> int:
+        return 1 if num_classes == 2 else num_classes
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        outputs, targets = _scored(outputs, targets)
+        if outputs.shape[-1] == 1:
+            return F.mse_loss(torch.sigmoid(outputs.squeeze(-1)), targets.float())
+        one_hot = F.one_hot(targets, outputs.shape[-1]).float()
+        return (outputs.softmax(dim=-1) - one_hot).pow(2).sum(dim=-1).mean()
+
+
+class BCE(Loss):
+    name = "bce"
+
+    def num_outputs(self, num_classes: int) -> int:
+        return 1
+
+    def check(self, task: Task) -> None:
+        if task.num_classes != 2:
+            raise ConfigError(
+                f"loss=bce needs a task with two classes (one output bit), but {task.name} has "
+                f"{task.num_classes} classes that exclude each other: use loss=cross_entropy, nll or mse"
+            )
+
+    def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        outputs, targets = _scored(outputs, targets)
+        return F.binary_cross_entropy_with_logits(outputs.squeeze(-1), targets.float())

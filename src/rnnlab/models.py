@@ -1,0 +1,110 @@
+"""One recurrent model for every task: cell by name, layers, bidirectional, attention pooling, linear readout.
+
+    model = RecurrentNet(input_size=2, output_size=1, per_step=True, cell="lstm", hidden_size=16)
+    outputs = model(batch.x, batch.lengths)   # (n, steps, outputs) when per_step, else (n, outputs)
+
+The task decides input_size, output_size and per_step; the config decides the rest. A per-sequence model reads
+out at each sequence's true last step (for the backward direction: its first step, after the whole sequence),
+or pools all true steps with additive attention. Padding never reaches a readout.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnnlab.config import ConfigError
+
+CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class AdditiveAttention(nn.Module):
+    """Bahdanau-style pooling over time: score_t = v . tanh(W h_t), softmax over the true steps only."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.project = nn.Linear(features, features)
+        self.score = nn.Linear(features, 1, bias=False)
+
+    def forward(self, states: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        scores = self.score(torch.tanh(self.project(states))).squeeze(-1)
+        weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+        return torch.einsum("nt,ntf->nf", weights, states), weights
+
+
+class RecurrentNet(nn.Module):
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        per_step: bool,
+        cell: str = "lstm",
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        attention: str = "none",
+        forget_bias: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ConfigError(f"model.cell={cell} is not allowed: choose one of {', '.join(CELLS)}")
+        if per_step and attention != "none":
+            raise ConfigError(
+                f"model.attention={attention} pools a whole sequence into one output, but this task needs one "
+                "output per step: use model.attention=none"
+            )
+        extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+        self.rnn = CELLS[cell](
+            input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,  # torch applies it between layers only
+            **extra,
+        )
+        self.per_step = per_step
+        self.hidden_size = hidden_size
+        features = hidden_size * (2 if bidirectional else 1)
+        self.attention = AdditiveAttention(features) if attention == "additive" else None
+        self.dropout = nn.Dropout(dropout)
+        self.readout = nn.Linear(features, output_size)
+        self.last_attention: Tensor | None = None  # weights of the latest forward pass, for plots
+        if cell == "lstm":
+            self._set_forget_bias(forget_bias)
+
+    def _set_forget_bias(self, value: float) -> None:
+        # torch orders LSTM gates (input, forget, cell, output) and adds two bias vectors: put the whole
+        # forget bias in one, so that the gate starts near sigmoid(value) and memory survives early training.
+        h = self.hidden_size
+        with torch.no_grad():
+            for name, bias in self.rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    bias[h : 2 * h].fill_(value)
+                elif name.startswith("bias_hh"):
+                    bias[h : 2 * h].zero_()
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        n, steps, _ = x.shape
+        # A unidirectional pass never sees the padding after a sequence's end before its readout, so it runs
+        # unpacked (faster); a backward pass would start in the padding, so varying lengths are packed.
+        if self.rnn.bidirectional and bool((lengths != steps).any()):
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            states, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=steps)
+        else:
+            states, _ = self.rnn(x)
+        if self.per_step:
+            return self.readout(self.dropout(states))
+        if self.attention is not None:
+            mask = torch.arange(steps, device=x.device) < lengths[:, None]
+            pooled, self.last_attention = self.attention(states, mask)
+        else:
+            pooled = self._last_states(states, lengths)
+        return self.readout(self.dropout(pooled))
+
+    def _last_states(self, states: Tensor, lengths: Tensor) -> Tensor:
+        h = self.hidden_size
+        last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, h)
+        forward = states[..., :h].gather(1, last).squeeze(1)
+        if not self.rnn.bidirectional:
+            return forward
+        return torch.cat([forward, states[:, 0, h:]], dim=-1)  # the backward pass ends at step 0

@@ -1,0 +1,156 @@
+"""One run, start to end: config -> task, model, loss, optimizer -> train -> test -> reports.
+
+    report = run(cfg, run_dir)      # a plain function: the CLI and the tests both call it
+
+Everything is checked (validate, then the task/model/loss combination) before training starts, so a mistake in
+the config costs nothing and writes no report.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from rnnlab import reports
+from rnnlab.config import ConfigError, build, validate
+from rnnlab.losses import Loss
+from rnnlab.models import RecurrentNet
+from rnnlab.tasks.base import Task
+from rnnlab.train import evaluate, fit
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={name}: CUDA is not available on this machine; use device=auto or device=cpu")
+        index = torch.device(name).index or 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device={name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return torch.device(name)
+
+
+def flat_params(cfg: DictConfig) -> dict[str, Any]:
+    """The run's settings as flat scalar columns (model.hidden_size ...) for the TensorBoard HPARAMS tab."""
+    keep = {k: cfg[k] for k in ("task", "model", "loss", "optimizer", "scheduler", "trainer", "seed")}
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key not in ("_partial_",):
+                    walk(f"{prefix}.{key}" if prefix else key, value)
+        else:
+            flat[prefix] = node if isinstance(node, (int, float, str, bool)) else str(node)
+
+    walk("", OmegaConf.to_container(OmegaConf.create(keep), resolve=True))
+    return flat
+
+
+def build_run(cfg: DictConfig, device: torch.device) -> tuple[Task, RecurrentNet, Loss, torch.optim.Optimizer, Any]:
+    """All the objects of a run, from the config alone; raises ConfigError for combinations that make no sense."""
+    task: Task = build(cfg.task)
+    loss_fn: Loss = build(cfg.loss)
+    loss_fn.check(task)
+    torch.manual_seed(cfg.seed)  # model initialisation
+    model: RecurrentNet = build(
+        cfg.model, input_size=task.input_size, output_size=loss_fn.num_outputs(task.num_classes), per_step=task.per_step
+    ).to(device)
+    optimizer = build(cfg.optimizer)(model.parameters())
+    scheduler = build(cfg.scheduler)(optimizer)
+    return task, model, loss_fn, optimizer, scheduler
+
+
+def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    validate(cfg)
+    device = resolve_device(cfg.device)
+    task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    logger = build(cfg.logger, log_dir=run_dir)
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("%s: %s (%s parameters) with %s on %s", task.name, cfg.model.cell, f"{n_params:,}", loss_fn.name, device)
+
+    try:
+        result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger)
+        report: dict[str, Any] = {
+            "status": result.status,
+            "task": task.name,
+            "model": cfg.model.cell,
+            "loss": loss_fn.name,
+            "optimizer": type(optimizer).__name__.lower(),
+            "params": n_params,
+            "device": str(device),
+            "seed": cfg.seed,
+            "metric": task.metric,
+            "train": {
+                "steps": result.steps,
+                "sequences_seen": result.sequences_seen,
+                "wall_s": round(result.wall_s, 3),
+                "samples_per_s": round(result.samples_per_s, 1),
+                "stopped_early": result.stopped_early,
+            },
+            "val": result.val or {},
+        }
+        samples = test_and_report(model, loss_fn, task, device, report, logger, result.steps, run_dir)
+        logger.hparams(flat_params(cfg), {f"test/{k}": v for k, v in report["test"].items() if k not in ("n",)})
+    finally:
+        logger.close()
+    reports.write_json(run_dir / "report.json", report)
+    reports.write_atomic(run_dir / "report.md", reports.markdown(report, samples))
+    log.info("test: %s  (report: %s)", _summary(report["test"]), run_dir / "report.md")
+    return report
+
+
+def test_and_report(model, loss_fn, task, device, report, logger, step, run_dir) -> list[str]:
+    """Score every test set, fill report["test"] (and the by-length table), log, plot; return text samples."""
+    results, samples = {}, []
+    test_sets = task.test_sets(device)
+    for name, batch in test_sets.items():
+        metrics, predictions = evaluate(model, loss_fn, task, batch)
+        results[name] = metrics
+        samples += [f"[{name}] " + task.describe(batch, predictions, i) for i in range(min(logger.samples, len(batch)))]
+    # The test summary is the mean over test sets, each length counting once (counts add up).
+    keys = [k for k in next(iter(results.values())) if k != "loss"]
+    report["test"] = {
+        k: sum(r[k] for r in results.values()) if k in ("wrong", "n") else sum(r[k] for r in results.values()) / len(results)
+        for k in keys
+    }
+    logger.scalars({f"test/{k}": v for k, v in report["test"].items() if k != "n"}, step)
+    if task.test_lengths:
+        name = reports.by_length_name(task.metric)
+        report[f"{name}_by_length"] = {length: r[task.metric] for length, r in results.items()}
+        rows = {length: {k: r[k] for k in keys if k not in ("wrong", "n")} for length, r in results.items()}
+        reports.write_by_length_csv(run_dir / f"{name}.csv", rows)
+        figure = reports.plot_by_length(
+            report[f"{name}_by_length"], name.replace("_", " "), f"{task.name}: {name.replace('_', ' ')} by length"
+        )
+        reports.save_figure(figure, run_dir / f"{name}.png")
+        logger.figure(f"test/{name}_by_length", figure, step)
+    if getattr(model, "attention", None) is not None:
+        _plot_attention(model, next(iter(test_sets.values())), run_dir, logger, step)
+    if samples:
+        logger.text("test/samples", "\n".join(f"    {s}" for s in samples), step)
+    return samples
+
+
+def _plot_attention(model, batch, run_dir, logger, step) -> None:
+    batch = batch[:8]
+    with torch.no_grad():
+        model.eval()
+        model(batch.x, batch.lengths)
+    weights = [w[: int(n)].tolist() for w, n in zip(model.last_attention, batch.lengths)]
+    figure = reports.plot_attention(weights, [f"seq {i}" for i in range(len(weights))])
+    reports.save_figure(figure, run_dir / "attention.png")
+    logger.figure("test/attention", figure, step)
+
+
+def _summary(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())

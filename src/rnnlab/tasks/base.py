@@ -1,0 +1,119 @@
+"""What every task gives the runner: its sizes, a seeded batch generator, fixed validation and test sets, metrics.
+
+A task is pure: ``make_batch(n, generator, device)`` builds a whole batch in a few tensor ops on the target device,
+and the same generator state always gives the same batch. Validation and test sets come from their own fixed
+seeds, so every run of a task (any model, any seed) is scored on the same sequences.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+VAL_SEED = 1_000_003
+TEST_SEED = 2_000_003
+IGNORE = -1  # target of a step past a sequence's end: never scored, never trained on
+
+
+@dataclass(frozen=True)
+class Batch:
+    """x: float (n, steps, input_size). y: long, (n,) for one class per sequence or (n, steps) for one per step,
+    IGNORE past each sequence's end. lengths: long (n,), the true length of each sequence."""
+
+    x: Tensor
+    y: Tensor
+    lengths: Tensor
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def __getitem__(self, index: slice) -> "Batch":
+        return Batch(self.x[index], self.y[index], self.lengths[index])
+
+
+def abbreviate(text: str, keep: int = 48) -> str:
+    """Long sequences in text samples: the first and last keep/2 symbols around an ellipsis."""
+    if len(text) <= keep:
+        return text
+    return f"{text[: keep // 2]}…{text[-keep // 2 :]}"
+
+
+def seeded(seed: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def uniform_lengths(n: int, low: int, high: int, generator: torch.Generator, device: torch.device) -> Tensor:
+    return torch.randint(low, high + 1, (n,), generator=generator, device=device)
+
+
+def step_mask(lengths: Tensor, steps: int) -> Tensor:
+    """(n, steps) bool: True where a step lies inside its sequence."""
+    return torch.arange(steps, device=lengths.device) < lengths[:, None]
+
+
+class Task(ABC):
+    """Subclasses set the class attributes and implement ``make_batch`` and ``describe``."""
+
+    name: str
+    input_size: int
+    num_classes: int
+    per_step: bool  # one target per step (addition) or one per sequence (read at its last step)
+    step_metric = "step_acc"  # per-step tasks: name of the fraction of steps right ("bit_acc" for addition)
+
+    def __init__(self, val_size: int, test_size: int, stop_window: int) -> None:
+        self.val_size = val_size
+        self.test_size = test_size
+        self.stop_window = stop_window
+
+    @property
+    def metric(self) -> str:
+        """The headline metric: validation progress, the best checkpoint and the by-length table use it."""
+        return self.step_metric if self.per_step else "acc"
+
+    @property
+    def test_lengths(self) -> list[int]:
+        """Lengths the test is broken down by; an empty list means one test set of the training distribution."""
+        return []
+
+    @abstractmethod
+    def make_batch(
+        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
+    ) -> Batch:
+        """n sequences drawn from the training distribution, or all of one length when `length` is given."""
+
+    @abstractmethod
+    def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
+        """One sequence as people read it: input, predicted, true."""
+
+    def validation_set(self, device: torch.device) -> Batch:
+        return self.make_batch(self.val_size, seeded(VAL_SEED, device), device)
+
+    def test_sets(self, device: torch.device) -> dict[str, Batch]:
+        """Named test sets: one per test length, or a single "all" set."""
+        if not self.test_lengths:
+            return {"all": self.make_batch(self.test_size, seeded(TEST_SEED, device), device)}
+        return {
+            str(length): self.make_batch(self.test_size, seeded(TEST_SEED + length, device), device, length)
+            for length in self.test_lengths
+        }
+
+    def sequences_right(self, predictions: Tensor, batch: Batch) -> Tensor:
+        """(n,) bool: the whole sequence's output is right."""
+        if not self.per_step:
+            return predictions == batch.y
+        return ((predictions == batch.y) | (batch.y == IGNORE)).all(dim=1)
+
+    def metrics(self, predictions: Tensor, batch: Batch) -> dict[str, float]:
+        # Ratios of exact counts, in Python floats: 1 wrong bit in 10^6 must not round to 1.0.
+        if not self.per_step:
+            right = int((predictions == batch.y).sum())
+            return {"acc": right / len(batch), "wrong": len(batch) - right, "n": len(batch)}
+        scored = batch.y != IGNORE
+        steps_right = int(((predictions == batch.y) & scored).sum())
+        return {
+            self.step_metric: steps_right / int(scored.sum()),
+            "seq_acc": int(self.sequences_right(predictions, batch).sum()) / len(batch),
+        }

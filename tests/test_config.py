@@ -1,0 +1,108 @@
+"""compose() of every config group option, and bad values refused with a message that names the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ValidationError
+
+from conftest import compose_config
+from rnnlab.config import GROUPS, ConfigError, build, validate
+from rnnlab.runner import build_run, resolve_device
+
+import rnnlab.conf
+
+CONF = Path(rnnlab.conf.__file__).parent
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+ALL_OPTIONS = [(group, option) for group in GROUPS for option in options(group)]
+
+
+def test_every_group_has_options():
+    assert {g: len(options(g)) >= 1 for g in GROUPS} == {g: True for g in GROUPS}
+    assert options("model") == ["gru", "lstm", "rnn"]
+    assert options("loss") == ["bce", "cross_entropy", "mse", "nll"]
+    assert options("optimizer") == ["adagrad", "adam", "rmsprop", "sgd"]
+
+
+@pytest.mark.parametrize("group,option", ALL_OPTIONS)
+def test_every_option_composes_validates_and_builds(group, option):
+    overrides = [f"{group}={option}"]
+    if group == "loss" and option == "bce":
+        overrides.append("task=binary_addition")  # the one task bce makes sense for
+    cfg = compose_config(*overrides)
+    validate(cfg)
+    task, model, loss, optimizer, scheduler = build_run(cfg, resolve_device("cpu"))
+    assert model.readout.out_features == loss.num_outputs(task.num_classes)
+    assert model.rnn.input_size == task.input_size
+    assert optimizer.param_groups[0]["lr"] == cfg.optimizer.lr
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("model.hidden_size=0", "model.hidden_size=0 is not allowed: an integer >= 1"),
+        ("model.num_layers=0", "model.num_layers=0 is not allowed"),
+        ("model.dropout=1.0", "model.dropout=1.0 is not allowed: 0 <= dropout < 1"),
+        ("model.attention=dot", "model.attention=dot is not allowed: choose one of none, additive"),
+        ("model.forget_bias=1", "model.forget_bias=1.0 is not allowed: only the lstm cell has a forget gate"),
+        ("optimizer.lr=0", "optimizer.lr=0.0 is not allowed: a learning rate > 0"),
+        ("optimizer.weight_decay=-1", "optimizer.weight_decay=-1.0 is not allowed"),
+        ("trainer.batch_size=0", "trainer.batch_size=0 is not allowed"),
+        ("task.train_lengths=[5,2]", "task.train_lengths=[5,2] is not allowed: need 1 <= min <= max"),
+        ("task.train_lengths=[0,4]", "task.train_lengths=[0,4] is not allowed"),
+        ("task.test_lengths=[]", "task.test_lengths=[] is not allowed"),
+        ("device=gpu", "device=gpu is not allowed: auto, cpu, cuda or cuda:N"),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_allowed(override, message):
+    overrides = [override]
+    if override.startswith("model.forget_bias"):
+        overrides.insert(0, "model=gru")
+    with pytest.raises(ConfigError) as err:
+        validate(compose_config(*overrides))
+    assert str(err.value).startswith(message)
+
+
+def test_position_must_lie_inside_the_shortest_sequence():
+    with pytest.raises(ConfigError, match=r"task.position=3 is not allowed: 0 <= position < 3"):
+        validate(compose_config("task=index_recall", "task.position=3"))
+
+
+def test_unknown_variant_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="task.variant=6c is not allowed: choose one of 6a, 6b"):
+        validate(compose_config("task=temporal_order", "task.variant=6c"))
+
+
+def test_wrong_type_and_unknown_key_are_refused_while_composing():
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_config("model.hidden_size=abc")
+    assert isinstance(err.value.__cause__, ValidationError)
+    with pytest.raises(ConfigCompositionException, match="hidden_sise"):
+        compose_config("model.hidden_sise=3")
+
+
+def test_bce_with_a_ten_class_task_is_refused_before_training():
+    cfg = compose_config("task=index_recall", "loss=bce")
+    validate(cfg)
+    with pytest.raises(ConfigError, match="loss=bce needs a task with two classes"):
+        build_run(cfg, resolve_device("cpu"))
+
+
+def test_attention_on_a_per_step_task_is_refused_through_build():
+    cfg = compose_config("task=binary_addition", "model.attention=additive")
+    with pytest.raises(ConfigError, match="one output per step"):
+        build(cfg.model, input_size=2, output_size=2, per_step=True)
+
+
+def test_cuda_when_absent_is_a_config_error(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"

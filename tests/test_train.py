@@ -1,0 +1,98 @@
+"""Tiny runs through run(): they learn above chance, repeat exactly from a seed, and write their reports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from rnnlab.runner import run
+from rnnlab.train import RecentSequences
+
+REPORT_KEYS = {"status", "task", "model", "loss", "params", "train", "test"}
+TRAIN_KEYS = {"steps", "sequences_seen", "wall_s", "samples_per_s", "stopped_early"}
+
+
+def test_addition_learns_and_writes_every_report(tiny_config, tmp_path):
+    cfg = tiny_config(
+        "task=binary_addition", "model.hidden_size=16", "trainer.max_steps=300", "trainer.batch_size=64",
+        "task.train_lengths=[1,8]", "task.test_lengths=[8,40]", "logger=tensorboard",
+    )
+    report = run(cfg, tmp_path)
+    assert REPORT_KEYS <= set(report) and TRAIN_KEYS <= set(report["train"])
+    assert report["status"] == "ok"
+    assert report["test"]["bit_acc"] > 0.9  # chance is 0.5
+    assert set(report["bit_accuracy_by_length"]) == {"8", "40"}
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+    assert "bit_acc" in (tmp_path / "report.md").read_text()
+    lines = (tmp_path / "bit_accuracy.csv").read_text().splitlines()
+    assert lines[0] == "length,bit_acc,seq_acc" and [l.split(",")[0] for l in lines[1:]] == ["8", "40"]
+    assert (tmp_path / "bit_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+    events = EventAccumulator(str(tmp_path), size_guidance={"images": 0, "tensors": 0}).Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/bit_acc", "train/lr", "val/bit_acc", "test/bit_acc", "test/seq_acc"} <= scalars
+    assert "test/bit_accuracy_by_length" in events.Tags()["images"]
+    assert "hparams" in events.PluginAssets("hparams") or events.Tags()["tensors"]  # hparams summaries
+    assert any(t.startswith("test/samples") for t in events.Tags()["tensors"])
+
+
+def test_index_recall_learns_above_chance(tiny_config, tmp_path):
+    cfg = tiny_config(
+        "task=index_recall", "model=gru", "model.hidden_size=16", "trainer.max_steps=300",
+        "task.train_lengths=[3,5]", "task.test_lengths=[3,5]",
+    )
+    report = run(cfg, tmp_path)
+    assert report["test"]["acc"] > 0.3  # chance is 0.1
+    assert set(report["accuracy_by_length"]) == {"3", "5"}
+    assert report["test"]["n"] == 64
+
+
+def test_attention_run_plots_its_weights(tiny_config, tmp_path):
+    cfg = tiny_config("task=temporal_order", "task.variant=6a", "model.attention=additive", "model.hidden_size=8")
+    report = run(cfg, tmp_path)
+    assert report["test"]["n"] == 32 and 0 <= report["test"]["wrong"] <= 32
+    assert (tmp_path / "attention.png").exists()
+
+
+def test_same_seed_gives_identical_reports(tiny_config, tmp_path):
+    overrides = ("task=binary_addition", "model=gru", "model.hidden_size=8", "trainer.max_steps=30")
+    first = run(tiny_config(*overrides, "seed=3"), tmp_path / "a")
+    again = run(tiny_config(*overrides, "seed=3"), tmp_path / "b")
+    other = run(tiny_config(*overrides, "seed=4"), tmp_path / "c")
+    assert first["test"] == again["test"] and first["val"] == again["val"]
+    assert first["val"]["loss"] != other["val"]["loss"]
+
+
+def test_early_stop_at_the_task_criterion(tiny_config, tmp_path):
+    """A trivially easy addition (1-bit sums) meets 'last 256 sequences all right' long before max_steps."""
+    cfg = tiny_config(
+        "task=binary_addition", "task.train_lengths=[1,1]", "task.test_lengths=[1]", "task.stop_window=256",
+        "trainer.max_steps=2000", "trainer.batch_size=64", "optimizer.lr=0.05",
+    )
+    report = run(cfg, tmp_path)
+    assert report["train"]["stopped_early"] is True
+    assert report["train"]["steps"] < 2000
+    assert report["train"]["sequences_seen"] == report["train"]["steps"] * 64
+
+
+def test_divergence_is_reported_not_hidden(tiny_config, tmp_path):
+    cfg = tiny_config("task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd", "optimizer.lr=1e30",
+                      "trainer.clip_grad_norm=0", "trainer.max_steps=50")
+    report = run(cfg, tmp_path)
+    assert report["status"].startswith("diverged")
+    assert json.loads((tmp_path / "report.json").read_text())["status"] == report["status"]
+
+
+def test_recent_sequences_window():
+    window = RecentSequences(100)
+    for _ in range(3):
+        window.add(40, 0)
+    assert window.all_right  # 120 >= 100 sequences, none wrong
+    window.add(40, 1)
+    assert not window.all_right
+    for _ in range(3):
+        window.add(40, 0)
+    assert window.all_right  # the wrong batch fell out of the last 100
+    assert not RecentSequences(0).all_right  # 0 = never
