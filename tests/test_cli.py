@@ -28,6 +28,7 @@ def test_a_run_writes_its_report_and_tensorboard_events(tmp_path):
     assert list(run_dir.glob("events.out.tfevents.*"))
     assert (run_dir / ".hydra" / "config.yaml").exists()
     assert "test: acc=" in result.stdout + result.stderr
+    assert "accuracy by length: 3: " in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

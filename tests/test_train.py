@@ -6,6 +6,7 @@ import json
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 from rnnlab.runner import run
 from rnnlab.train import RecentSequences
@@ -34,7 +35,11 @@ def test_addition_learns_and_writes_every_report(tiny_config, tmp_path):
     scalars = set(events.Tags()["scalars"])
     assert {"train/loss", "train/bit_acc", "train/lr", "val/bit_acc", "test/bit_acc", "test/seq_acc"} <= scalars
     assert "test/bit_accuracy_by_length" in events.Tags()["images"]
-    assert "hparams" in events.PluginAssets("hparams") or events.Tags()["tensors"]  # hparams summaries
+    hparams = events.PluginTagToContent("hparams")
+    assert set(hparams) == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
+    start = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_start_info"])
+    assert start.session_start_info.hparams["model.hidden_size"].number_value == 16
+    assert start.session_start_info.hparams["task.train_lengths"].string_value == "[1, 8]"
     assert any(t.startswith("test/samples") for t in events.Tags()["tensors"])
 
 

@@ -105,7 +105,11 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         logger.close()
     reports.write_json(run_dir / "report.json", report)
     reports.write_atomic(run_dir / "report.md", reports.markdown(report, samples))
-    log.info("test: %s  (report: %s)", _summary(report["test"]), run_dir / "report.md")
+    log.info("test: %s", _summary(report["test"]))
+    for key, table in report.items():
+        if key.endswith("_by_length"):
+            log.info("%s: %s", key.replace("_", " "), ", ".join(f"{n}: {v:.4f}" for n, v in table.items()))
+    log.info("report: %s", run_dir / "report.md")
     return report
 
 
