@@ -1,21 +1,32 @@
-"""The rnnlab command in a subprocess, as a user runs it: reports and TensorBoard events, one-line errors."""
+"""The rnnlab commands in a subprocess, as a user runs them: reports and TensorBoard events, one-line errors,
+signals, rnnlab-eval."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 FAST = ["logger=tensorboard", "trainer.max_steps=20", "task.val_size=64", "task.test_size=32"]
+ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+
+
+def command(name: str, *args: str, cwd, **kwargs) -> subprocess.CompletedProcess:
+    code = f"import sys; from rnnlab.cli import {name}; sys.argv[0] = 'rnnlab'; {name}()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**ENV, "HOME": str(cwd)}, **kwargs,
+    )
 
 
 def rnnlab(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rnnlab", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
-    )
+    return command("train", *args, cwd=cwd)
 
 
 def test_a_run_writes_its_report_and_tensorboard_events(tmp_path):
@@ -27,31 +38,109 @@ def test_a_run_writes_its_report_and_tensorboard_events(tmp_path):
     assert list(report["accuracy_by_length"]) == ["3", "5", "10", "20", "50", "100"]
     assert list(run_dir.glob("events.out.tfevents.*"))
     assert (run_dir / ".hydra" / "config.yaml").exists()
+    assert (run_dir / "last.pt").exists() and (run_dir / "best.pt").exists()
     assert "test: acc=" in result.stdout + result.stderr
     assert "accuracy by length: 3: " in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    "args,message",
-    [
-        (["model.hidden_size=0"], "model.hidden_size=0 is not allowed: an integer >= 1"),
-        (["task=index_recall", "loss=bce"], "loss=bce needs a task with two classes"),
-        (["task=temporal_order", "task.variant=7"], "task.variant=7 is not allowed: choose one of 6a, 6b"),
-    ],
-)
+BAD_INPUTS = [
+    (["model.hidden_size=0"], "model.hidden_size=0 is not allowed: an integer >= 1"),
+    (["model.hidden_size=abc"], "model.hidden_size=abc is not allowed: expected an integer"),
+    (["model.hidden_sise=3"], "model.hidden_sise is not a key of model: choose one of cell, hidden_size"),
+    (["model=transformer"], "model=transformer is not an option: choose one of gru, lstm, rnn"),
+    (["loss=hinge"], "loss=hinge is not an option: choose one of bce, cross_entropy, mse, nll"),
+    (["model.num_layers=0"], "model.num_layers=0 is not allowed: an integer >= 1"),
+    (["model.dropout=1.5"], "model.dropout=1.5 is not allowed: 0 <= dropout < 1"),
+    (["model.bidirectional=maybe"], "model.bidirectional=maybe is not allowed: expected true or false"),
+    (["optimizer.lr=-0.1"], "optimizer.lr=-0.1 is not allowed: a learning rate > 0"),
+    (["trainer.batch_size=0"], "trainer.batch_size=0 is not allowed: an integer >= 1"),
+    (["task.train_lengths=[9,3]"], "task.train_lengths=[9,3] is not allowed: need 1 <= min <= max"),
+    (["task.train_lengths=5"], "task.train_lengths=5 is not allowed: expected a list"),
+    (["task=index_recall", "task.position=7"], "task.position=7 is not allowed: 0 <= position < 3"),
+    (["task=temporal_order", "task.variant=7"], "task.variant=7 is not allowed: choose one of 6a, 6b"),
+    (["device=tpu"], "device=tpu is not allowed: auto, cpu, cuda or cuda:N"),
+    (["model=gru", "model.forget_bias=1"], "model.forget_bias=1.0 is not allowed: only the lstm cell"),
+    (["model.hidden_size=[1"], "cannot read the override 'model.hidden_size=[1'"),
+    (["-m", "model=rnn,transformer"], "model=transformer is not an option"),
+    (["-m", "model.hidden_size=4,0"], "model.hidden_size=0 is not allowed"),
+    (["task=index_recall", "loss=bce"], "loss=bce needs a task with two classes"),
+    (["task=binary_addition", "model.attention=additive"], "model.attention=additive pools a whole sequence"),
+    (["resume=true"], "resume=true: no last.pt in"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
 def test_a_mistake_is_one_line_exit_2_and_no_report(tmp_path, args, message):
-    result = rnnlab(*args, f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"rnnlab: error: {result.stderr.split('error: ', 1)[1].strip()}"]
-    assert message in result.stderr
+    result = rnnlab(*args, f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnlab: error: "), result.stderr
+    assert message in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
-    assert not (tmp_path / "run" / "report.json").exists()
+    assert not list(tmp_path.rglob("report.json"))
 
 
-def test_an_unknown_option_lists_the_valid_ones(tmp_path):
-    result = rnnlab("model=transformer", cwd=tmp_path)
-    assert result.returncode != 0
-    assert "Could not find 'model/transformer'" in result.stderr
-    for option in ("gru", "lstm", "rnn"):
-        assert option in result.stderr
-    assert "Traceback" not in result.stderr
+def test_full_error_shows_the_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "rnnlab", "model.hidden_size=0", f"hydra.run.dir={tmp_path}/run"],
+        cwd=tmp_path, capture_output=True, text=True, env={**ENV, "HYDRA_FULL_ERROR": "1"}, timeout=120,
+    )
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes(tmp_path, signum, code):
+    run_dir = tmp_path / "run"
+    args = ["task=temporal_order", "model.hidden_size=8", "logger=none", "scheduler=constant", "trainer.max_steps=100000",
+            "task.stop_window=0", "task.val_size=32", "task.test_size=32", f"hydra.run.dir={run_dir}"]
+    code_line = "import sys; from rnnlab.cli import train; sys.argv[0] = 'rnnlab'; train()"
+    process = subprocess.Popen([sys.executable, "-c", code_line, *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = run_dir / "rnnlab.log"
+    deadline = time.time() + 120
+    while not (log.exists() and "parameters" in log.read_text()) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # some training steps
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["status"] == "interrupted" and report["signal"] == signum
+    assert 0 < report["train"]["steps"] < 100000
+    assert (run_dir / "last.pt").exists()
+    assert "resume=true" in stderr
+
+    steps_before = report["train"]["steps"]
+    finish = rnnlab(*[a.replace("100000", str(steps_before + 5)) for a in args], "resume=true", cwd=tmp_path)
+    assert finish.returncode == 0, finish.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["status"] == "ok" and report["train"]["steps"] == steps_before + 5
+    assert report["test"]["n"] == 32
+
+
+def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path):
+    run_dir = tmp_path / "run"
+    trained = rnnlab("task=binary_addition", "model.hidden_size=8", "logger=none", *FAST[1:], f"hydra.run.dir={run_dir}",
+                     cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    result = command("evaluate", f"checkpoint={run_dir}", "task.test_lengths=[7,300]", f"out={tmp_path}/eval",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert list(report["bit_accuracy_by_length"]) == ["7", "300"]
+    assert report["checkpoint"] == str(run_dir / "last.pt") and report["step"] == 20
+    assert (tmp_path / "eval" / "bit_accuracy.png").exists()
+
+    for args, message in [
+        ([f"checkpoint={tmp_path}/nowhere"], "no such file"),
+        ([f"checkpoint={run_dir}", "task.test_lengths=[0]"], "task.test_lengths=[0] is not allowed"),
+        ([f"checkpoint={run_dir}", "task.colour=3"], "cannot apply task.colour=3"),
+        ([], "checkpoint=<run dir or .pt file> is required"),
+    ]:
+        bad = command("evaluate", *args, cwd=tmp_path)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+
+    torn = tmp_path / "torn.pt"
+    torn.write_bytes((run_dir / "last.pt").read_bytes()[:1000])
+    bad = command("evaluate", f"checkpoint={torn}", cwd=tmp_path)
+    assert bad.returncode == 2 and "is not a readable rnnlab checkpoint" in bad.stderr

@@ -4,35 +4,171 @@
     rnnlab -m task=index_recall model=rnn,lstm,gru                # a sweep, one run dir per job
     rnnlab --help                                                 # groups, options and the composed config
 
-A mistake of the user's (bad value, impossible combination) is one line on stderr and exit code 2;
-HYDRA_FULL_ERROR=1 shows the traceback as well.
+Before Hydra starts, every configuration the command line asks for (each combination of a sweep) is composed
+and checked, so a mistake is one line on stderr and exit code 2, with no run dir, no report and no torch import.
+HYDRA_FULL_ERROR=1 shows the full traceback instead.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
+import re
 import sys
+from dataclasses import fields, is_dataclass
 
 import hydra
+from hydra import compose, initialize_config_module
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.config import ConfigError
-from rnnlab.runner import run
+from rnnlab.config import ConfigError, validate
 
 USAGE_ERROR = 2
+CONFIG_MODULE = "rnnlab.conf"
+MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
+
+
+def _fail(message: str, prog: str = "rnnlab") -> None:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(USAGE_ERROR)
+
+
+def _full_errors() -> bool:
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def _expand(overrides: list[str]) -> list[list[str]]:
+    """The override lists of every job a (multi)run would start; interval sweeps (Optuna) are left out."""
+    choices = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.is_sweep_override() and not override.is_interval_sweep():
+            key = override.get_key_element()
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        elif not override.is_sweep_override():
+            choices.append([override.input_line])
+    return [list(c) for c in itertools.islice(itertools.product(*choices), MAX_CHECKED_COMBINATIONS)]
+
+
+def explain(err: Exception, overrides: list[str]) -> str:
+    """One line for a Hydra/OmegaConf composition error: the key, the bad value, what is allowed."""
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file:
+        group, _, option = err.missing_cfg_file.rpartition("/")
+        allowed = ", ".join(err.options or []) or "none found"
+        return f"{group}={option} is not an option: choose one of {allowed}"
+    if isinstance(err, OverrideParseException):
+        return f"cannot read the override '{err.override}': {err.message.splitlines()[0]}"
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
+    key = getattr(cause, "full_key", None)
+    message = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    if key and "not in" in message:
+        schema = getattr(cause, "object_type", None)
+        valid = [f.name for f in fields(schema) if not f.name.startswith("_")] if is_dataclass(schema) else []
+        group = key.rsplit(".", 1)[0]
+        return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
+    if key:
+        given = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+~").split("=", 1)[0] == key.split("[")[0]), None)
+        allowed = _expected(message)
+        shown = f"{key.split('[')[0]}={given}" if given is not None else key
+        return f"{shown} is not allowed: {allowed}"
+    return message
+
+
+def _expected(message: str) -> str:
+    """OmegaConf's type messages, said as what the key takes."""
+    if match := re.search(r"could not be converted to (\w+)", message):
+        kind = match.group(1).lower()
+        return f"expected {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    if "not a valid bool" in message:
+        return "expected true or false"
+    if "is not a ListConfig, list or tuple" in message:
+        return "expected a list, e.g. [1,20]"
+    return message
+
+
+def check_command_line(args: list[str], config_name: str = "config") -> None:
+    """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake."""
+    from hydra._internal.utils import get_args_parser  # Hydra's own parser: the same reading of argv as @hydra.main
+
+    parsed, _ = get_args_parser().parse_known_args(args)
+    if parsed.help or parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion:
+        return  # Hydra answers these itself
+    try:
+        jobs = _expand(parsed.overrides)
+        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+            for overrides in jobs:
+                validate(compose(config_name, overrides=overrides))
+    except ConfigError as err:
+        if _full_errors():
+            raise
+        _fail(str(err))
+    except (HydraException, OmegaConfBaseException) as err:
+        if _full_errors():
+            raise
+        _fail(explain(err, parsed.overrides))
 
 
 @hydra.main(version_base="1.3", config_path="pkg://rnnlab.conf", config_name="config")
-def train(cfg: DictConfig) -> float:
+def _train(cfg: DictConfig) -> float:
+    from rnnlab.runner import run  # torch loads here, after the command line was found sound
+
     try:
         report = run(cfg, HydraConfig.get().runtime.output_dir)
-    except ConfigError as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except ConfigError as err:  # what needs torch to check: the device, task/model/loss combinations
+        if _full_errors():
             raise
-        print(f"rnnlab: error: {err}", file=sys.stderr)
-        sys.exit(USAGE_ERROR)
+        _fail(str(err))
+    if report["status"] == "interrupted":
+        print(f"rnnlab: interrupted at step {report['train']['steps']}; last.pt saved: continue with "
+              f"resume=true hydra.run.dir={HydraConfig.get().runtime.output_dir}", file=sys.stderr)
+        sys.exit(128 + report["signal"])  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     if report["status"] != "ok":
         print(f"rnnlab: {report['status']}", file=sys.stderr)
         sys.exit(1)
     return report["val"][report["metric"]]  # what a sweeper (Optuna) would maximise
+
+
+def train() -> None:
+    """The rnnlab command."""
+    check_command_line(sys.argv[1:])
+    _train()
+
+
+EVAL_USAGE = """usage: rnnlab-eval checkpoint=<run dir or .pt file> [out=<dir>] [key=value ...]
+
+Re-tests a saved model and writes report.json, report.md (and per-length files) to out
+(default: <run dir>/eval/<date_time>). Other key=value pairs change the saved config, e.g.
+  rnnlab-eval checkpoint=outputs/binary_addition/2026-11-23_10-00-00 'task.test_lengths=[2000]' device=cpu
+"""
+
+
+def evaluate(argv: list[str] | None = None) -> None:
+    """The rnnlab-eval command."""
+    args = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in args):
+        print(EVAL_USAGE, end="")
+        return
+    pairs = dict(a.split("=", 1) for a in args if "=" in a)
+    if bad := [a for a in args if "=" not in a]:
+        _fail(f"expected key=value, got {' '.join(bad)}\n{EVAL_USAGE}", "rnnlab-eval")
+    if "checkpoint" not in pairs:
+        _fail("checkpoint=<run dir or .pt file> is required", "rnnlab-eval")
+    from datetime import datetime
+    from pathlib import Path
+
+    from rnnlab.checkpoint import resolve_checkpoint
+    from rnnlab.runner import evaluate_checkpoint
+
+    try:
+        path = resolve_checkpoint(pairs.pop("checkpoint"))
+        out = pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
+    except ConfigError as err:
+        if _full_errors():
+            raise
+        _fail(str(err), "rnnlab-eval")

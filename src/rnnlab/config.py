@@ -218,12 +218,14 @@ class TrainerSchema:
     log_every: int = MISSING
     early_stop: bool = MISSING
     clip_grad_norm: float = MISSING  # 0 = no clipping
+    checkpoint_every: int = MISSING  # steps between last.pt saves; 0 = only at the end
     progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "max_steps", "eval_every", "log_every"):
             require(getattr(self, key) >= 1, key, getattr(self, key), "an integer >= 1")
         require(self.clip_grad_norm >= 0, "clip_grad_norm", self.clip_grad_norm, "a norm >= 0 (0 = off)")
+        require(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "steps >= 0 (0 = at the end only)")
 
 
 @dataclass
@@ -251,6 +253,7 @@ class RunSchema:
     logger: Any = MISSING
     seed: int = MISSING
     device: str = MISSING
+    resume: bool = MISSING
 
 
 GROUP_SCHEMAS: dict[str, dict[str, type]] = {
@@ -287,11 +290,23 @@ register_schemas()
 def validate(cfg: DictConfig) -> None:
     """Check ranges and relations of every group; raise ConfigError naming the first bad key."""
     for group in GROUPS:
-        try:
-            OmegaConf.to_object(cfg[group])
-        except ConfigError as err:
-            raise ConfigError(f"{group}.{err}") from None
+        validate_group(cfg, group)
     require(DEVICE_PATTERN.fullmatch(cfg.device) is not None, "device", cfg.device, "auto, cpu, cuda or cuda:N")
+
+
+def validate_group(cfg: DictConfig, group: str) -> None:
+    """Check one group's ranges. A node that lost its schema (a config read back from a checkpoint) is checked
+    against the schema whose _target_ it names."""
+    node = cfg[group]
+    if OmegaConf.get_type(node) is dict:
+        schema = next((s for s in GROUP_SCHEMAS[group].values() if s._target_ == node.get("_target_")), None)
+        if schema is None:
+            return
+        node = OmegaConf.merge(OmegaConf.structured(schema), node)
+    try:
+        OmegaConf.to_object(node)
+    except ConfigError as err:
+        raise ConfigError(f"{group}.{err}") from None
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:

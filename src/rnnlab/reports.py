@@ -102,22 +102,24 @@ def _fmt(value: Any) -> str:
 
 
 def markdown(report: dict[str, Any], samples: list[str]) -> str:
-    train, test = report["train"], report["test"]
     lines = [
         f"# {report['task']} · {report['model']} · {report['loss']}",
         "",
         f"- status: **{report['status']}**",
         f"- parameters: {report['params']:,}",
         f"- device: {report['device']}, seed {report['seed']}",
-        f"- training: {train['steps']:,} steps, {train['sequences_seen']:,} sequences, {train['wall_s']:.1f} s, "
-        f"{train['samples_per_s']:,.0f} sequences/s" + (", stopped early (criterion met)" if train["stopped_early"] else ""),
-        "",
-        "## Test",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        *(f"| {k} | {_fmt(v)} |" for k, v in test.items()),
     ]
+    if "train" in report:
+        train = report["train"]
+        lines.append(
+            f"- training: {train['steps']:,} steps, {train['sequences_seen']:,} sequences, {train['wall_s']:.1f} s, "
+            f"{train['samples_per_s']:,.0f} sequences/s" + (", stopped early (criterion met)" if train["stopped_early"] else "")
+        )
+    if "checkpoint" in report:
+        lines.append(f"- checkpoint: {report['checkpoint']} (step {report['step']:,})")
+    if report["test"]:
+        lines += ["", "## Test", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in report["test"].items()]
     for key, table in report.items():
         if key.endswith("_by_length"):
             lines += ["", f"## {key.replace('_', ' ')}", "", "| length | value |", "|---|---|"]

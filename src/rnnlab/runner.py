@@ -16,7 +16,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab import reports
-from rnnlab.config import ConfigError, build, validate
+from rnnlab.checkpoint import LAST, Checkpoints, load_checkpoint, resolve_checkpoint
+from rnnlab.config import ConfigError, build, validate, validate_group
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
 from rnnlab.tasks.base import Task
@@ -68,49 +69,114 @@ def build_run(cfg: DictConfig, device: torch.device) -> tuple[Task, RecurrentNet
     return task, model, loss_fn, optimizer, scheduler
 
 
+RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
+
+
+def _resume_payload(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
+    """The last.pt to continue from (resume=true), after checking it belongs to this config."""
+    if not cfg.resume:
+        return None
+    if not (run_dir / LAST).exists():
+        raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
+    payload = load_checkpoint(run_dir / LAST)
+    saved, current = payload["config"], OmegaConf.to_container(cfg, resolve=True)
+    for key in RESUME_MUST_MATCH:
+        if saved[key] != current[key]:
+            raise ConfigError(f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}")
+    return payload
+
+
 def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     validate(cfg)
     device = resolve_device(cfg.device)
     task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    resume = _resume_payload(cfg, run_dir)
+    checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
     logger = build(cfg.logger, log_dir=run_dir)
     n_params = sum(p.numel() for p in model.parameters())
     log.info("%s: %s (%s parameters) with %s on %s", task.name, cfg.model.cell, f"{n_params:,}", loss_fn.name, device)
+    if resume is not None:
+        log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
 
+    samples: list[str] = []
     try:
-        result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger)
-        report: dict[str, Any] = {
-            "status": result.status,
-            "task": task.name,
-            "model": cfg.model.cell,
-            "loss": loss_fn.name,
-            "optimizer": type(optimizer).__name__.lower(),
-            "params": n_params,
-            "device": str(device),
-            "seed": cfg.seed,
-            "metric": task.metric,
-            "train": {
+        result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger, checkpoints, resume)
+        report = _header(task, cfg, loss_fn, n_params, device)
+        report.update(
+            status=result.status,
+            train={
                 "steps": result.steps,
                 "sequences_seen": result.sequences_seen,
                 "wall_s": round(result.wall_s, 3),
                 "samples_per_s": round(result.samples_per_s, 1),
                 "stopped_early": result.stopped_early,
             },
-            "val": result.val or {},
-        }
-        samples = test_and_report(model, loss_fn, task, device, report, logger, result.steps, run_dir)
-        logger.hparams(flat_params(cfg), {f"test/{k}": v for k, v in report["test"].items() if k not in ("n",)})
+            val=result.val or {},
+            test={},
+        )
+        if result.signal is not None:
+            report["signal"] = result.signal
+        if result.status == "ok":  # an interrupted or diverged run is not tested: resume it, or rnnlab-eval last.pt
+            samples = test_and_report(model, loss_fn, task, device, report, logger, result.steps, run_dir)
+            logger.hparams(flat_params(cfg), {f"test/{k}": v for k, v in report["test"].items() if k != "n"})
     finally:
         logger.close()
+    _write_reports(report, samples, run_dir)
+    return report
+
+
+def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | Path) -> dict[str, Any]:
+    """rnnlab-eval: re-test a saved model, optionally with other task settings (e.g. task.test_lengths=[2000])."""
+    payload = load_checkpoint(path)
+    cfg = OmegaConf.create(payload["config"])
+    OmegaConf.set_struct(cfg, True)  # an override may change keys, not invent them
+    try:
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
+    except Exception as err:  # unknown key or unreadable value
+        raise ConfigError(f"cannot apply {' '.join(overrides)}: {str(err).splitlines()[0]}") from None
+    validate_group(cfg, "task")
+    device = resolve_device(cfg.device)
+    task, model, loss_fn, _, _ = build_run(cfg, device)
+    model.load_state_dict(payload["model"])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    logger = build(cfg.logger, log_dir=out_dir)
+    step = payload.get("step", payload.get("trainer", {}).get("step", 0))
+    report = _header(task, cfg, loss_fn, sum(p.numel() for p in model.parameters()), device)
+    report.update(status="ok", checkpoint=str(resolve_checkpoint(path)), step=step, test={})
+    try:
+        samples = test_and_report(model, loss_fn, task, device, report, logger, step, out_dir)
+    finally:
+        logger.close()
+    _write_reports(report, samples, out_dir)
+    return report
+
+
+def _header(task: Task, cfg: DictConfig, loss_fn: Loss, n_params: int, device: torch.device) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "task": task.name,
+        "model": cfg.model.cell,
+        "loss": loss_fn.name,
+        "optimizer": cfg.optimizer._target_.rsplit(".", 1)[-1].lower(),
+        "params": n_params,
+        "device": str(device),
+        "seed": cfg.seed,
+        "metric": task.metric,
+    }
+
+
+def _write_reports(report: dict[str, Any], samples: list[str], run_dir: Path) -> None:
     reports.write_json(run_dir / "report.json", report)
     reports.write_atomic(run_dir / "report.md", reports.markdown(report, samples))
-    log.info("test: %s", _summary(report["test"]))
+    if report["test"]:
+        log.info("test: %s", _summary(report["test"]))
     for key, table in report.items():
         if key.endswith("_by_length"):
             log.info("%s: %s", key.replace("_", " "), ", ".join(f"{n}: {v:.4f}" for n, v in table.items()))
     log.info("report: %s", run_dir / "report.md")
-    return report
 
 
 def test_and_report(model, loss_fn, task, device, report, logger, step, run_dir) -> list[str]:

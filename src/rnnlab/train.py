@@ -5,20 +5,26 @@
 
 Synthetic tasks get a fresh batch every step from one seeded generator on the device, so a run is a function of
 its seed. Training stops at max_steps, or early once the task's criterion holds: the most recent
-`task.stop_window` training sequences all right (the 1997 LSTM paper's stopping rule).
+`task.stop_window` training sequences all right (the 1997 LSTM paper's stopping rule). It also stops, with a
+checkpoint, on SIGINT/SIGTERM, and without touching the last good checkpoint on a non-finite loss.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from rnnlab.checkpoint import BEST, LAST, Checkpoints, capture_rng, restore_rng
 from rnnlab.logger import NullLogger
 from rnnlab.losses import Loss
 from rnnlab.tasks.base import Batch, Task, seeded
@@ -31,8 +37,9 @@ class TrainResult:
     wall_s: float
     samples_per_s: float  # training steps only: no evaluation, logging or progress bar
     stopped_early: bool
-    status: str = "ok"  # or why training stopped short ("diverged: ...")
+    status: str = "ok"  # or why training stopped short: "interrupted", "diverged: ..."
     val: dict[str, float] | None = None
+    signal: int | None = None  # the signal that interrupted training
 
 
 class RecentSequences:
@@ -75,6 +82,29 @@ def evaluate(model: nn.Module, loss_fn: Loss, task: Task, batch: Batch, chunk: i
     return {"loss": loss_sum / len(batch), **task.metrics(predictions, batch)}, predictions
 
 
+class Interrupts:
+    """SIGINT / SIGTERM: the first lets the current step finish and the loop stop cleanly (checkpoint, report);
+    a second exits at once."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signal is not None:
+            os._exit(128 + signum)
+        self.signal = signum
+
+    def __enter__(self) -> "Interrupts":
+        if threading.current_thread() is threading.main_thread():  # Python delivers signals there only
+            self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
 def fit(
     model: nn.Module,
     task: Task,
@@ -85,54 +115,100 @@ def fit(
     device: torch.device,
     seed: int,
     logger: NullLogger,
+    checkpoints: Checkpoints | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> TrainResult:
+    """Train until max_steps, the task's stop criterion, a signal or a non-finite loss; `resume` is a loaded
+    last.pt to continue from (the same steps, batches and numbers as a run that never stopped)."""
     generator = seeded(seed, device)
     val_set = task.validation_set(device)
     recent = RecentSequences(task.stop_window if trainer.early_stop else 0)
-    train_time, step, status, val = 0.0, 0, "ok", None
-    started = time.perf_counter()
-    bar = tqdm(total=trainer.max_steps, desc=task.name, disable=None if trainer.progress else True, unit="step")
-    model.train()
-    for step in range(1, trainer.max_steps + 1):
-        tick = time.perf_counter()
-        batch = task.make_batch(trainer.batch_size, generator, device)
-        outputs = model(batch.x, batch.lengths)
-        loss = loss_fn(outputs, batch.y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if trainer.clip_grad_norm > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), trainer.clip_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        predictions = loss_fn.predict(outputs.detach())
-        wrong = int((~task.sequences_right(predictions, batch)).sum())  # also waits for the step to finish
-        train_time += time.perf_counter() - tick
-        bar.update()
+    counters = {"step": 0, "train_time": 0.0, "best": -math.inf, "finished": False}
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        restore_rng(resume["rng"], generator)
+        counters = dict(resume["trainer"])
+        for sequences, wrong in counters.pop("recent"):
+            recent.add(sequences, wrong)
 
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
-            status = f"diverged: loss {loss_value} at step {step}"
-            break
-        recent.add(len(batch), wrong)
-        if step % trainer.log_every == 0:
-            train_metrics = task.metrics(predictions, batch)
-            logger.scalars(
-                {
-                    "train/loss": loss_value,
-                    **{f"train/{k}": v for k, v in train_metrics.items() if k not in ("wrong", "n")},
-                    "train/lr": scheduler.get_last_lr()[0],
-                    "train/samples_per_s": step * trainer.batch_size / train_time,
-                },
-                step,
-            )
-            bar.set_postfix(loss=f"{loss_value:.4f}", **{task.metric: f"{train_metrics[task.metric]:.3f}"})
-        if recent.all_right:
-            break
-        if step % trainer.eval_every == 0:
-            val = _validate(model, loss_fn, task, val_set, logger, step)
+    def snapshot() -> dict[str, Any]:
+        return {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": capture_rng(generator),
+            "trainer": {**counters, "recent": [list(b) for b in recent.batches]},
+        }
+
+    def validate_and_keep_best(step: int) -> dict:
+        metrics = _validate(model, loss_fn, task, val_set, logger, step)
+        if checkpoints is not None and metrics[task.metric] > counters["best"]:
+            counters["best"] = metrics[task.metric]
+            checkpoints.save(BEST, {"model": model.state_dict(), "step": step, "val": metrics})
+        return metrics
+
+    status, val, caught = "ok", None, None
+    step = first = counters["step"]
+    started = time.perf_counter()
+    bar = tqdm(
+        total=trainer.max_steps, initial=first, desc=task.name, disable=None if trainer.progress else True, unit="step"
+    )
+    model.train()
+    with Interrupts() as interrupts:
+        for step in range(first + 1, trainer.max_steps + 1) if not counters["finished"] else ():
+            tick = time.perf_counter()
+            batch = task.make_batch(trainer.batch_size, generator, device)
+            outputs = model(batch.x, batch.lengths)
+            loss = loss_fn(outputs, batch.y)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):  # before the update: the weights and last.pt stay good
+                status = f"diverged: loss {loss_value} at step {step}"
+                step -= 1
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if trainer.clip_grad_norm > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), trainer.clip_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            predictions = loss_fn.predict(outputs.detach())
+            wrong = int((~task.sequences_right(predictions, batch)).sum())
+            counters["train_time"] += time.perf_counter() - tick
+            counters["step"] = step
+            bar.update()
+
+            recent.add(len(batch), wrong)
+            if step % trainer.log_every == 0:
+                train_metrics = task.metrics(predictions, batch)
+                logger.scalars(
+                    {
+                        "train/loss": loss_value,
+                        **{f"train/{k}": v for k, v in train_metrics.items() if k not in ("wrong", "n")},
+                        "train/lr": scheduler.get_last_lr()[0],
+                        "train/samples_per_s": step * trainer.batch_size / counters["train_time"],
+                    },
+                    step,
+                )
+                bar.set_postfix(loss=f"{loss_value:.4f}", **{task.metric: f"{train_metrics[task.metric]:.3f}"})
+            if recent.all_right:
+                break
+            if step % trainer.eval_every == 0:
+                val = validate_and_keep_best(step)
+            if interrupts.signal is not None:
+                caught = interrupts.signal
+                status = "interrupted"
+                break
+            if checkpoints is not None and trainer.checkpoint_every and step % trainer.checkpoint_every == 0:
+                checkpoints.save(LAST, snapshot())
     bar.close()
     if status == "ok":
-        val = _validate(model, loss_fn, task, val_set, logger, step)
+        counters["finished"] = True
+        val = validate_and_keep_best(step)
+    if checkpoints is not None and not status.startswith("diverged"):
+        checkpoints.save(LAST, snapshot())
+    train_time = counters["train_time"]
     return TrainResult(
         steps=step,
         sequences_seen=step * trainer.batch_size,
@@ -141,6 +217,7 @@ def fit(
         stopped_early=recent.all_right,
         status=status,
         val=val,
+        signal=caught,
     )
 
 

@@ -1,0 +1,86 @@
+"""Checkpoints: everything a run needs to continue exactly where it stopped, written atomically.
+
+    save_checkpoint(run_dir / "last.pt", payload)     # temp file + rename: a crash leaves the old file intact
+    payload = load_checkpoint(path)                    # ConfigError (one line) for a missing or corrupt file
+
+`last.pt` holds model, optimizer, scheduler, the trainer's counters and every random state (torch, CUDA, NumPy,
+Python, the task's batch generator) plus the resolved config; `best.pt` holds the model with the best
+validation metric. Files load with ``weights_only=True``: no pickled code runs on load.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnlab.config import ConfigError
+from rnnlab.reports import write_atomic
+
+FORMAT = 1
+LAST, BEST = "last.pt", "best.pt"
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **payload}, buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+@dataclass
+class Checkpoints:
+    """Where a run keeps its checkpoints; `extra` (the resolved config) goes into every file."""
+
+    run_dir: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, name: str, payload: dict[str, Any]) -> None:
+        save_checkpoint(Path(self.run_dir) / name, {**payload, **self.extra})
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run dir means its last.pt; a file means itself."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / LAST
+    if not path.is_file():
+        raise ConfigError(f"checkpoint={path}: no such file (give a run dir with a {LAST}, or a .pt file)")
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = resolve_checkpoint(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torn, truncated or foreign files all end here
+        raise ConfigError(f"checkpoint={path} is not a readable rnnlab checkpoint: {type(err).__name__}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ConfigError(f"checkpoint={path} is not an rnnlab checkpoint (format {FORMAT})")
+    return payload
+
+
+def capture_rng(generator: torch.Generator) -> dict[str, Any]:
+    state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [state[0], torch.from_numpy(state[1].copy()), *state[2:]],
+        "python": random.getstate(),
+        "task": generator.get_state(),
+    }
+
+
+def restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy(), *rest))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    generator.set_state(state["task"])

@@ -1,0 +1,112 @@
+"""Checkpoints and resume, interruption, divergence, atomic writes: no finished result is ever lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+import torch
+
+from rnnlab import reports
+from rnnlab.checkpoint import load_checkpoint
+from rnnlab.config import ConfigError
+from rnnlab.runner import run
+from rnnlab.tasks.binary_addition import BinaryAddition
+
+RUN = (
+    "task=binary_addition", "task.stop_window=0", "task.test_lengths=[8,30]",
+    "model.num_layers=2", "model.dropout=0.2", "model.hidden_size=8",  # dropout draws from the torch RNG
+    "trainer.max_steps=60", "trainer.eval_every=20", "trainer.checkpoint_every=0", "seed=5",
+)
+
+
+def interrupt_at_training_step(monkeypatch, step: int) -> None:
+    """Send this process SIGINT while training step `step` runs (the first make_batch call is the validation set)."""
+    calls = {"n": 0}
+    real = BinaryAddition.make_batch
+
+    def make_batch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == step + 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BinaryAddition, "make_batch", make_batch)
+
+
+def test_interrupted_and_resumed_run_ends_exactly_like_an_uninterrupted_one(tiny_config, tmp_path, monkeypatch):
+    whole = run(tiny_config(*RUN), tmp_path / "whole")
+
+    with monkeypatch.context() as patch:
+        interrupt_at_training_step(patch, 25)
+        stopped = run(tiny_config(*RUN), tmp_path / "split")
+    assert stopped["status"] == "interrupted" and stopped["signal"] == signal.SIGINT
+    assert stopped["train"]["steps"] == 25 and stopped["test"] == {}
+    assert load_checkpoint(tmp_path / "split")["trainer"]["step"] == 25
+
+    resumed = run(tiny_config(*RUN, "resume=true"), tmp_path / "split")
+    assert resumed["status"] == "ok"
+    assert resumed["train"]["steps"] == whole["train"]["steps"] == 60
+    assert resumed["test"] == whole["test"]
+    assert resumed["val"] == whole["val"]
+    assert resumed["bit_accuracy_by_length"] == whole["bit_accuracy_by_length"]
+    saved = [load_checkpoint(tmp_path / d)["model"] for d in ("whole", "split")]
+    for name in saved[0]:
+        assert torch.equal(saved[0][name], saved[1][name]), name
+
+
+def test_resuming_a_finished_run_changes_nothing(tiny_config, tmp_path):
+    first = run(tiny_config(*RUN), tmp_path)
+    again = run(tiny_config(*RUN, "resume=true"), tmp_path)
+    assert again["train"]["steps"] == first["train"]["steps"] and again["test"] == first["test"]
+
+
+def test_resume_refuses_a_different_model(tiny_config, tmp_path):
+    run(tiny_config(*RUN), tmp_path)
+    with pytest.raises(ConfigError, match="resume=true: model differs from the checkpoint's"):
+        run(tiny_config(*RUN, "model.hidden_size=9", "resume=true"), tmp_path)
+
+
+def test_best_checkpoint_holds_the_best_validation_model(tiny_config, tmp_path):
+    report = run(tiny_config(*RUN), tmp_path)
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["val"]["bit_acc"] >= report["val"]["bit_acc"]
+    assert best["step"] in (20, 40, 60)
+    assert set(best["model"]) == set(load_checkpoint(tmp_path / "last.pt")["model"])
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tiny_config, tmp_path):
+    cfg = tiny_config("task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
+                      "optimizer.lr=1e30", "trainer.clip_grad_norm=0", "trainer.max_steps=50",
+                      "trainer.checkpoint_every=1")
+    report = run(cfg, tmp_path)
+    assert report["status"].startswith("diverged: loss")
+    assert json.loads((tmp_path / "report.json").read_text())["status"] == report["status"]
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert last["trainer"]["step"] == report["train"]["steps"]
+    assert all(torch.isfinite(p).all() for p in last["model"].values())
+
+
+def test_a_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "report.json"
+    reports.write_json(path, {"status": "ok"})
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        reports.write_json(path, {"status": "half"})
+    assert json.loads(path.read_text()) == {"status": "ok"}
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left behind
+
+
+def test_a_torn_checkpoint_is_never_read_as_valid(tiny_config, tmp_path):
+    run(tiny_config(*RUN), tmp_path)
+    data = (tmp_path / "last.pt").read_bytes()
+    for cut in (0, 100, len(data) // 2, len(data) - 10):
+        (tmp_path / "torn.pt").write_bytes(data[:cut])
+        with pytest.raises(ConfigError, match="not a readable rnnlab checkpoint"):
+            load_checkpoint(tmp_path / "torn.pt")
