@@ -144,3 +144,13 @@ def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path):
     torn.write_bytes((run_dir / "last.pt").read_bytes()[:1000])
     bad = command("evaluate", f"checkpoint={torn}", cwd=tmp_path)
     assert bad.returncode == 2 and "is not a readable rnnlab checkpoint" in bad.stderr
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_an_output_dir_that_cannot_be_created_is_refused_up_front(tmp_path, multirun):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    result = rnnlab(*(["-m", "model=rnn,gru"] if multirun else []), f"{key}={blocker}/run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"rnnlab: error: {key}={blocker}/run cannot be created: {blocker} is a file"

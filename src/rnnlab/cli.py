@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from dataclasses import fields, is_dataclass
+from pathlib import Path
 
 import hydra
 from hydra import compose, initialize_config_module
@@ -90,6 +91,20 @@ def _expected(message: str) -> str:
     return message
 
 
+def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
+    """The run (or sweep) dir must be creatable: its nearest existing parent a writable directory."""
+    HydraConfig.instance().set_config(cfg)  # lets ${now:...} and ${hydra:...} in the dir resolve
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    wanted = Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir).absolute()
+    parent = wanted
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is not writable")
+
+
 def check_command_line(args: list[str], config_name: str = "config") -> None:
     """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake."""
     from hydra._internal.utils import get_args_parser  # Hydra's own parser: the same reading of argv as @hydra.main
@@ -102,6 +117,8 @@ def check_command_line(args: list[str], config_name: str = "config") -> None:
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
             for overrides in jobs:
                 validate(compose(config_name, overrides=overrides))
+            if jobs:
+                _check_output_dir(compose(config_name, overrides=jobs[0], return_hydra_config=True), parsed.multirun)
     except ConfigError as err:
         if _full_errors():
             raise
@@ -158,7 +175,6 @@ def evaluate(argv: list[str] | None = None) -> None:
     if "checkpoint" not in pairs:
         _fail("checkpoint=<run dir or .pt file> is required", "rnnlab-eval")
     from datetime import datetime
-    from pathlib import Path
 
     from rnnlab.checkpoint import resolve_checkpoint
     from rnnlab.runner import evaluate_checkpoint
