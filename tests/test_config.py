@@ -106,3 +106,18 @@ def test_cuda_when_absent_is_a_config_error(monkeypatch):
     with pytest.raises(ConfigError, match="CUDA is not available"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+@pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
+def test_every_experiment_composes_validates_and_builds(experiment):
+    cfg = compose_config(f"experiment={experiment}")
+    validate(cfg)
+    task, model, *_ = build_run(cfg, resolve_device("cpu"))
+    assert model.rnn.input_size == task.input_size
+
+
+def test_task_defaults_apply_to_their_task_only_and_yield_to_the_command_line():
+    assert compose_config("task=mnist").trainer.batch_size == 128
+    assert compose_config("task=mnist", "trainer.batch_size=7").trainer.batch_size == 7
+    assert compose_config("task=binary_addition").trainer.batch_size == 32
+    assert compose_config("experiment=mnist_bilstm").model.bidirectional is True

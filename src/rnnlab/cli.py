@@ -163,17 +163,25 @@ Re-tests a saved model and writes report.json, report.md (and per-length files) 
 """
 
 
+def _key_values(args: list[str], prog: str, usage: str, required: tuple[str, ...]) -> dict[str, str] | None:
+    """key=value arguments of rnnlab-eval and rnnlab-predict; None when help was asked for."""
+    if any(a in ("-h", "--help") for a in args):
+        print(usage, end="")
+        return None
+    if bad := [a for a in args if "=" not in a]:
+        _fail(f"expected key=value, got {' '.join(bad)} (see {prog} --help)", prog)
+    pairs = dict(a.split("=", 1) for a in args)
+    for key in required:
+        if not pairs.get(key):
+            _fail(f"{key}= is required (see {prog} --help)", prog)
+    return pairs
+
+
 def evaluate(argv: list[str] | None = None) -> None:
     """The rnnlab-eval command."""
-    args = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "--help") for a in args):
-        print(EVAL_USAGE, end="")
+    pairs = _key_values(sys.argv[1:] if argv is None else argv, "rnnlab-eval", EVAL_USAGE, ("checkpoint",))
+    if pairs is None:
         return
-    pairs = dict(a.split("=", 1) for a in args if "=" in a)
-    if bad := [a for a in args if "=" not in a]:
-        _fail(f"expected key=value, got {' '.join(bad)}\n{EVAL_USAGE}", "rnnlab-eval")
-    if "checkpoint" not in pairs:
-        _fail("checkpoint=<run dir or .pt file> is required", "rnnlab-eval")
     from datetime import datetime
 
     from rnnlab.checkpoint import resolve_checkpoint
@@ -188,3 +196,43 @@ def evaluate(argv: list[str] | None = None) -> None:
         if _full_errors():
             raise
         _fail(str(err), "rnnlab-eval")
+
+
+PREDICT_USAGE = """usage: rnnlab-predict checkpoint=<run dir or .pt file> inputs=<file, directory or glob> [out=<dir>] [device=cpu]
+
+Predicts the digit in each image (PNG, JPG, BMP ...: a photo or scan of one handwritten digit) with a model
+trained on the mnist task. Prints one line per file and writes <out>/predictions.csv (default: the current dir).
+An unreadable file gets an error line and the others are still predicted; the exit code is 1 if any failed.
+"""
+
+
+def predict(argv: list[str] | None = None) -> None:
+    """The rnnlab-predict command."""
+    pairs = _key_values(sys.argv[1:] if argv is None else argv, "rnnlab-predict", PREDICT_USAGE, ("checkpoint", "inputs"))
+    if pairs is None:
+        return
+    if unknown := set(pairs) - {"checkpoint", "inputs", "out", "device"}:
+        _fail(f"unknown key {', '.join(sorted(unknown))}: use checkpoint, inputs, out, device", "rnnlab-predict")
+    from rnnlab.predict import find_inputs, predict_files, write_predictions
+    from rnnlab.runner import resolve_device
+
+    try:
+        paths = find_inputs(pairs["inputs"])
+        results = predict_files(pairs["checkpoint"], paths, resolve_device(pairs.get("device", "auto")))
+    except ConfigError as err:
+        if _full_errors():
+            raise
+        _fail(str(err), "rnnlab-predict")
+    width = max(len(str(r.path)) for r in results)
+    for r in results:
+        if r.error is None:
+            print(f"{str(r.path):<{width}}  {r.digit}  {r.probability:.3f}")
+        else:
+            print(f"rnnlab-predict: error: {r.path}: {r.error}", file=sys.stderr)
+    out = Path(pairs.get("out", "."))
+    out.mkdir(parents=True, exist_ok=True)
+    write_predictions(out / "predictions.csv", results)
+    failed = sum(r.error is not None for r in results)
+    print(f"{len(results) - failed} predicted, {failed} failed -> {out / 'predictions.csv'}")
+    if failed:
+        sys.exit(1)

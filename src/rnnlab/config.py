@@ -117,6 +117,22 @@ class TemporalOrderSchema(TaskSchema):
         require_choice("variant", self.variant, TEMPORAL_ORDER_VARIANTS)
 
 
+MNIST_LAYOUTS = ("rows", "pixels")
+
+
+@dataclass
+class MNISTSchema(TaskSchema):
+    _target_: str = "rnnlab.tasks.mnist.MNIST"
+    root: str = MISSING  # holds MNIST/raw/ (torchvision layout)
+    download: bool = MISSING
+    layout: str = MISSING
+    permute: bool = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_choice("layout", self.layout, MNIST_LAYOUTS)
+
+
 # ---------------------------------------------------------------------------------------------- model
 
 CELLS = ("rnn", "lstm", "gru")
@@ -261,6 +277,7 @@ GROUP_SCHEMAS: dict[str, dict[str, type]] = {
         "index_recall": IndexRecallSchema,
         "binary_addition": BinaryAdditionSchema,
         "temporal_order": TemporalOrderSchema,
+        "mnist": MNISTSchema,
     },
     "model": {"model": ModelSchema},
     "loss": {"loss": LossSchema},

@@ -74,6 +74,40 @@ def plot_attention(weights: list[list[float]], labels: list[str]) -> Figure:
     return fig
 
 
+def plot_confusion(confusion: list[list[int]]) -> Figure:
+    n = len(confusion)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    image = ax.imshow(confusion, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            value = confusion[i][j]
+            if value:
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                        color="white" if value > 0.5 * max(map(max, confusion)) else "black")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix (test)")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def plot_digits(images, predicted: list[int], true: list[int], columns: int = 8) -> Figure:
+    """A grid of images, each titled 'predicted (true)'."""
+    rows = (len(images) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.35 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(images):
+            ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=1)
+            ax.set_title(f"{predicted[k]} ({true[k]})", fontsize=8, color="crimson")
+    fig.suptitle("misclassified: predicted (true)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(figure: Figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)

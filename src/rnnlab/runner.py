@@ -186,6 +186,7 @@ def test_and_report(model, loss_fn, task, device, report, logger, step, run_dir)
     for name, batch in test_sets.items():
         metrics, predictions = evaluate(model, loss_fn, task, batch)
         results[name] = metrics
+        task.report_extras(predictions, batch, report, run_dir, logger, step)
         samples += [f"[{name}] " + task.describe(batch, predictions, i) for i in range(min(logger.samples, len(batch)))]
     # The test summary is the mean over test sets, each length counting once (counts add up).
     keys = [k for k in next(iter(results.values())) if k != "loss"]

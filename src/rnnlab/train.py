@@ -129,6 +129,7 @@ def fit(
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
         restore_rng(resume["rng"], generator)
+        task.load_state_dict(resume["task"])
         counters = dict(resume["trainer"])
         for sequences, wrong in counters.pop("recent"):
             recent.add(sequences, wrong)
@@ -139,6 +140,7 @@ def fit(
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "rng": capture_rng(generator),
+            "task": task.state_dict(),
             "trainer": {**counters, "recent": [list(b) for b in recent.batches]},
         }
 

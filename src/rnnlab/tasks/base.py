@@ -30,7 +30,7 @@ class Batch:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def __getitem__(self, index: slice) -> "Batch":
+    def __getitem__(self, index: slice | Tensor) -> "Batch":
         return Batch(self.x[index], self.y[index], self.lengths[index])
 
 
@@ -87,6 +87,16 @@ class Task(ABC):
     @abstractmethod
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         """One sequence as people read it: input, predicted, true."""
+
+    def state_dict(self) -> dict:
+        """Sampling state beyond the generator (an epoch's permutation), saved in checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def report_extras(self, predictions: Tensor, batch: Batch, report: dict, run_dir, logger, step: int) -> None:
+        """Task-specific test outputs (a confusion matrix ...): add to the report, write files, log figures."""
 
     def validation_set(self, device: torch.device) -> Batch:
         return self.make_batch(self.val_size, seeded(VAL_SEED, device), device)
