@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from hydra.errors import InstantiationException
@@ -117,6 +117,21 @@ class TemporalOrderSchema(TaskSchema):
         require_choice("variant", self.variant, TEMPORAL_ORDER_VARIANTS)
 
 
+@dataclass
+class CharSequenceSchema(TaskSchema):
+    _target_: str = "rnnlab.tasks.char_sequence.CharSequence"
+    text: str = MISSING
+    file: Optional[str] = None  # a UTF-8 text file to learn instead of `text`
+    prompt: Optional[str] = None  # generation starts from it; null = the text's first character
+    temperature: float = MISSING  # 0 = greedy
+    window: int = MISSING  # characters per training sequence when the text is longer
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.temperature >= 0, "temperature", self.temperature, "a temperature >= 0 (0 = greedy)")
+        require(self.window >= 1, "window", self.window, "an integer >= 1")
+
+
 MNIST_LAYOUTS = ("rows", "pixels")
 
 
@@ -167,6 +182,16 @@ class ModelSchema:
         )
         require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
         require_choice("attention", self.attention, ATTENTION)
+
+
+@dataclass
+class ScratchRNNSchema:
+    _target_: str = "rnnlab.scratch.ScratchRNN"
+    hidden_size: int = MISSING
+    bias: bool = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
 
 
 # ---------------------------------------------------------------------------------------------- loss
@@ -278,8 +303,9 @@ GROUP_SCHEMAS: dict[str, dict[str, type]] = {
         "binary_addition": BinaryAdditionSchema,
         "temporal_order": TemporalOrderSchema,
         "mnist": MNISTSchema,
+        "char_sequence": CharSequenceSchema,
     },
-    "model": {"model": ModelSchema},
+    "model": {"model": ModelSchema, "scratch_rnn": ScratchRNNSchema},
     "loss": {"loss": LossSchema},
     "optimizer": {"optimizer": OptimizerSchema, "momentum": MomentumOptimizerSchema},
     "scheduler": {"constant": ConstantSchedulerSchema, "cosine": CosineSchedulerSchema},

@@ -72,6 +72,10 @@ class RecurrentNet(nn.Module):
         if cell == "lstm":
             self._set_forget_bias(forget_bias)
 
+    @property
+    def name(self) -> str:
+        return {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}[type(self.rnn)]
+
     def _set_forget_bias(self, value: float) -> None:
         # torch orders LSTM gates (input, forget, cell, output) and adds two bias vectors: put the whole
         # forget bias in one, so that the gate starts near sigmoid(value) and memory survives early training.

@@ -58,6 +58,7 @@ def flat_params(cfg: DictConfig) -> dict[str, Any]:
 def build_run(cfg: DictConfig, device: torch.device) -> tuple[Task, RecurrentNet, Loss, torch.optim.Optimizer, Any]:
     """All the objects of a run, from the config alone; raises ConfigError for combinations that make no sense."""
     task: Task = build(cfg.task)
+    task.check_model(cfg.model)
     loss_fn: Loss = build(cfg.loss)
     loss_fn.check(task)
     torch.manual_seed(cfg.seed)  # model initialisation
@@ -96,14 +97,14 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
     logger = build(cfg.logger, log_dir=run_dir)
     n_params = sum(p.numel() for p in model.parameters())
-    log.info("%s: %s (%s parameters) with %s on %s", task.name, cfg.model.cell, f"{n_params:,}", loss_fn.name, device)
+    log.info("%s: %s (%s parameters) with %s on %s", task.name, model.name, f"{n_params:,}", loss_fn.name, device)
     if resume is not None:
         log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
 
     samples: list[str] = []
     try:
         result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger, checkpoints, resume)
-        report = _header(task, cfg, loss_fn, n_params, device)
+        report = _header(task, model, cfg, loss_fn, n_params, device)
         report.update(
             status=result.status,
             train={
@@ -120,7 +121,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
             report["signal"] = result.signal
         if result.status == "ok":  # an interrupted or diverged run is not tested: resume it, or rnnlab-eval last.pt
             samples = test_and_report(model, loss_fn, task, device, report, logger, result.steps, run_dir)
-            logger.hparams(flat_params(cfg), {f"test/{k}": v for k, v in report["test"].items() if k != "n"})
+            logger.hparams(flat_params(cfg), _numbers("test", report["test"]))
     finally:
         logger.close()
     _write_reports(report, samples, run_dir)
@@ -144,7 +145,7 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     out_dir.mkdir(parents=True, exist_ok=True)
     logger = build(cfg.logger, log_dir=out_dir)
     step = payload.get("step", payload.get("trainer", {}).get("step", 0))
-    report = _header(task, cfg, loss_fn, sum(p.numel() for p in model.parameters()), device)
+    report = _header(task, model, cfg, loss_fn, sum(p.numel() for p in model.parameters()), device)
     report.update(status="ok", checkpoint=str(resolve_checkpoint(path)), step=step, test={})
     try:
         samples = test_and_report(model, loss_fn, task, device, report, logger, step, out_dir)
@@ -154,11 +155,11 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     return report
 
 
-def _header(task: Task, cfg: DictConfig, loss_fn: Loss, n_params: int, device: torch.device) -> dict[str, Any]:
+def _header(task: Task, model, cfg: DictConfig, loss_fn: Loss, n_params: int, device: torch.device) -> dict[str, Any]:
     return {
         "status": "ok",
         "task": task.name,
-        "model": cfg.model.cell,
+        "model": model.name,
         "loss": loss_fn.name,
         "optimizer": cfg.optimizer._target_.rsplit(".", 1)[-1].lower(),
         "params": n_params,
@@ -194,7 +195,8 @@ def test_and_report(model, loss_fn, task, device, report, logger, step, run_dir)
         k: sum(r[k] for r in results.values()) if k in ("wrong", "n") else sum(r[k] for r in results.values()) / len(results)
         for k in keys
     }
-    logger.scalars({f"test/{k}": v for k, v in report["test"].items() if k != "n"}, step)
+    report["test"].update(task.extra_tests(model, device))
+    logger.scalars(_numbers("test", report["test"]), step)
     if task.test_lengths:
         name = reports.by_length_name(task.metric)
         report[f"{name}_by_length"] = {length: r[task.metric] for length, r in results.items()}
@@ -221,6 +223,11 @@ def _plot_attention(model, batch, run_dir, logger, step) -> None:
     figure = reports.plot_attention(weights, [f"seq {i}" for i in range(len(weights))])
     reports.save_figure(figure, run_dir / "attention.png")
     logger.figure("test/attention", figure, step)
+
+
+def _numbers(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
+    """The numeric metrics as prefix/name scalars (counts and texts left out)."""
+    return {f"{prefix}/{k}": float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k not in ("n", "wrong")}
 
 
 def _summary(metrics: dict[str, float]) -> str:

@@ -95,6 +95,13 @@ class Task(ABC):
     def load_state_dict(self, state: dict) -> None:
         pass
 
+    def check_model(self, model_cfg) -> None:
+        """Raise ConfigError for a model this task cannot use honestly."""
+
+    def extra_tests(self, model, device: torch.device) -> dict:
+        """Test results beyond the metrics of the test sets (the char task's generated text)."""
+        return {}
+
     def report_extras(self, predictions: Tensor, batch: Batch, report: dict, run_dir, logger, step: int) -> None:
         """Task-specific test outputs (a confusion matrix ...): add to the report, write files, log figures."""
 

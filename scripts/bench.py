@@ -1,0 +1,302 @@
+"""Benchmark: training throughput, data generation, the hand-written DataLoader baseline, logging overhead and
+time to target, on the current device. Writes outputs/bench/bench.md and bench.json.
+
+    make bench                          # everything (several minutes on a 2-core CPU)
+    .venv/bin/python scripts/bench.py --quick      # under a minute: fewer steps, no time-to-target for MNIST
+    .venv/bin/python scripts/bench.py --device cuda
+
+MNIST uses the real files when found (task.root, $RNNLAB_DATA or ../shared/data), else random images of the
+same shape (marked in the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_module
+from torch import nn
+
+from rnnlab.logger import NullLogger, TensorBoardLogger
+from rnnlab.runner import build_run, resolve_device, run
+from rnnlab.tasks.base import Batch, seeded
+from rnnlab.train import fit
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def config(*overrides: str):
+    with initialize_config_module("rnnlab.conf", version_base="1.3"):
+        return compose("config", overrides=["logger=none", "trainer.progress=false", *overrides])
+
+
+def mnist_root() -> str | None:
+    for root in (os.environ.get("RNNLAB_DATA"), "data", str(REPO.parent / "shared" / "data")):
+        if root and (Path(root) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+            return root
+    return None
+
+
+def machine(device: torch.device) -> dict:
+    cpu = platform.processor() or ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        cpu = re.search(r"model name\s*:\s*(.*)", text).group(1)
+        flags = re.search(r"flags\s*:\s*(.*)", text).group(1).split()
+    except (OSError, AttributeError):
+        flags = []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    mhz = _max_mhz()
+    # fp32 FLOPs per cycle per core: two FMA units x vector width (AVX-512: 16 lanes, AVX2: 8) x 2
+    per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
+    info = {
+        "cpu": cpu, "cores": cores, "threads_used": torch.get_num_threads(), "max_mhz": mhz,
+        "cpu_peak_gflops_fp32": round(cores * mhz * 1e-3 * per_cycle, 1) if mhz else None,
+        "torch": torch.__version__, "device": str(device), "python": platform.python_version(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _max_mhz() -> float | None:
+    try:
+        return int(Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").read_text()) / 1000
+    except OSError:
+        mhz = re.findall(r"cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text()) if Path("/proc/cpuinfo").exists() else []
+        return max(map(float, mhz)) if mhz else None
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def generation_rate(task_name: str, device: torch.device, seconds: float, *overrides: str) -> float:
+    task, *_ = build_run(config(f"task={task_name}", *overrides), device)
+    generator, n = seeded(0, device), 4096
+    task.make_batch(n, generator, device)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        task.make_batch(n, generator, device)
+        count += n
+    sync(device)
+    return count / (time.perf_counter() - start)
+
+
+def matmul_gflop(cell: str, hidden: int, inputs: int, steps: int, layers: int = 1, directions: int = 1) -> float:
+    """FLOPs of the recurrent matmuls for one sequence, forward + backward (backward ~ 2x forward)."""
+    per_step = 2 * GATES[cell] * hidden * (inputs + hidden)
+    deeper = 2 * GATES[cell] * hidden * (hidden * directions + hidden) * (layers - 1)
+    return 3 * steps * directions * (per_step + deeper) / 1e9
+
+
+def throughput(name: str, device: torch.device, steps: int, overrides: list[str], logger_on: bool = False) -> dict:
+    """Sequences/s of the runner's own training loop over `steps` steps (early stop off)."""
+    cfg = config(*overrides, f"trainer.max_steps={steps}", "trainer.early_stop=false", "trainer.eval_every=1000000",
+                 f"trainer.progress={'true' if logger_on else 'false'}")
+    task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
+    task.val_size = 64  # validation is not what is measured
+    out_dir = REPO / "outputs" / "bench" / "events" / name
+    logger = TensorBoardLogger(out_dir) if logger_on else NullLogger(out_dir)
+    fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, 0, logger)  # warm-up pass (first-call costs)
+    task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
+    task.val_size = 64
+    result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, 0, logger)
+    logger.close()
+    batch = task.make_batch(2, seeded(0, device), device)
+    cell, hidden = cfg.model.cell, cfg.model.hidden_size
+    gflop = matmul_gflop(cell, hidden, task.input_size, batch.x.shape[1], cfg.model.num_layers,
+                         2 if cfg.model.bidirectional else 1)
+    return {"sequences_per_s": result.samples_per_s, "gflops": result.samples_per_s * gflop,
+            "wall_s": result.wall_s, "steps": result.steps, "batch_size": cfg.trainer.batch_size}
+
+
+def dataloader_baseline(root: str | None, device: torch.device, batches: int, hidden: int = 128) -> float:
+    """The loop people write by hand: torchvision Dataset + per-item transforms + DataLoader, same LSTM."""
+    from torch.utils.data import DataLoader, TensorDataset
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    if root:
+        dataset = datasets.MNIST(root, train=True, download=False, transform=transform)
+    else:  # random images through the same per-item transform path
+        images = torch.randint(0, 256, (60000, 28, 28), dtype=torch.uint8)
+        dataset = _TransformedImages(TensorDataset(images, torch.randint(0, 10, (60000,))), transform)
+    loader = DataLoader(dataset, batch_size=128, shuffle=True, num_workers=0)
+    lstm, head = nn.LSTM(28, hidden, batch_first=True).to(device), nn.Linear(hidden, 10).to(device)
+    optimizer = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=2e-3)
+    seen, start = 0, None
+    for i, (x, y) in enumerate(loader):
+        if i == 3:
+            sync(device)
+            start, seen = time.perf_counter(), 0
+        x, y = x.to(device).squeeze(1), y.to(device)
+        loss = nn.functional.cross_entropy(head(lstm(x)[0][:, -1]), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += len(x)
+        if i == batches + 3:
+            break
+    sync(device)
+    return seen / (time.perf_counter() - start)
+
+
+class _TransformedImages(torch.utils.data.Dataset):
+    def __init__(self, base, transform):
+        self.base, self.transform = base, transform
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        image, label = self.base[i]
+        return self.transform(Image.fromarray(image.numpy(), mode="L")), int(label)
+
+
+def time_to_target(device: torch.device, overrides: list[str], out: Path) -> dict:
+    report = run(config(*overrides, f"device={device}"), out)
+    return {"train_s": report["train"]["wall_s"], "sequences": report["train"]["sequences_seen"], "test": report["test"],
+            **{k: v for k, v in report.items() if k.endswith("_by_length")}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps, no MNIST time-to-target (< 1 min)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", default=str(REPO / "outputs" / "bench"))
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+    device = resolve_device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    root = mnist_root()
+    mnist = [f"task.root={root}", "task.download=false"] if root else None
+    steps = 20 if args.quick else 100
+    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": machine(device), "mnist_data": root or "random images"}
+
+    print("data generation ...", file=sys.stderr)
+    seconds = 0.5 if args.quick else 2.0
+    results["generation"] = {
+        "binary_addition (length 20)": generation_rate("binary_addition", device, seconds, "task.train_lengths=[20,20]"),
+        "binary_addition (lengths 1-20)": generation_rate("binary_addition", device, seconds),
+        "index_recall (lengths 3-10)": generation_rate("index_recall", device, seconds),
+        "temporal_order (6b)": generation_rate("temporal_order", device, seconds),
+    }
+
+    print("training throughput ...", file=sys.stderr)
+    runs = {
+        "binary_addition lstm-32": ["task=binary_addition"],
+        "index_recall lstm-32": ["task=index_recall"],
+        "temporal_order lstm-32": ["task=temporal_order"],
+    }
+    for cell in ("rnn", "lstm", "gru"):
+        if mnist:
+            runs[f"mnist rows {cell}-128"] = ["task=mnist", f"model={cell}", *mnist]
+    if not mnist:
+        for cell in ("rnn", "lstm", "gru"):
+            runs[f"mnist rows {cell}-128 (random images)"] = ["task=mnist", f"model={cell}", "task.root=__random__"]
+    results["throughput"] = {}
+    for name, overrides in runs.items():
+        if "task.root=__random__" in overrides:
+            results["throughput"][name] = _random_mnist_throughput(device, steps, overrides[1].split("=")[1])
+        else:
+            results["throughput"][name] = throughput(name.replace(" ", "_"), device, steps, overrides)
+
+    print("hand-written DataLoader baseline ...", file=sys.stderr)
+    baseline = dataloader_baseline(root, device, batches=steps)
+    ours = results["throughput"].get("mnist rows lstm-128") or results["throughput"]["mnist rows lstm-128 (random images)"]
+    results["dataloader"] = {"baseline_sequences_per_s": baseline, "rnnlab_sequences_per_s": ours["sequences_per_s"],
+                             "speedup": ours["sequences_per_s"] / baseline}
+
+    print("logging and progress overhead ...", file=sys.stderr)
+    quiet = throughput("overhead_off", device, steps * 2, ["task=temporal_order"])
+    loud = throughput("overhead_on", device, steps * 2, ["task=temporal_order", "trainer.log_every=1"], logger_on=True)
+    results["overhead"] = {"off_sequences_per_s": quiet["sequences_per_s"], "on_sequences_per_s": loud["sequences_per_s"],
+                           "overhead_pct": 100 * (1 - loud["sequences_per_s"] / quiet["sequences_per_s"])}
+
+    print("time to target ...", file=sys.stderr)
+    targets = {
+        "binary_addition: 100% at 1000 bits": ["task=binary_addition"],
+        "temporal_order 6b: solved": ["task=temporal_order"],
+    }
+    if mnist and not args.quick:
+        targets["mnist lstm-128: test acc >= 0.99"] = ["task=mnist", "model=lstm", *mnist]
+    results["time_to_target"] = {
+        name: time_to_target(device, overrides, out / "runs" / name.split(":")[0].replace(" ", "_"))
+        for name, overrides in targets.items()
+    }
+
+    (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "bench.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+def _random_mnist_throughput(device: torch.device, steps: int, cell: str) -> dict:
+    """MNIST-shaped training without the files: the same model and batch size on random 28x28 inputs."""
+    cfg = config("task=mnist", f"model={cell}")
+    _, model, loss_fn, optimizer, _ = build_run(cfg, device)
+    x = torch.randn(cfg.trainer.batch_size, 28, 28, device=device)
+    y = torch.randint(0, 10, (len(x),), device=device)
+    lengths = torch.full((len(x),), 28, device=device)
+    for i in range(steps + 3):
+        if i == 3:
+            sync(device)
+            start = time.perf_counter()
+        loss = loss_fn(model(x, lengths), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    sync(device)
+    rate = steps * len(x) / (time.perf_counter() - start)
+    return {"sequences_per_s": rate, "gflops": rate * matmul_gflop(cell, 128, 28, 28), "steps": steps,
+            "batch_size": len(x)}
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    peak = m.get("cpu_peak_gflops_fp32")
+    lines = [
+        f"# rnnlab benchmark ({r['date']})", "",
+        f"{m['cpu']}, {m['cores']} cores ({m['threads_used']} torch threads), torch {m['torch']}, device {m['device']}"
+        + (f" ({m['gpu']})" if "gpu" in m else "") + (f"; CPU fp32 peak ~{peak} GFLOP/s" if peak else ""),
+        f"MNIST data: {r['mnist_data']}", "",
+        "## Training throughput (runner's own loop, logging off)", "",
+        "| run | batch | sequences/s | recurrent matmul GFLOP/s | % of CPU peak |", "|---|---|---|---|---|",
+    ]
+    for name, t in r["throughput"].items():
+        share = f"{100 * t['gflops'] / peak:.1f}%" if peak and m["device"] == "cpu" else "-"
+        lines.append(f"| {name} | {t['batch_size']} | {t['sequences_per_s']:,.0f} | {t['gflops']:.2f} | {share} |")
+    d = r["dataloader"]
+    lines += [
+        "", "## MNIST LSTM-128: rnnlab vs the hand-written Dataset + DataLoader loop (batch 128)", "",
+        "| loop | sequences/s |", "|---|---|",
+        f"| torchvision Dataset + per-item transforms + DataLoader | {d['baseline_sequences_per_s']:,.0f} |",
+        f"| rnnlab (splits as one tensor on the device) | {d['rnnlab_sequences_per_s']:,.0f} |",
+        f"| speed-up | {d['speedup']:.1f}x |",
+        "", "## Data generation (sequences/s, batches of 4096)", "", "| task | sequences/s |", "|---|---|",
+        *(f"| {k} | {v:,.0f} |" for k, v in r["generation"].items()),
+        "", "## Runner overhead (temporal order, TensorBoard every step + progress bar vs nothing)", "",
+        f"off {r['overhead']['off_sequences_per_s']:,.0f} seq/s, on {r['overhead']['on_sequences_per_s']:,.0f} seq/s: "
+        f"overhead {r['overhead']['overhead_pct']:.1f}%",
+        "", "## Time to target", "", "| target | training time | sequences | test |", "|---|---|---|---|",
+    ]
+    for name, t in r["time_to_target"].items():
+        lines.append(f"| {name} | {t['train_s']:.1f} s | {t['sequences']:,} | {json.dumps(t['test'])} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
