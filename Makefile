@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test clean
+.PHONY: install run test test-slow bench bench-quick clean
 
 install: $(STAMP)
 
@@ -19,6 +19,15 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-slow: install           # also the tests marked slow (real MNIST from ../shared/data when present)
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: install               # outputs/bench/bench.md and bench.json (several minutes)
+	$(BIN)/python scripts/bench.py
+
+bench-quick: install         # the same table at toy size (< 1 min)
+	$(BIN)/python scripts/bench.py --quick
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -64,6 +64,7 @@ BAD_INPUTS = [
     (["-m", "model=rnn,transformer"], "model=transformer is not an option"),
     (["-m", "model.hidden_size=4,0"], "model.hidden_size=0 is not allowed"),
     (["task=index_recall", "loss=bce"], "loss=bce needs a task with two classes"),
+    (["-m", "task=binary_addition,temporal_order", "loss=bce"], "loss=bce needs a task with two classes"),
     (["task=binary_addition", "model.attention=additive"], "model.attention=additive pools a whole sequence"),
     (["resume=true"], "resume=true: no last.pt in"),
 ]

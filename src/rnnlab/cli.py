@@ -116,7 +116,12 @@ def check_command_line(args: list[str], config_name: str = "config") -> None:
         jobs = _expand(parsed.overrides)
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
             for overrides in jobs:
-                validate(compose(config_name, overrides=overrides))
+                cfg = compose(config_name, overrides=overrides)
+                validate(cfg)
+                if parsed.multirun:  # combinations (loss x task, attention x task) too, before any job starts
+                    from rnnlab.runner import build_run, resolve_device
+
+                    build_run(cfg, resolve_device("cpu"))
             if jobs:
                 _check_output_dir(compose(config_name, overrides=jobs[0], return_hydra_config=True), parsed.multirun)
     except ConfigError as err:

@@ -134,3 +134,20 @@ class Task(ABC):
             self.step_metric: steps_right / int(scored.sum()),
             "seq_acc": int(self.sequences_right(predictions, batch).sum()) / len(batch),
         }
+
+
+class LengthTask(Task):
+    """A task trained on lengths drawn from [min, max] and tested at each of a list of lengths."""
+
+    def __init__(self, train_lengths: list[int], test_lengths: list[int], **common: int) -> None:
+        super().__init__(**common)
+        self.train_lengths = tuple(train_lengths)
+        self._test_lengths = list(test_lengths)
+
+    @property
+    def test_lengths(self) -> list[int]:
+        return self._test_lengths
+
+    def length_range(self, length: int | None) -> tuple[int, int]:
+        """(low, high) of the lengths to draw: the training range, or exactly `length`."""
+        return (length, length) if length is not None else self.train_lengths

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnlab.tasks.base import IGNORE, Batch, Task, abbreviate, step_mask, uniform_lengths
+from rnnlab.tasks.base import IGNORE, Batch, LengthTask, abbreviate, step_mask, uniform_lengths
 
 
 def add_bits(a: Tensor, b: Tensor) -> Tensor:
@@ -34,26 +34,17 @@ def bits_to_int(bits: list[int]) -> int:
     return sum(bit << i for i, bit in enumerate(bits))
 
 
-class BinaryAddition(Task):
+class BinaryAddition(LengthTask):
     name = "binary_addition"
     input_size = 2
     num_classes = 2
     per_step = True
     step_metric = "bit_acc"
 
-    def __init__(self, train_lengths: list[int], test_lengths: list[int], **common: int) -> None:
-        super().__init__(**common)
-        self.train_lengths = tuple(train_lengths)
-        self._test_lengths = list(test_lengths)
-
-    @property
-    def test_lengths(self) -> list[int]:
-        return self._test_lengths
-
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
     ) -> Batch:
-        low, high = (length, length) if length is not None else self.train_lengths
+        low, high = self.length_range(length)
         bits = uniform_lengths(n, low, high, generator, device)
         steps = high + 1
         operand_bits = step_mask(bits, steps)  # the extra step (and padding) is all zeros

@@ -12,33 +12,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnlab.tasks.base import Batch, Task, step_mask, uniform_lengths
+from rnnlab.tasks.base import Batch, LengthTask, step_mask, uniform_lengths
 
 DIGITS = 10
 
 
-class IndexRecall(Task):
+class IndexRecall(LengthTask):
     name = "index_recall"
     input_size = DIGITS
     num_classes = DIGITS
     per_step = False
 
-    def __init__(
-        self, position: int, train_lengths: list[int], test_lengths: list[int], **common: int
-    ) -> None:
-        super().__init__(**common)
+    def __init__(self, position: int, **lengths_and_common) -> None:
+        super().__init__(**lengths_and_common)
         self.position = position
-        self.train_lengths = tuple(train_lengths)
-        self._test_lengths = list(test_lengths)
-
-    @property
-    def test_lengths(self) -> list[int]:
-        return self._test_lengths
 
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
     ) -> Batch:
-        low, high = (length, length) if length is not None else self.train_lengths
+        low, high = self.length_range(length)
         lengths = uniform_lengths(n, low, high, generator, device)
         digits = torch.randint(0, DIGITS, (n, high), generator=generator, device=device)
         # Steps past a sequence's end are all-zero input; the model reads out at each sequence's own last step.
