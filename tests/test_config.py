@@ -11,6 +11,7 @@ from omegaconf.errors import ValidationError
 from conftest import compose_config
 from rnnlab.config import GROUPS, ConfigError, build, validate
 from rnnlab.runner import build_run, resolve_device
+from rnnlab.tasks.base import seeded
 
 import rnnlab.conf
 
@@ -112,8 +113,10 @@ def test_cuda_when_absent_is_a_config_error(monkeypatch):
 def test_every_experiment_composes_validates_and_builds(experiment):
     cfg = compose_config(f"experiment={experiment}")
     validate(cfg)
-    task, model, *_ = build_run(cfg, resolve_device("cpu"))
-    assert model.rnn.input_size == task.input_size
+    task, model, loss, *_ = build_run(cfg, resolve_device("cpu"))
+    if task.name != "mnist":  # mnist batches need the data files
+        batch = task.make_batch(2, seeded(0, resolve_device("cpu")), resolve_device("cpu"))
+        assert model(batch.x, batch.lengths).shape[-1] == loss.num_outputs(task.num_classes)
 
 
 def test_task_defaults_apply_to_their_task_only_and_yield_to_the_command_line():

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every study of the original course reports, one rnnlab command each (conf/experiment/*.yaml).
+#   scripts/reproduce.sh            # full size: results in outputs/studies/<study>/<job>/report.md
+#   scripts/reproduce.sh --quick    # toy size, to check that everything runs (a few minutes)
+# MNIST studies need the data: $RNNLAB_DATA (or data/) holding MNIST/raw/; they are skipped without it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RNNLAB=${RNNLAB:-.venv/bin/rnnlab}
+OUT=${OUT:-outputs/studies}
+toy=()
+if [[ "${1:-}" == "--quick" ]]; then
+  toy=(logger=none trainer.max_steps=5 trainer.eval_every=5 task.val_size=16 task.test_size=16)
+  OUT=${OUT}-quick
+fi
+
+study() {  # study NAME [overrides...]: one sweep (or run) into $OUT/NAME
+  local name=$1; shift
+  echo "== $name"
+  "$RNNLAB" -m "experiment=$name" "hydra.sweep.dir=$OUT/$name" "${toy[@]}" "$@"
+}
+
+study recall_hidden_size        # hidden 2 / 5 / 10 x RNN, LSTM, GRU
+study recall_position           # position 1 and 2
+study addition_loss_hidden      # hidden 3 / 5 / 10 x MSE vs cross-entropy, tested to 1000 bits
+study addition_fixed_lengths    # fixed lengths 3 / 5 / 10 vs 1-20, tested on 1-20
+study temporal_order_models     # 6a, 6b x RNN, LSTM x attention
+study char_hidden_size          # "Acknowledgement", hidden 5 / 20 / 50
+study char_optimizers           # Adam, Adagrad, RMSprop, SGD x 3 learning rates
+study char_fast                 # hidden 5, "edgement"
+study scratch_sentence          # NumPy RNN, "You are a good guy", with and without biases
+
+data=${RNNLAB_DATA:-data}
+if [[ -f "$data/MNIST/raw/train-images-idx3-ubyte" ]]; then
+  for name in mnist_lstm mnist_gru mnist_bilstm mnist_rnn mnist_l2; do
+    study "$name" "task.root=$data" task.download=false
+  done
+else
+  echo "== MNIST studies skipped: no $data/MNIST/raw/ (set RNNLAB_DATA)"
+fi
+echo "reports: $OUT/<study>/<job>/report.md"
