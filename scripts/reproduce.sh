@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Every study of the original course reports, one rnnlab command each (conf/experiment/*.yaml).
-#   scripts/reproduce.sh            # full size: results in outputs/studies/<study>/<job>/report.md
+#   scripts/reproduce.sh            # full size: outputs/studies/<study>/summary.md (+ plots), one dir per job
 #   scripts/reproduce.sh --quick    # toy size, to check that everything runs (a few minutes)
 # MNIST studies need the data: $RNNLAB_DATA (or data/) holding MNIST/raw/; they are skipped without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RNNLAB=${RNNLAB:-.venv/bin/rnnlab}
+REPORT=${REPORT:-.venv/bin/rnnlab-report}
 OUT=${OUT:-outputs/studies}
 toy=()
 if [[ "${1:-}" == "--quick" ]]; then
@@ -17,6 +18,7 @@ study() {  # study NAME [overrides...]: one sweep (or run) into $OUT/NAME
   local name=$1; shift
   echo "== $name"
   "$RNNLAB" -m "experiment=$name" "hydra.sweep.dir=$OUT/$name" "${toy[@]}" "$@"
+  "$REPORT" "$OUT/$name"
 }
 
 study recall_hidden_size        # hidden 2 / 5 / 10 x RNN, LSTM, GRU
@@ -37,4 +39,4 @@ if [[ -f "$data/MNIST/raw/train-images-idx3-ubyte" ]]; then
 else
   echo "== MNIST studies skipped: no $data/MNIST/raw/ (set RNNLAB_DATA)"
 fi
-echo "reports: $OUT/<study>/<job>/report.md"
+echo "tables: $OUT/<study>/summary.md; runs: $OUT/<study>/<job>/report.md"
