@@ -155,3 +155,22 @@ def test_an_output_dir_that_cannot_be_created_is_refused_up_front(tmp_path, mult
     result = rnnlab(*(["-m", "model=rnn,gru"] if multirun else []), f"{key}={blocker}/run", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == f"rnnlab: error: {key}={blocker}/run cannot be created: {blocker} is a file"
+
+
+def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
+            "optimizer.lr=0.1,1e30,0.05", "trainer.clip_grad_norm=0", "trainer.max_steps=30", "logger=none",
+            "task.val_size=32", "task.test_size=32", f"hydra.sweep.dir={sweep}"]
+    first = rnnlab(*args, cwd=tmp_path)
+    assert first.returncode == 1
+    statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")}
+    assert statuses["0"] == "ok" and statuses["2"] == "ok"  # the job after the failed one ran
+    assert statuses["1"].startswith("diverged: loss")
+    assert f"1 of 3 jobs failed:\n  {sweep}/1: diverged: loss" in first.stderr
+
+    finished = {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "2")}
+    again = rnnlab(*args, "sweep.resume=true", cwd=tmp_path)
+    assert again.returncode == 1  # job 1 diverges again: it was re-run, the others were not
+    assert {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "2")} == finished
+    assert again.stdout.count("sweep.resume: done already in") == 2

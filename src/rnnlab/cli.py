@@ -12,7 +12,9 @@ HYDRA_FULL_ERROR=1 shows the full traceback instead.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import math
 import os
 import re
 import sys
@@ -21,7 +23,10 @@ from pathlib import Path
 
 import hydra
 from hydra import compose, initialize_config_module
+import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig
@@ -29,6 +34,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import ConfigError, validate
 
+log = logging.getLogger("rnnlab")
 USAGE_ERROR = 2
 CONFIG_MODULE = "rnnlab.conf"
 MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
@@ -136,28 +142,88 @@ def check_command_line(args: list[str], config_name: str = "config") -> None:
 
 @hydra.main(version_base="1.3", config_path="pkg://rnnlab.conf", config_name="config")
 def _train(cfg: DictConfig) -> float:
+    from rnnlab.reports import write_json
     from rnnlab.runner import run  # torch loads here, after the command line was found sound
 
+    hydra_cfg = HydraConfig.get()
+    out = Path(hydra_cfg.runtime.output_dir)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    if in_sweep and cfg.sweep.resume and (done := _finished_job(out.parent, list(hydra_cfg.overrides.task))):
+        log.info("sweep.resume: done already in %s, skipped", done)
+        finished = json.loads((done / "report.json").read_text())
+        return finished["val"].get(finished["metric"], math.nan)
     try:
-        report = run(cfg, HydraConfig.get().runtime.output_dir)
+        report = run(cfg, out)
     except ConfigError as err:  # what needs torch to check: the device, task/model/loss combinations
-        if _full_errors():
+        if _full_errors() or not in_sweep:
+            if _full_errors():
+                raise
+            _fail(str(err))
+        report = {"status": f"error: {err}", "test": {}}
+        write_json(out / "report.json", report)
+    except Exception as err:  # a bug or a broken environment: in a sweep, this job fails and the others run on
+        if not in_sweep:
             raise
-        _fail(str(err))
+        log.exception("job failed")  # the traceback goes to this job's rnnlab.log
+        report = {"status": f"failed: {type(err).__name__}: {err}", "test": {}}
+        write_json(out / "report.json", report)
     if report["status"] == "interrupted":
         print(f"rnnlab: interrupted at step {report['train']['steps']}; last.pt saved: continue with "
-              f"resume=true hydra.run.dir={HydraConfig.get().runtime.output_dir}", file=sys.stderr)
-        sys.exit(128 + report["signal"])  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+              f"resume=true hydra.run.dir={out}", file=sys.stderr)
+        sys.exit(128 + report["signal"])  # the shell's convention: 130 for SIGINT, 143 for SIGTERM; ends a sweep too
     if report["status"] != "ok":
         print(f"rnnlab: {report['status']}", file=sys.stderr)
-        sys.exit(1)
+        if not in_sweep:
+            sys.exit(1)
+        return math.nan
     return report["val"][report["metric"]]  # what a sweeper (Optuna) would maximise
+
+
+def _overrides_without_resume(overrides: list[str]) -> list[str]:
+    return sorted(o for o in overrides if not o.startswith("sweep.resume="))
+
+
+def _finished_job(sweep_dir: Path, overrides: list[str]) -> Path | None:
+    """A job dir in the sweep with the same overrides and an ok report."""
+    wanted = _overrides_without_resume(overrides)
+    for report in sorted(sweep_dir.glob("*/report.json")):
+        job = report.parent
+        try:
+            same = _overrides_without_resume(yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []) == wanted
+            if same and json.loads(report.read_text())["status"] == "ok":
+                return job
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
+
+
+class FailedJobs(Callback):
+    """At the end of a sweep: list the jobs whose report is not ok; the rnnlab command then exits 1."""
+
+    failed: list[str] = []
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        jobs = sorted((p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()), key=lambda p: (len(p.name), p.name))
+        for job in jobs:
+            try:
+                status = json.loads((job / "report.json").read_text())["status"]
+            except (OSError, ValueError, KeyError):
+                status = "no report.json"
+            if status != "ok":
+                FailedJobs.failed.append(f"{job}: {status}")
+        if FailedJobs.failed:
+            print(f"rnnlab: {len(FailedJobs.failed)} of {len(jobs)} jobs failed:", file=sys.stderr)
+            for line in FailedJobs.failed:
+                print(f"  {line}", file=sys.stderr)
 
 
 def train() -> None:
     """The rnnlab command."""
     check_command_line(sys.argv[1:])
     _train()
+    if FailedJobs.failed:
+        sys.exit(1)
 
 
 EVAL_USAGE = """usage: rnnlab-eval checkpoint=<run dir or .pt file> [out=<dir>] [key=value ...]

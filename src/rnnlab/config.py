@@ -18,7 +18,7 @@ mechanism for that (``_target_`` + ``hydra.utils.instantiate``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -284,6 +284,11 @@ DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 @dataclass
+class SweepSchema:
+    resume: bool = False  # re-run a sweep into its hydra.sweep.dir, skipping jobs whose report is ok
+
+
+@dataclass
 class RunSchema:
     task: Any = MISSING
     model: Any = MISSING
@@ -295,6 +300,7 @@ class RunSchema:
     seed: int = MISSING
     device: str = MISSING
     resume: bool = MISSING
+    sweep: SweepSchema = field(default_factory=SweepSchema)
 
 
 GROUP_SCHEMAS: dict[str, dict[str, type]] = {
