@@ -174,3 +174,14 @@ def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left
     assert again.returncode == 1  # job 1 diverges again: it was re-run, the others were not
     assert {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "2")} == finished
     assert again.stdout.count("sweep.resume: done already in") == 2
+
+
+def test_the_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = rnnlab("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "task=binary_addition",
+                    "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    reports = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/report.json"))]
+    assert [r["params"] for r in reports] == sorted(r["params"] for r in reports) and len(reports) == 2
+    assert all(r["status"] == "ok" for r in reports)
+    assert "Joblib" in result.stdout + result.stderr
