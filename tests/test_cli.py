@@ -185,3 +185,40 @@ def test_the_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
     assert [r["params"] for r in reports] == sorted(r["params"] for r in reports) and len(reports) == 2
     assert all(r["status"] == "ok" for r in reports)
     assert "Joblib" in result.stdout + result.stderr
+
+
+def test_an_optuna_search_goes_on_past_a_crashing_trial(tmp_path):
+    extra = tmp_path / "conf" / "hparams_search"
+    extra.mkdir(parents=True)
+    (extra / "diverging.yaml").write_text(
+        "# @package _global_\n"
+        "defaults:\n  - recall_optuna\n"
+        "hydra:\n  sweeper:\n    n_trials: 4\n    params:\n      optimizer.lr: choice(1e30, 0.01)\n"
+    )
+    sweep = tmp_path / "search"
+    result = rnnlab("-m", "hparams_search=diverging", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+                    "hydra.sweeper.sampler.seed=3",  # this seed draws lr=1e30 for one of the four trials
+                    "trainer.max_steps=20", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
+                    "trainer.clip_grad_norm=0", "task.val_size=32", "task.test_size=16", "logger=none",
+                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    statuses = [json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")]
+    assert len(statuses) == 4, result.stderr[-2000:]  # every trial ran, the diverging ones included
+    assert any(s.startswith("diverged") for s in statuses) and "ok" in statuses
+    assert (sweep / "optimization_results.yaml").exists()
+    assert result.returncode == 1 and "jobs failed" in result.stderr
+
+
+def test_the_submitit_local_launcher_runs_a_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = rnnlab("-m", "hydra/launcher=submitit_local", "task=binary_addition", "model.hidden_size=4,8", *FAST,
+                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
+
+
+def test_the_slurm_config_composes_for_a_cluster(tmp_path):
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module("rnnlab.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher") and cfg.hydra.launcher.gpus_per_node == 1

@@ -36,6 +36,7 @@ from rnnlab.config import ConfigError, validate
 
 log = logging.getLogger("rnnlab")
 USAGE_ERROR = 2
+FAILED_SCORE = 0.0  # what a failed job of a sweep returns to the sweeper
 CONFIG_MODULE = "rnnlab.conf"
 MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
 
@@ -175,8 +176,9 @@ def _train(cfg: DictConfig) -> float:
         print(f"rnnlab: {report['status']}", file=sys.stderr)
         if not in_sweep:
             sys.exit(1)
-        return math.nan
-    return report["val"][report["metric"]]  # what a sweeper (Optuna) would maximise
+        # The worst accuracy, not nan: Hydra's Optuna sweeper stops the whole search on a nan (its tell() fails).
+        return FAILED_SCORE
+    return report["val"][report["metric"]]  # what a sweeper (Optuna) maximises
 
 
 def _overrides_without_resume(overrides: list[str]) -> list[str]:
