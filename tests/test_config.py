@@ -27,7 +27,7 @@ ALL_OPTIONS = [(group, option) for group in GROUPS for option in options(group)]
 
 def test_every_group_has_options():
     assert {g: len(options(g)) >= 1 for g in GROUPS} == {g: True for g in GROUPS}
-    assert options("model") == ["gru", "lstm", "rnn"]
+    assert options("model") == ["gru", "lstm", "rnn", "scratch_rnn"]
     assert options("loss") == ["bce", "cross_entropy", "mse", "nll"]
     assert options("optimizer") == ["adagrad", "adam", "rmsprop", "sgd"]
 
@@ -37,11 +37,14 @@ def test_every_option_composes_validates_and_builds(group, option):
     overrides = [f"{group}={option}"]
     if group == "loss" and option == "bce":
         overrides.append("task=binary_addition")  # the one task bce makes sense for
+    if option == "scratch_rnn":
+        overrides.append("task=char_sequence")  # a per-step task
     cfg = compose_config(*overrides)
     validate(cfg)
     task, model, loss, optimizer, scheduler = build_run(cfg, resolve_device("cpu"))
-    assert model.readout.out_features == loss.num_outputs(task.num_classes)
-    assert model.rnn.input_size == task.input_size
+    if task.name != "mnist":  # mnist batches need the data files
+        batch = task.make_batch(2, seeded(0, resolve_device("cpu")), resolve_device("cpu"))
+        assert model(batch.x, batch.lengths).shape[-1] == loss.num_outputs(task.num_classes)
     assert optimizer.param_groups[0]["lr"] == cfg.optimizer.lr
 
 
