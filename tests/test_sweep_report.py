@@ -56,3 +56,16 @@ def test_bad_dirs_are_one_line_errors(tmp_path):
     assert missing.returncode == 2 and "not a directory" in missing.stderr and "Traceback" not in missing.stderr
     empty = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert empty.returncode == 2 and "no runs" in empty.stderr
+
+
+def test_runs_of_different_sweeps_go_in_one_table(tmp_path):
+    fake_run(tmp_path / "a" / "0", ["model.hidden_size=4"], report(0.6))
+    fake_run(tmp_path / "a" / "1", ["model.hidden_size=8"], report(0.8))
+    fake_run(tmp_path / "b" / "0", ["optimizer.lr=0.1"], report(0.7))
+    code = "from rnnlab.sweep_report import main; main()"
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a"), str(tmp_path / "b")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "a" / "summary.md").read_text()
+    assert table.splitlines()[0].startswith("| model.hidden_size | optimizer.lr |") and "| 4 |  | 0.6000" in table
+    assert (tmp_path / "a" / "metric_vs_hidden_size.png").exists()

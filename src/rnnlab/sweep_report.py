@@ -131,10 +131,27 @@ def markdown(header: list[str], rows: list[list[str]], failed: list[Run]) -> str
     return "\n".join(lines) + "\n"
 
 
+def _label(run: Run, columns: list[str], skip: tuple[str, ...] = ()) -> str:
+    return " ".join(f"{k}={run.settings[k]}" for k in columns if k not in skip and k in run.settings)
+
+
+def _save(fig, ax, xlabel: str, ylabel: str, path: Path, accuracy: bool = True) -> Path:
+    """Label, grid and legend the axes, and write the figure: the finish every plot here shares."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if accuracy:
+        ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    reports.save_figure(fig, path)
+    return path
+
+
 def plots(runs: list[Run], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    written = []
+    written: list[Path] = []
     ok = [r for r in runs if r.report is not None and r.report["status"] == "ok"]
     if not ok:
         return written
@@ -142,52 +159,30 @@ def plots(runs: list[Run], out: Path) -> list[Path]:
     if "model.hidden_size" in columns:
         metric = ok[0].report["metric"]
         lines: dict[str, dict[int, list[float]]] = {}
-        for r in ok:
-            label = " ".join(f"{k}={r.settings[k]}" for k in columns if k not in ("model.hidden_size", "seed") and k in r.settings)
-            lines.setdefault(label or r.report["model"], {}).setdefault(int(r.settings["model.hidden_size"]), []).append(
-                r.report["test"][metric])
+        for r in (r for r in ok if "model.hidden_size" in r.settings):  # runs of another sweep may not set it
+            label = _label(r, columns, skip=("model.hidden_size", "seed")) or r.report["model"]
+            lines.setdefault(label, {}).setdefault(int(r.settings["model.hidden_size"]), []).append(r.report["test"][metric])
         fig, ax = plt.subplots(figsize=(6, 4))
         for label, points in sorted(lines.items()):
             sizes = sorted(points)
             ax.plot(sizes, [statistics.fmean(points[s]) for s in sizes], marker="o", label=label)
-        ax.set_xlabel("hidden size")
-        ax.set_ylabel(f"test {metric}")
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        written.append(out / "metric_vs_hidden_size.png")
-        reports.save_figure(fig, written[-1])
+        written.append(_save(fig, ax, "hidden size", f"test {metric}", out / "metric_vs_hidden_size.png"))
     by_length = [(r, next((v for k, v in r.report.items() if k.endswith("_by_length")), None)) for r in ok]
     by_length = [(r, table) for r, table in by_length if table and len(table) > 1]
     if by_length:
         fig, ax = plt.subplots(figsize=(6.5, 4))
         for r, table in by_length:
-            label = " ".join(f"{k}={r.settings[k]}" for k in columns if k in r.settings) or r.path.name
-            ax.plot([int(k) for k in table], list(table.values()), marker=".", label=label)
+            ax.plot([int(k) for k in table], list(table.values()), marker=".", label=_label(r, columns) or r.path.name)
         lengths = [int(k) for _, t in by_length for k in t]
         ax.set_xscale("log" if max(lengths) / min(lengths) >= 20 else "linear")
-        ax.set_xlabel("sequence length")
-        ax.set_ylabel("test accuracy by length")
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6)
-        fig.tight_layout()
-        written.append(out / "accuracy_by_length.png")
-        reports.save_figure(fig, written[-1])
+        written.append(_save(fig, ax, "sequence length", "test accuracy by length", out / "accuracy_by_length.png"))
     curves = _training_curves(ok, columns)
     if curves:
         fig, ax = plt.subplots(figsize=(6.5, 4))
         for label, (steps, values) in curves.items():
             ax.plot(steps, values, label=label, linewidth=1)
-        ax.set_xlabel("step")
-        ax.set_ylabel("train/loss")
         ax.set_yscale("log")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6)
-        fig.tight_layout()
-        written.append(out / "training_curves.png")
-        reports.save_figure(fig, written[-1])
+        written.append(_save(fig, ax, "step", "train/loss", out / "training_curves.png", accuracy=False))
     return written
 
 
@@ -203,8 +198,7 @@ def _training_curves(runs: list[Run], columns: list[str]) -> dict[str, tuple[lis
         events = EventAccumulator(str(r.path), size_guidance={"scalars": 0}).Reload()
         if "train/loss" in events.Tags()["scalars"]:
             points = events.Scalars("train/loss")
-            label = " ".join(f"{k}={r.settings[k]}" for k in columns if k in r.settings) or r.path.name
-            curves[label] = ([p.step for p in points], [max(p.value, 1e-8) for p in points])
+            curves[_label(r, columns) or r.path.name] = ([p.step for p in points], [max(p.value, 1e-8) for p in points])
     return curves
 
 
