@@ -33,7 +33,7 @@ study scratch_sentence          # NumPy RNN, "You are a good guy", with and with
 
 data=${RNNLAB_DATA:-data}
 if [[ -f "$data/MNIST/raw/train-images-idx3-ubyte" ]]; then
-  for name in mnist_lstm mnist_gru mnist_bilstm mnist_rnn mnist_l2; do
+  for name in mnist_lstm mnist_gru mnist_bilstm mnist_rnn mnist_birnn mnist_l2; do
     study "$name" "task.root=$data" task.download=false
   done
 else
