@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every study of the original course reports, one rnnlab command each (conf/experiment/*.yaml).
 #   scripts/reproduce.sh            # full size: outputs/studies/<study>/summary.md (+ plots), one dir per job
-#   scripts/reproduce.sh --quick    # toy size, to check that everything runs (a few minutes)
+#   scripts/reproduce.sh --quick    # toy size, to check that everything runs (~2 min on a 2-core CPU)
 # MNIST studies need the data: $RNNLAB_DATA (or data/) holding MNIST/raw/; they are skipped without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
