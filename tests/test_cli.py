@@ -17,10 +17,14 @@ FAST = ["logger=tensorboard", "trainer.max_steps=20", "task.val_size=64", "task.
 ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
 
 
+def entry_point(name: str) -> list[str]:
+    """argv that runs one of rnnlab.cli's commands with this interpreter."""
+    return [sys.executable, "-c", f"import sys; from rnnlab.cli import {name}; sys.argv[0] = 'rnnlab'; {name}()"]
+
+
 def command(name: str, *args: str, cwd, **kwargs) -> subprocess.CompletedProcess:
-    code = f"import sys; from rnnlab.cli import {name}; sys.argv[0] = 'rnnlab'; {name}()"
     return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        [*entry_point(name), *args], cwd=cwd, capture_output=True, text=True, timeout=300,
         env={**ENV, "HOME": str(cwd)}, **kwargs,
     )
 
@@ -94,8 +98,7 @@ def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes
     run_dir = tmp_path / "run"
     args = ["task=temporal_order", "model.hidden_size=8", "logger=none", "scheduler=constant", "trainer.max_steps=100000",
             "task.stop_window=0", "task.val_size=32", "task.test_size=32", f"hydra.run.dir={run_dir}"]
-    code_line = "import sys; from rnnlab.cli import train; sys.argv[0] = 'rnnlab'; train()"
-    process = subprocess.Popen([sys.executable, "-c", code_line, *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
+    process = subprocess.Popen([*entry_point("train"), *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = run_dir / "rnnlab.log"
     deadline = time.time() + 120

@@ -153,20 +153,22 @@ def _train(cfg: DictConfig) -> float:
         log.info("sweep.resume: done already in %s, skipped", done)
         finished = json.loads((done / "report.json").read_text())
         return finished["val"].get(finished["metric"], math.nan)
+    failure = None
     try:
         report = run(cfg, out)
     except ConfigError as err:  # what needs torch to check: the device, task/model/loss combinations
-        if _full_errors() or not in_sweep:
-            if _full_errors():
-                raise
+        if _full_errors():
+            raise
+        if not in_sweep:
             _fail(str(err))
-        report = {"status": f"error: {err}", "test": {}}
-        write_json(out / "report.json", report)
+        failure = f"error: {err}"
     except Exception as err:  # a bug or a broken environment: in a sweep, this job fails and the others run on
         if not in_sweep:
             raise
         log.exception("job failed")  # the traceback goes to this job's rnnlab.log
-        report = {"status": f"failed: {type(err).__name__}: {err}", "test": {}}
+        failure = f"failed: {type(err).__name__}: {err}"
+    if failure is not None:  # the job never produced a report of its own: say why in its place
+        report = {"status": failure, "test": {}}
         write_json(out / "report.json", report)
     if report["status"] == "interrupted":
         print(f"rnnlab: interrupted at step {report['train']['steps']}; last.pt saved: continue with "
