@@ -225,3 +225,73 @@ def test_the_slurm_config_composes_for_a_cluster(tmp_path):
     with initialize_config_module("rnnlab.conf", version_base="1.3"):
         cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith("SlurmLauncher") and cfg.hydra.launcher.gpus_per_node == 1
+
+
+SEARCH = ["hparams_search=recall_optuna", "trainer.max_steps=20", "task.val_size=32", "task.test_size=16", "logger=none"]
+
+
+def _study(sweep: Path):
+    import optuna
+
+    return optuna.load_study(study_name="recall_optuna", storage=f"sqlite:///{sweep / 'optuna.db'}")
+
+
+def test_a_resumed_optuna_search_runs_only_the_missing_trials(tmp_path):
+    import optuna
+
+    sweep = tmp_path / "search"
+    first = rnnlab("-m", *SEARCH, "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    done = {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "1")}
+    # A search stopped while its third trial ran: Optuna has it as RUNNING, with its parameters drawn.
+    study = _study(sweep)
+    stopped = study.ask()
+    stopped.suggest_float("optimizer.lr", 0.001, 0.05, log=True)
+    stopped.suggest_categorical("model.hidden_size", [4, 8, 16, 32])
+
+    again = rnnlab("-m", *SEARCH, "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep}", "sweep.resume=true",
+                   cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "2 trials of study recall_optuna finished, 1 stopped and asked again, 2 to run" in again.stdout + again.stderr
+    assert {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "1")} == done  # not run again
+    assert sorted(p.name for p in sweep.glob("*/report.json") for p in [p.parent]) == ["0", "1", "3", "4"]
+    trials = _study(sweep).trials
+    states = [t.state for t in trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 4 and states.count(optuna.trial.TrialState.FAIL) == 1
+    rerun = yaml_list(sweep / "3" / ".hydra" / "overrides.yaml")
+    assert f"model.hidden_size={stopped.params['model.hidden_size']}" in rerun  # the stopped trial, asked again
+    assert f"optimizer.lr={stopped.params['optimizer.lr']}" in rerun
+    # The sampler was reseeded: the new trial does not repeat the first trial's draw.
+    assert yaml_list(sweep / "4" / ".hydra" / "overrides.yaml")[:2] != yaml_list(sweep / "0" / ".hydra" / "overrides.yaml")[:2]
+
+
+def yaml_list(path: Path) -> list[str]:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.mark.parametrize("blocked, choice, extra", [
+    ("hydra_plugins.hydra_ray_launcher", "hydra/launcher=ray", "ray"),
+    ("hydra_plugins.hydra_submitit_launcher", "hydra/launcher=submitit_local", "slurm"),
+    ("hydra_plugins.hydra_optuna_sweeper", "hparams_search=recall_optuna", "optuna"),
+])
+def test_a_launcher_or_sweeper_without_its_extra_is_one_line(tmp_path, blocked, choice, extra):
+    code = (f"import sys; sys.modules[{blocked!r}] = None; from rnnlab.cli import train; "
+            "sys.argv[0] = 'rnnlab'; train()")  # None in sys.modules: as if the extra were not installed
+    result = subprocess.run([sys.executable, "-c", code, "-m", choice], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, env={**ENV, "HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert f"needs the {extra} extra: pip install 'rnnlab[{extra}]'" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "outputs").exists()
+
+
+def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = rnnlab("-m", "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2", "task=binary_addition",
+                    "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/report.json"))]
+    assert [r["status"] for r in reports] == ["ok", "ok"]
+    assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr
+    assert "(_run_job pid=" in result.stdout + result.stderr  # the jobs ran in Ray's worker processes

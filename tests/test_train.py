@@ -93,3 +93,18 @@ def test_recent_sequences_window():
         window.add(40, 0)
     assert window.all_right  # the wrong batch fell out of the last 100
     assert not RecentSequences(0).all_right  # 0 = never
+
+
+def test_a_run_takes_the_threads_its_launcher_gave_it(monkeypatch):
+    import torch
+
+    from rnnlab.runner import use_thread_budget
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what Ray sets for a job with num_cpus=1
+        use_thread_budget()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -11,6 +11,7 @@ HYDRA_FULL_ERROR=1 shows the full traceback instead.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import logging
@@ -18,6 +19,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -39,6 +41,17 @@ USAGE_ERROR = 2
 FAILED_SCORE = 0.0  # what a failed job of a sweep returns to the sweeper
 CONFIG_MODULE = "rnnlab.conf"
 MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
+# Launchers and sweepers that come with an extra, by the module their config's _target_ lives in.
+EXTRAS = {
+    "hydra_plugins.hydra_ray_launcher": "ray",
+    "hydra_plugins.hydra_submitit_launcher": "slurm",
+    "hydra_plugins.hydra_optuna_sweeper": "optuna",
+    "hydra_plugins.rnnlab_optuna": "optuna",
+}
+PLUGIN_OPTIONS = {  # options that exist only once their extra is installed
+    "hydra/launcher/submitit_local": "slurm", "hydra/launcher/submitit_slurm": "slurm",
+    "hydra/sweeper/optuna": "optuna",
+}
 
 
 def _fail(message: str, prog: str = "rnnlab") -> None:
@@ -66,6 +79,9 @@ def explain(err: Exception, overrides: list[str]) -> str:
     """One line for a Hydra/OmegaConf composition error: the key, the bad value, what is allowed."""
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
+        extra = next((e for name, e in PLUGIN_OPTIONS.items() if err.missing_cfg_file.startswith(name)), None)
+        if extra and not _installed(next(m for m, e in EXTRAS.items() if e == extra)):
+            return f"{group}={option} needs the {extra} extra: pip install 'rnnlab[{extra}]'"
         allowed = ", ".join(err.options or []) or "none found"
         return f"{group}={option} is not an option: choose one of {allowed}"
     if isinstance(err, OverrideParseException):
@@ -96,6 +112,35 @@ def _expected(message: str) -> str:
     if "is not a ListConfig, list or tuple" in message:
         return "expected a list, e.g. [1,20]"
     return message
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
+
+
+def _check_plugins(cfg: DictConfig) -> None:
+    """The launcher and sweeper picked must be installed (ray, submitit, optuna come with extras)."""
+    for kind in ("launcher", "sweeper"):
+        module = cfg.hydra[kind]._target_.rsplit(".", 1)[0]
+        package = ".".join(module.split(".")[:2])
+        if package in EXTRAS and not _installed(module):
+            choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
+            raise ConfigError(f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: "
+                              f"pip install 'rnnlab[{EXTRAS[package]}]'")
+
+
+def _register_plugins() -> None:
+    """Hydra finds plugins by scanning hydra_plugins/ on disk, which misses ours in an editable install."""
+    from hydra.core.plugins import Plugins
+
+    try:
+        from hydra_plugins.rnnlab_optuna.resumable_optuna_sweeper import ResumableOptunaSweeper
+    except ImportError:  # no optuna extra
+        return
+    Plugins.instance().register(ResumableOptunaSweeper)
 
 
 def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
@@ -130,7 +175,9 @@ def check_command_line(args: list[str], config_name: str = "config") -> None:
 
                     build_run(cfg, resolve_device("cpu"))
             if jobs:
-                _check_output_dir(compose(config_name, overrides=jobs[0], return_hydra_config=True), parsed.multirun)
+                first = compose(config_name, overrides=jobs[0], return_hydra_config=True)
+                _check_plugins(first)
+                _check_output_dir(first, parsed.multirun)
     except ConfigError as err:
         if _full_errors():
             raise
@@ -171,8 +218,10 @@ def _train(cfg: DictConfig) -> float:
         report = {"status": failure, "test": {}}
         write_json(out / "report.json", report)
     if report["status"] == "interrupted":
-        print(f"rnnlab: interrupted at step {report['train']['steps']}; last.pt saved: continue with "
-              f"resume=true hydra.run.dir={out}", file=sys.stderr)
+        again = (f"the same command with sweep.resume=true hydra.sweep.dir={out.parent}" if in_sweep
+                 else f"resume=true hydra.run.dir={out}")
+        print(f"rnnlab: interrupted at step {report['train']['steps']}; last.pt saved: continue with {again}",
+              file=sys.stderr)
         sys.exit(128 + report["signal"])  # the shell's convention: 130 for SIGINT, 143 for SIGTERM; ends a sweep too
     if report["status"] != "ok":
         print(f"rnnlab: {report['status']}", file=sys.stderr)
@@ -187,17 +236,26 @@ def _overrides_without_resume(overrides: list[str]) -> list[str]:
     return sorted(o for o in overrides if not o.startswith("sweep.resume="))
 
 
+def _job_overrides(job: Path) -> list[str] | None:
+    try:
+        return _overrides_without_resume(yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or [])
+    except (OSError, ValueError):
+        return None
+
+
+def _job_status(job: Path) -> str:
+    try:
+        return json.loads((job / "report.json").read_text())["status"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no report.json"
+
+
 def _finished_job(sweep_dir: Path, overrides: list[str]) -> Path | None:
     """A job dir in the sweep with the same overrides and an ok report."""
     wanted = _overrides_without_resume(overrides)
     for report in sorted(sweep_dir.glob("*/report.json")):
-        job = report.parent
-        try:
-            same = _overrides_without_resume(yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []) == wanted
-            if same and json.loads(report.read_text())["status"] == "ok":
-                return job
-        except (OSError, ValueError, KeyError):
-            continue
+        if _job_overrides(report.parent) == wanted and _job_status(report.parent) == "ok":
+            return report.parent
     return None
 
 
@@ -209,13 +267,13 @@ class FailedJobs(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         jobs = sorted((p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()), key=lambda p: (len(p.name), p.name))
+        status = {job: _job_status(job) for job in jobs}
+        # A job that failed but was run again with the same overrides (a resumed Optuna trial) counts as done.
+        overrides = {job: _job_overrides(job) for job in jobs}
+        done = [overrides[job] for job in jobs if status[job] == "ok" and overrides[job] is not None]
         for job in jobs:
-            try:
-                status = json.loads((job / "report.json").read_text())["status"]
-            except (OSError, ValueError, KeyError):
-                status = "no report.json"
-            if status != "ok":
-                FailedJobs.failed.append(f"{job}: {status}")
+            if status[job] != "ok" and (overrides[job] is None or overrides[job] not in done):
+                FailedJobs.failed.append(f"{job}: {status[job]}")
         if FailedJobs.failed:
             print(f"rnnlab: {len(FailedJobs.failed)} of {len(jobs)} jobs failed:", file=sys.stderr)
             for line in FailedJobs.failed:
@@ -224,7 +282,12 @@ class FailedJobs(Callback):
 
 def train() -> None:
     """The rnnlab command."""
+    # conf/hydra/launcher/ray.yaml takes the place of the Ray plugin's config of the same name on purpose (its keys
+    # then exist without `+`); Hydra 1.3 still merges the two and warns that it may stop doing so in a later major.
+    warnings.filterwarnings("ignore", message=".*is validated against ConfigStore schema with the same name")
     check_command_line(sys.argv[1:])
+    if {"-m", "--multirun"} & set(sys.argv[1:]):  # sweepers only take part in a multirun (and optuna loads slowly)
+        _register_plugins()
     _train()
     if FailedJobs.failed:
         sys.exit(1)

@@ -9,6 +9,7 @@ the config costs nothing and writes no report.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,17 @@ def _resume_payload(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     return payload
 
 
+def use_thread_budget() -> None:
+    """Take as many CPU threads as the launcher gave this job. Ray sets OMP_NUM_THREADS to each job's num_cpus,
+    but torch reads it once per process, and Ray runs one job after another in the same worker processes."""
+    wanted = os.environ.get("OMP_NUM_THREADS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        torch.set_num_threads(int(wanted))
+
+
 def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     validate(cfg)
+    use_thread_budget()
     device = resolve_device(cfg.device)
     task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
     run_dir = Path(run_dir)
