@@ -39,7 +39,9 @@ class NullLogger:
 class TensorBoardLogger(NullLogger):
     def __init__(self, log_dir: str | Path, samples: int = 5) -> None:
         super().__init__(log_dir, samples)
-        self.writer = SummaryWriter(log_dir=str(log_dir))
+        # A queue of 10 events (the default) fills within one log call, and then every add_scalar waits on the
+        # writer thread: 40-90 us each instead of 5 (measured). Events reach the file every 10 s for a live dashboard.
+        self.writer = SummaryWriter(log_dir=str(log_dir), max_queue=1000, flush_secs=10)
 
     def scalars(self, values: dict[str, float], step: int) -> None:
         for tag, value in values.items():

@@ -35,11 +35,13 @@ class TrainResult:
     steps: int
     sequences_seen: int
     wall_s: float
-    samples_per_s: float  # training steps only: no evaluation, logging or progress bar
+    samples_per_s: float  # the training work only (batch, forward, backward, step): no bookkeeping or logging
     stopped_early: bool
     status: str = "ok"  # or why training stopped short: "interrupted", "diverged: ..."
     val: dict[str, float] | None = None
     signal: int | None = None  # the signal that interrupted training
+    loop_s: float = 0.0  # this call's training loop with its logging, progress bar and checks; no final validation
+    work_s: float = 0.0  # the part of loop_s spent on the training work; loop_s / work_s - 1 is the runner's overhead
 
 
 class RecentSequences:
@@ -158,6 +160,7 @@ def fit(
         total=trainer.max_steps, initial=first, desc=task.name, disable=None if trainer.progress else True, unit="step"
     )
     model.train()
+    loop_started, work_s = time.perf_counter(), 0.0
     with Interrupts() as interrupts:
         for step in range(first + 1, trainer.max_steps + 1) if not counters["finished"] else ():
             tick = time.perf_counter()
@@ -175,9 +178,11 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), trainer.clip_grad_norm)
             optimizer.step()
             scheduler.step()
+            work = time.perf_counter() - tick  # the training work itself; what follows is the runner's bookkeeping
+            counters["train_time"] += work
+            work_s += work
             predictions = loss_fn.predict(outputs.detach())
             wrong = int((~task.sequences_right(predictions, batch)).sum())
-            counters["train_time"] += time.perf_counter() - tick
             counters["step"] = step
             bar.update()
 
@@ -205,6 +210,7 @@ def fit(
             if checkpoints is not None and trainer.checkpoint_every and step % trainer.checkpoint_every == 0:
                 checkpoints.save(LAST, snapshot())
     bar.close()
+    loop_s = time.perf_counter() - loop_started
     if status == "ok":
         counters["finished"] = True
         val = validate_and_keep_best(step)
@@ -216,6 +222,8 @@ def fit(
         sequences_seen=step * trainer.batch_size,
         wall_s=time.perf_counter() - started,
         samples_per_s=step * trainer.batch_size / train_time if train_time > 0 else 0.0,
+        loop_s=loop_s,
+        work_s=work_s,
         stopped_early=recent.all_right,
         status=status,
         val=val,
