@@ -295,3 +295,25 @@ def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
     assert [r["status"] for r in reports] == ["ok", "ok"]
     assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr
     assert "(_run_job pid=" in result.stdout + result.stderr  # the jobs ran in Ray's worker processes
+
+
+def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a free port for this cluster's head
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ray = Path(sys.executable).parent / "ray"
+    env = {**ENV, "HOME": str(tmp_path)}
+    started = subprocess.run([str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
+                             capture_output=True, text=True, timeout=120, env=env)
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        sweep = tmp_path / "sweep"
+        result = rnnlab("-m", "hydra/launcher=ray", f"hydra.launcher.ray.init.address=127.0.0.1:{port}",
+                        "task=binary_addition", "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "Connected to Ray cluster" in result.stdout + result.stderr
+        assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
+    finally:
+        subprocess.run([str(ray), "stop", "--force"], capture_output=True, timeout=120, env=env)

@@ -284,7 +284,7 @@ def train() -> None:
     """The rnnlab command."""
     # conf/hydra/launcher/ray.yaml takes the place of the Ray plugin's config of the same name on purpose (its keys
     # then exist without `+`); Hydra 1.3 still merges the two and warns that it may stop doing so in a later major.
-    warnings.filterwarnings("ignore", message=".*is validated against ConfigStore schema with the same name")
+    warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema")
     check_command_line(sys.argv[1:])
     if {"-m", "--multirun"} & set(sys.argv[1:]):  # sweepers only take part in a multirun (and optuna loads slowly)
         _register_plugins()
