@@ -21,7 +21,7 @@ from rnnlab.checkpoint import LAST, Checkpoints, load_checkpoint, resolve_checkp
 from rnnlab.config import ConfigError, build, validate, validate_group
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
-from rnnlab.tasks.base import Task
+from rnnlab.tasks.base import COUNTS, Task
 from rnnlab.train import evaluate, fit
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ def test_and_report(model, loss_fn, task, device, report, logger, step, run_dir)
     # The test summary is the mean over test sets, each length counting once (counts add up).
     keys = [k for k in next(iter(results.values())) if k != "loss"]
     report["test"] = {
-        k: sum(r[k] for r in results.values()) if k in ("wrong", "n") else sum(r[k] for r in results.values()) / len(results)
+        k: sum(r[k] for r in results.values()) if k in COUNTS else sum(r[k] for r in results.values()) / len(results)
         for k in keys
     }
     report["test"].update(task.extra_tests(model, device))
@@ -210,7 +210,7 @@ def test_and_report(model, loss_fn, task, device, report, logger, step, run_dir)
     if task.test_lengths:
         name = reports.by_length_name(task.metric)
         report[f"{name}_by_length"] = {length: r[task.metric] for length, r in results.items()}
-        rows = {length: {k: r[k] for k in keys if k not in ("wrong", "n")} for length, r in results.items()}
+        rows = {length: {k: r[k] for k in keys if k not in COUNTS} for length, r in results.items()}
         reports.write_by_length_csv(run_dir / f"{name}.csv", rows)
         figure = reports.plot_by_length(
             report[f"{name}_by_length"], name.replace("_", " "), f"{task.name}: {name.replace('_', ' ')} by length"

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from rnnlab.checkpoint import BEST, LAST, Checkpoints, capture_rng, restore_rng
 from rnnlab.logger import NullLogger
 from rnnlab.losses import Loss
-from rnnlab.tasks.base import Batch, Task, seeded
+from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
 
 
 @dataclass
@@ -192,7 +192,7 @@ def fit(
                 logger.scalars(
                     {
                         "train/loss": loss_value,
-                        **{f"train/{k}": v for k, v in train_metrics.items() if k not in ("wrong", "n")},
+                        **{f"train/{k}": v for k, v in train_metrics.items() if k not in COUNTS},
                         "train/lr": scheduler.get_last_lr()[0],
                         "train/samples_per_s": step * trainer.batch_size / counters["train_time"],
                     },
@@ -233,5 +233,5 @@ def fit(
 
 def _validate(model: nn.Module, loss_fn: Loss, task: Task, val_set: Batch, logger: NullLogger, step: int) -> dict:
     metrics, _ = evaluate(model, loss_fn, task, val_set)
-    logger.scalars({f"val/{k}": v for k, v in metrics.items() if k not in ("wrong", "n")}, step)
+    logger.scalars({f"val/{k}": v for k, v in metrics.items() if k not in COUNTS}, step)
     return metrics

@@ -16,6 +16,8 @@ from torch import Tensor
 VAL_SEED = 1_000_003
 TEST_SEED = 2_000_003
 IGNORE = -1  # target of a step past a sequence's end: never scored, never trained on
+# Metrics that are counts, not rates: they add up over test sets and are left out of curves and per-length tables.
+COUNTS = frozenset({"wrong", "n"})
 
 
 @dataclass(frozen=True)
