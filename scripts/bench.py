@@ -416,6 +416,9 @@ def markdown(r: dict) -> str:
         f"| rnnlab (splits as one tensor on the device) | {d['rnnlab_sequences_per_s']:,.0f} | "
         f"{d['data_only_rnnlab_per_s']:,.0f} |",
         f"| speed-up | {d['speedup']:.2f}x | {d['data_only_speedup']:.0f}x |",
+        "",  # a data path that cost nothing would leave only the model: the most any data path can gain here
+        f"Upper bound on this device, whatever the data path: 1 + model rate / DataLoader rate = "
+        f"{1 + d['rnnlab_sequences_per_s'] / d['data_only_baseline_per_s']:.2f}x.",
         "", "## Data generation (sequences/s, batches of 4096)", "", "| task | sequences/s |", "|---|---|",
         *(f"| {k} | {v:,.0f} |" for k, v in r["generation"].items()),
         "", "## Runner overhead (temporal order, LSTM-32, batch 32: the smallest model, where it shows most)", "",
