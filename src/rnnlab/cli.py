@@ -48,9 +48,10 @@ EXTRAS = {
     "hydra_plugins.hydra_optuna_sweeper": "optuna",
     "hydra_plugins.rnnlab_optuna": "optuna",
 }
-PLUGIN_OPTIONS = {  # options that exist only once their extra is installed
-    "hydra/launcher/submitit_local": "slurm", "hydra/launcher/submitit_slurm": "slurm",
-    "hydra/sweeper/optuna": "optuna",
+PLUGIN_OPTIONS = {  # options that exist only once their plugin is installed, with that plugin
+    "hydra/launcher/submitit_local": "hydra_plugins.hydra_submitit_launcher",
+    "hydra/launcher/submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
+    "hydra/sweeper/optuna": "hydra_plugins.hydra_optuna_sweeper",
 }
 
 
@@ -79,9 +80,9 @@ def explain(err: Exception, overrides: list[str]) -> str:
     """One line for a Hydra/OmegaConf composition error: the key, the bad value, what is allowed."""
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
-        extra = next((e for name, e in PLUGIN_OPTIONS.items() if err.missing_cfg_file.startswith(name)), None)
-        if extra and not _installed(next(m for m, e in EXTRAS.items() if e == extra)):
-            return f"{group}={option} needs the {extra} extra: pip install 'rnnlab[{extra}]'"
+        plugin = PLUGIN_OPTIONS.get(err.missing_cfg_file)
+        if plugin and not _installed(plugin):
+            return f"{group}={option} needs the {EXTRAS[plugin]} extra: pip install 'rnnlab[{EXTRAS[plugin]}]'"
         allowed = ", ".join(err.options or []) or "none found"
         return f"{group}={option} is not an option: choose one of {allowed}"
     if isinstance(err, OverrideParseException):
