@@ -117,19 +117,11 @@ def matmul_gflop(cell: str, hidden: int, inputs: int, steps: int, layers: int = 
     return 3 * steps * directions * (per_step + deeper) / 1e9
 
 
-def throughput(name: str, device: torch.device, steps: int, overrides: list[str], logger_on: bool = False) -> dict:
-    """Sequences/s of the runner's own training loop over `steps` steps (early stop off)."""
-    cfg = config(*overrides, f"trainer.max_steps={steps}", "trainer.early_stop=false", "trainer.eval_every=1000000",
-                 f"trainer.progress={'true' if logger_on else 'false'}")
-    task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
-    task.val_size = 64  # validation is not what is measured
-    out_dir = REPO / "outputs" / "bench" / "events" / name
-    logger = TensorBoardLogger(out_dir) if logger_on else NullLogger(out_dir)
-    fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, 0, logger)  # warm-up pass (first-call costs)
-    task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
-    task.val_size = 64
-    result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, 0, logger)
-    logger.close()
+def throughput(name: str, device: torch.device, steps: int, overrides: list[str]) -> dict:
+    """Sequences/s of the runner's own training loop over `steps` steps (early stop off, logging off)."""
+    cfg = config(*overrides, f"trainer.max_steps={steps}", "trainer.early_stop=false", "trainer.eval_every=1000000")
+    _runner_loop(cfg, device, False, name)  # warm-up pass (first-call costs)
+    result, task = _runner_loop(cfg, device, False, name)
     batch = task.make_batch(2, seeded(0, device), device)
     cell, hidden = cfg.model.cell, cfg.model.hidden_size
     gflop = matmul_gflop(cell, hidden, task.input_size, batch.x.shape[1], cfg.model.num_layers,
@@ -138,10 +130,11 @@ def throughput(name: str, device: torch.device, steps: int, overrides: list[str]
             "wall_s": result.wall_s, "steps": result.steps, "batch_size": cfg.trainer.batch_size}
 
 
-def _runner_loop(cfg, device: torch.device, logging_on: bool):
+def _runner_loop(cfg, device: torch.device, logging_on: bool, name: str):
+    """One fit() of a fresh run, with TensorBoard and the progress bar on or off; its result and its task."""
     task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
-    task.val_size = 64
-    out_dir = REPO / "outputs" / "bench" / "events" / "overhead"
+    task.val_size = 64  # validation is not what is measured
+    out_dir = REPO / "outputs" / "bench" / "events" / name
     logger = TensorBoardLogger(out_dir) if logging_on else NullLogger(out_dir)
     trainer = cfg.trainer.copy()
     trainer.progress = logging_on
@@ -152,7 +145,7 @@ def _runner_loop(cfg, device: torch.device, logging_on: bool):
         finally:
             sys.stderr = stderr
     logger.close()
-    return result
+    return result, task
 
 
 class _Terminal:
@@ -176,7 +169,7 @@ def runner_overhead(device: torch.device, steps: int, repeats: int) -> dict:
     cfg = config("task=temporal_order", f"trainer.max_steps={steps}", "trainer.eval_every=1000000")
     result = {}
     for name, logging_on in (("logging off", False), ("default logging", True)):
-        runs = [_runner_loop(cfg, device, logging_on) for _ in range(repeats)]
+        runs = [_runner_loop(cfg, device, logging_on, "overhead")[0] for _ in range(repeats)]
         shares = sorted(100 * (r.loop_s / r.work_s - 1) for r in runs)
         result[name] = {"overhead_pct": shares[len(shares) // 2],
                         "ms_per_step": 1000 * sorted(r.loop_s for r in runs)[len(runs) // 2] / steps}
