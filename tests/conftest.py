@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 
-import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import DictConfig
+# One torch thread per test process, and the same for every subprocess a test starts (they inherit os.environ,
+# or take ONE_THREAD into the env they build). Two threads on two cores run 10-100x slower as soon as anything
+# else competes for the CPU (pytest itself, a second job, CI), and the tests' tiny models gain nothing from them.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+os.environ.update(ONE_THREAD)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hydra import compose, initialize_config_module  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+torch.set_num_threads(1)
 
 # Fast settings every test run starts from: tiny validation/test sets, no progress bar.
 TINY = [

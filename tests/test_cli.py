@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ONE_THREAD
+
 FAST = ["logger=tensorboard", "trainer.max_steps=20", "task.val_size=64", "task.test_size=32"]
-ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", **ONE_THREAD}
 
 
 def entry_point(name: str) -> list[str]:
@@ -31,6 +33,16 @@ def command(name: str, *args: str, cwd, **kwargs) -> subprocess.CompletedProcess
 
 def rnnlab(*args: str, cwd) -> subprocess.CompletedProcess:
     return command("train", *args, cwd=cwd)
+
+
+def job_dir(sweep: Path, num: int) -> Path:
+    """A sweep job's dir: its number, then what varied in it (1_optimizer.lr=1e+30)."""
+    (found,) = [p for p in sweep.iterdir() if p.name.split("_", 1)[0] == str(num)]
+    return found
+
+
+def job_number(path: Path) -> int:
+    return int(path.name.split("_", 1)[0])
 
 
 def test_a_run_writes_its_report_and_tensorboard_events(tmp_path):
@@ -168,14 +180,16 @@ def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left
     first = rnnlab(*args, cwd=tmp_path)
     assert first.returncode == 1
     statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")}
-    assert statuses["0"] == "ok" and statuses["2"] == "ok"  # the job after the failed one ran
-    assert statuses["1"].startswith("diverged: loss")
-    assert f"1 of 3 jobs failed:\n  {sweep}/1: diverged: loss" in first.stderr
+    # Each job's dir says what varied in it, and only that (the settings every job shares are left out).
+    assert sorted(statuses) == ["0_optimizer.lr=0.1", "1_optimizer.lr=1e+30", "2_optimizer.lr=0.05"]
+    assert statuses["0_optimizer.lr=0.1"] == "ok" and statuses["2_optimizer.lr=0.05"] == "ok"  # ran after the failure
+    assert statuses["1_optimizer.lr=1e+30"].startswith("diverged: loss")
+    assert f"1 of 3 jobs failed:\n  {sweep}/1_optimizer.lr=1e+30: diverged: loss" in first.stderr
 
-    finished = {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "2")}
+    finished = {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 2)}
     again = rnnlab(*args, "sweep.resume=true", cwd=tmp_path)
     assert again.returncode == 1  # job 1 diverges again: it was re-run, the others were not
-    assert {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "2")} == finished
+    assert {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 2)} == finished
     assert again.stdout.count("sweep.resume: done already in") == 2
 
 
@@ -242,7 +256,7 @@ def test_a_resumed_optuna_search_runs_only_the_missing_trials(tmp_path):
     sweep = tmp_path / "search"
     first = rnnlab("-m", *SEARCH, "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
-    done = {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "1")}
+    done = {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 1)}
     # A search stopped while its third trial ran: Optuna has it as RUNNING, with its parameters drawn.
     study = _study(sweep)
     stopped = study.ask()
@@ -253,16 +267,16 @@ def test_a_resumed_optuna_search_runs_only_the_missing_trials(tmp_path):
                    cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "2 trials of study recall_optuna finished, 1 stopped and asked again, 2 to run" in again.stdout + again.stderr
-    assert {n: (sweep / n / "report.json").stat().st_mtime_ns for n in ("0", "1")} == done  # not run again
-    assert sorted(p.parent.name for p in sweep.glob("*/report.json")) == ["0", "1", "3", "4"]
+    assert {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 1)} == done  # not run again
+    assert sorted(job_number(p.parent) for p in sweep.glob("*/report.json")) == [0, 1, 3, 4]
     trials = _study(sweep).trials
     states = [t.state for t in trials]
     assert states.count(optuna.trial.TrialState.COMPLETE) == 4 and states.count(optuna.trial.TrialState.FAIL) == 1
-    rerun = yaml_list(sweep / "3" / ".hydra" / "overrides.yaml")
+    rerun = yaml_list(job_dir(sweep, 3) / ".hydra" / "overrides.yaml")
     assert f"model.hidden_size={stopped.params['model.hidden_size']}" in rerun  # the stopped trial, asked again
     assert f"optimizer.lr={stopped.params['optimizer.lr']}" in rerun
     # The sampler was reseeded: the new trial does not repeat the first trial's draw.
-    assert yaml_list(sweep / "4" / ".hydra" / "overrides.yaml")[:2] != yaml_list(sweep / "0" / ".hydra" / "overrides.yaml")[:2]
+    assert yaml_list(job_dir(sweep, 4) / ".hydra" / "overrides.yaml")[:2] != yaml_list(job_dir(sweep, 0) / ".hydra" / "overrides.yaml")[:2]
 
 
 def yaml_list(path: Path) -> list[str]:

@@ -11,6 +11,7 @@ from rnnlab.config import ConfigError
 from rnnlab.models import RecurrentNet
 
 CELLS = ["rnn", "lstm", "gru"]
+ATTENTION = ["none", "additive", "dot", "report_input"]
 
 
 def model(per_step=False, **kwargs):
@@ -20,14 +21,18 @@ def model(per_step=False, **kwargs):
 
 @pytest.mark.parametrize(
     "cell,bidirectional,attention,num_layers",
-    list(itertools.product(CELLS, [False, True], ["none", "additive"], [1, 2])),
+    list(itertools.product(CELLS, [False, True], ATTENTION, [1, 2])),
 )
 def test_per_sequence_output_shape(cell, bidirectional, attention, num_layers):
-    net = model(cell=cell, bidirectional=bidirectional, attention=attention, num_layers=num_layers, dropout=0.1)
+    net = model(cell=cell, bidirectional=bidirectional, attention=attention, num_layers=num_layers, dropout=0.1,
+                attention_heads=3)
     x = torch.randn(4, 7, 3)
     out = net(x, torch.tensor([7, 3, 5, 1]))
     assert out.shape == (4, 5)
-    assert (net.last_attention is not None) == (attention == "additive")
+    if attention == "none":
+        assert net.last_attention is None
+    else:  # (sequences, heads, steps); the report's design has one head
+        assert net.last_attention.shape == (4, 1 if attention == "report_input" else 3, 7)
 
 
 @pytest.mark.parametrize("cell,bidirectional", list(itertools.product(CELLS, [False, True])))
@@ -37,11 +42,11 @@ def test_per_step_output_shape(cell, bidirectional):
 
 
 @pytest.mark.parametrize(
-    "cell,bidirectional,attention", list(itertools.product(CELLS, [False, True], ["none", "additive"]))
+    "cell,bidirectional,attention", list(itertools.product(CELLS, [False, True], ATTENTION))
 )
 def test_padding_never_reaches_the_readout(cell, bidirectional, attention):
     """A short sequence gives the same output alone as inside a longer, garbage-padded batch."""
-    net = model(cell=cell, bidirectional=bidirectional, attention=attention)
+    net = model(cell=cell, bidirectional=bidirectional, attention=attention, attention_heads=2)
     short = torch.randn(1, 4, 3)
     alone = net(short, torch.tensor([4]))
     padded = torch.cat([short, 100 * torch.randn(1, 5, 3)], dim=1)
@@ -50,12 +55,35 @@ def test_padding_never_reaches_the_readout(cell, bidirectional, attention):
     torch.testing.assert_close(together[0], alone[0], rtol=1e-5, atol=1e-5)
 
 
-def test_attention_weights_cover_only_the_true_steps():
-    net = model(attention="additive")
-    net(torch.randn(2, 6, 3), torch.tensor([6, 2]))
+@pytest.mark.parametrize("attention,query", [("additive", "learned"), ("additive", "final"), ("dot", "learned"),
+                                             ("report_input", "learned")])
+def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
+    net = model(attention=attention, attention_heads=2, attention_query=query)
+    x = torch.randn(2, 6, 3)
+    x[1, 2:] = 100.0  # garbage in the padding of the short sequence
+    net(x, torch.tensor([6, 2]))
     weights = net.last_attention
-    torch.testing.assert_close(weights.sum(-1), torch.ones(2))
-    assert (weights[1, 2:] == 0).all()
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, weights.shape[1]))
+    assert (weights[1, :, 2:] == 0).all() and (weights[1, :, :2] > 0).all()
+
+
+def test_the_readout_sees_the_context_beside_the_final_state_except_in_the_reports_design():
+    hidden, heads = 8, 3
+    assert model(attention="additive", attention_heads=heads).readout.in_features == heads * hidden + hidden
+    assert model(attention="dot", attention_heads=1).readout.in_features == hidden + hidden
+    assert model(attention="report_input").readout.in_features == 3  # the weighted one-hot inputs alone
+
+
+def test_the_reports_design_adds_no_order_beyond_the_final_state():
+    """Given the same final state, XY and YX pool to the same context: the weighted sum of one-hot inputs knows
+    which symbols came, not in which order."""
+    x, y = torch.tensor([1.0, 0, 0]), torch.tensor([0, 1.0, 0])
+    inputs = torch.stack([torch.stack([x, y]), torch.stack([y, x])])  # XY, YX
+    mask = torch.ones(2, 2, dtype=torch.bool)
+    final = torch.randn(1, 8).expand(2, -1)
+    report = model(attention="report_input").attention
+    context, _ = report(torch.randn(2, 2, 8), inputs, final, mask)
+    torch.testing.assert_close(context[0], context[1])
 
 
 def test_lstm_forget_gate_bias_is_set():
@@ -70,6 +98,39 @@ def test_attention_is_refused_for_per_step_tasks():
         model(per_step=True, attention="additive")
 
 
-def test_relu_rnn_runs():
+def test_relu_rnn_runs_with_relu():
     net = model(cell="rnn", nonlinearity="relu")
     assert net.rnn.nonlinearity == "relu"
+    x = torch.randn(2, 5, 3)
+    states, _ = net.rnn(x)
+    assert (states >= 0).all() and (states == 0).any()  # relu states: never negative, some cut to zero
+    assert net(x, torch.tensor([5, 5])).shape == (2, 5)
+
+
+def test_attention_learns_to_look_at_the_step_that_decides():
+    """A toy problem: 4 symbols per step and a marker channel set at one random step; the class is the symbol
+    at the marked step. After a few hundred steps of training, most attention weight sits on the marked step."""
+    generator = torch.Generator().manual_seed(0)
+
+    def batch(n: int = 64, steps: int = 12):
+        symbols = torch.randint(0, 4, (n, steps), generator=generator)
+        marked = torch.randint(0, steps, (n,), generator=generator)
+        x = torch.cat([torch.nn.functional.one_hot(symbols, 4).float(), torch.zeros(n, steps, 1)], dim=-1)
+        x[torch.arange(n), marked, 4] = 1.0
+        return x, symbols[torch.arange(n), marked], marked, torch.full((n,), steps)
+
+    torch.manual_seed(0)
+    net = RecurrentNet(input_size=5, output_size=4, per_step=False, cell="rnn", hidden_size=8,
+                       attention="additive", attention_heads=1)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(300):
+        x, y, _, lengths = batch()
+        loss = torch.nn.functional.cross_entropy(net(x, lengths), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    x, y, marked, lengths = batch(500)
+    with torch.no_grad():
+        accuracy = (net(x, lengths).argmax(-1) == y).float().mean()
+    on_marked = net.last_attention[torch.arange(500), 0, marked].mean()
+    assert on_marked > 0.7 and accuracy > 0.9  # chance: 1/12 of the weight, 25% accuracy

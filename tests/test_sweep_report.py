@@ -1,13 +1,17 @@
-"""rnnlab-report on a fixture sweep: one row per setting (mean ± std over seeds), failed jobs listed, files written."""
+"""rnnlab-report on fixture sweeps: one row per setting (mean ± std over seeds), constants above the table, failed
+jobs listed, plain numbers in the CSV, evaluations left out, plots written."""
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+REPORT = [sys.executable, "-c", "from rnnlab.sweep_report import main; main()"]
 
 
 def fake_run(path: Path, overrides: list[str], report: dict | None) -> None:
@@ -17,55 +21,80 @@ def fake_run(path: Path, overrides: list[str], report: dict | None) -> None:
         (path / "report.json").write_text(json.dumps(report))
 
 
-def report(acc: float, status: str = "ok") -> dict:
-    return {"status": status, "model": "lstm", "metric": "bit_acc", "test": {"bit_acc": acc, "seq_acc": acc / 2},
-            "train": {"steps": 100, "wall_s": 1.5}, "bit_accuracy_by_length": {"10": acc, "100": acc * 0.9}}
+def report(acc: float, status: str = "ok", cell: str = "lstm", hidden: int = 4, seed: int = 0) -> dict:
+    setup = {"task": {"name": "binary_addition", "train_lengths": [1, 20], "test_lengths": [10, 100]},
+             "model": {"name": cell, "cell": cell, "hidden_size": hidden, "params": 10 * hidden},
+             "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 0.0},
+             "scheduler": "CosineAnnealingLR", "trainer": {"batch_size": 32, "max_steps": 100}, "seed": seed}
+    return {"status": status, "model": cell, "metric": "bit_acc", "params": 10 * hidden, "chance": 0.5, "setup": setup,
+            "test": {"bit_acc": acc, "seq_acc": acc / 2}, "best_val": acc, "train": {"steps": 100, "wall_s": 1.5},
+            "bit_accuracy_by_length": {"10": acc, "100": acc * 0.9},
+            "test_by_length": {"10": {"bit_acc": acc, "seq_acc": acc / 2}, "100": {"bit_acc": acc * 0.9, "seq_acc": 0.0}}}
+
+
+def make_sweep(sweep: Path) -> None:
+    job = 0
+    for cell in ("rnn", "lstm"):
+        for hidden in (2, 5):
+            for seed in (0, 1):
+                acc = {"rnn": 0.5, "lstm": 0.7}[cell] + 0.05 * hidden + 0.01 * seed
+                overrides = [f"model={cell}", f"model.hidden_size={hidden}", f"seed={seed}"]
+                fake_run(sweep / f"{job}_{','.join(sorted(overrides))}", overrides, report(acc, cell=cell, hidden=hidden, seed=seed))
+                job += 1
+    fake_run(sweep / f"{job}_model=gru", ["model=gru", "model.hidden_size=2", "seed=0"], report(0.0, "diverged: loss nan at step 7"))
+    fake_run(sweep / f"{job + 1}_model=gru", ["model=gru", "model.hidden_size=5", "seed=0"], None)
+    # rnnlab-eval's re-test of a job is not one more run of the sweep
+    eval_dir = sweep / "0_model.hidden_size=2,model=rnn,seed=0" / "eval" / "2026-11-23_10-00-00"
+    eval_dir.mkdir(parents=True)
+    (eval_dir / "report.json").write_text(json.dumps(report(0.1)))
 
 
 def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_path):
     sweep = tmp_path / "sweep"
-    job = 0
-    for model in ("rnn", "lstm"):
-        for hidden in (2, 5):
-            for seed in (0, 1):
-                acc = {"rnn": 0.5, "lstm": 0.7}[model] + 0.05 * hidden + 0.01 * seed
-                fake_run(sweep / str(job), [f"model={model}", f"model.hidden_size={hidden}", f"seed={seed}"], report(acc))
-                job += 1
-    fake_run(sweep / str(job), ["model=gru", "model.hidden_size=2", "seed=0"], report(0.0, "diverged: loss nan at step 7"))
-    fake_run(sweep / str(job + 1), ["model=gru", "model.hidden_size=5", "seed=0"], None)
-
-    result = subprocess.run([sys.executable, "-c", "from rnnlab.sweep_report import main; main()", str(sweep)],
-                            capture_output=True, text=True, timeout=120)
+    make_sweep(sweep)
+    result = subprocess.run([*REPORT, str(sweep)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     table = (sweep / "summary.md").read_text()
     lines = table.splitlines()
-    assert lines[0] == "| model | model.hidden_size | test/bit_acc | test/seq_acc | train steps | train s | seeds |"
-    assert "| lstm | 5 | 0.9550 ± 0.0071 |" in table  # mean and std of 0.95 and 0.96
-    assert sum(1 for l in lines if l.startswith("| rnn") or l.startswith("| lstm")) == 4
+    assert lines[0] == f"# 10 runs in {sweep}"
+    # What every run shares is said once; what differs are the columns.
+    assert "Same in every run: task=binary_addition, task.train_lengths=[1,20]" in table and "optimizer.lr=0.01" in table
+    header = next(line for line in lines if line.startswith("| run"))
+    assert header == ("| run | model.cell | model.hidden_size | params | test/bit_acc | test/seq_acc | test/bit_acc@100 "
+                      "| best val/bit_acc | train steps | train s | seeds |")
+    # The run column names the run dirs, as TensorBoard names the runs with --logdir on the sweep.
+    row = next(line for line in lines if line.startswith("| 6_model.hidden_size=5,model=lstm,seed=0 7_"))
+    assert "| lstm | 5 | 50 | 0.9550 ± 0.0071 |" in row  # mean and std of 0.95 and 0.96
+    assert "| 0.8595 ± 0.0064 |" in row  # at the longest length, 0.9 x
+    assert sum(1 for line in lines if line.startswith("| ") and "_model" in line) == 4
     assert "Failed runs (2):" in table and "diverged: loss nan at step 7" in table and "did not finish" in table
-    csv_rows = (sweep / "summary.csv").read_text().splitlines()
-    assert len(csv_rows) == 5 and csv_rows[0].startswith("model,model.hidden_size,test/bit_acc")
+    assert "eval" not in table
+
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert len(rows) == 4 and rows[0]["model.cell"] == "rnn" and rows[0]["params"] == "20"
+    assert float(rows[3]["test/bit_acc"]) == 0.955 and abs(float(rows[3]["test/bit_acc std"]) - 0.00707) < 1e-4
+    assert rows[3]["train steps"] == "100"  # plain numbers: no thousands separators, no ±
     for plot in ("metric_vs_hidden_size.png", "accuracy_by_length.png"):
         assert (sweep / plot).read_bytes()[:4] == b"\x89PNG"
     assert "10 runs (2 failed)" in result.stdout
 
 
 def test_bad_dirs_are_one_line_errors(tmp_path):
-    code = "from rnnlab.sweep_report import main; main()"
-    missing = subprocess.run([sys.executable, "-c", code, str(tmp_path / "nope")], capture_output=True, text=True)
+    missing = subprocess.run([*REPORT, str(tmp_path / "nope")], capture_output=True, text=True)
     assert missing.returncode == 2 and "not a directory" in missing.stderr and "Traceback" not in missing.stderr
-    empty = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    empty = subprocess.run([*REPORT, str(tmp_path)], capture_output=True, text=True)
     assert empty.returncode == 2 and "no runs" in empty.stderr
 
 
-def test_runs_of_different_sweeps_go_in_one_table(tmp_path):
-    fake_run(tmp_path / "a" / "0", ["model.hidden_size=4"], report(0.6))
-    fake_run(tmp_path / "a" / "1", ["model.hidden_size=8"], report(0.8))
-    fake_run(tmp_path / "b" / "0", ["optimizer.lr=0.1"], report(0.7))
-    code = "from rnnlab.sweep_report import main; main()"
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a"), str(tmp_path / "b")],
-                            capture_output=True, text=True, timeout=120)
+def test_runs_without_a_recorded_setup_are_read_from_their_overrides(tmp_path):
+    old = {"status": "ok", "model": "lstm", "metric": "bit_acc", "test": {"bit_acc": 0.6}, "train": {"steps": 9, "wall_s": 1}}
+    fake_run(tmp_path / "a" / "0", ["model.hidden_size=4"], old)
+    fake_run(tmp_path / "a" / "1", ["model.hidden_size=8"], {**old, "test": {"bit_acc": 0.8}})
+    fake_run(tmp_path / "b" / "0", ["optimizer.lr=0.1"], {**old, "test": {"bit_acc": 0.7}})
+    result = subprocess.run([*REPORT, str(tmp_path / "a"), str(tmp_path / "b")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     table = (tmp_path / "a" / "summary.md").read_text()
-    assert table.splitlines()[0].startswith("| model.hidden_size | optimizer.lr |") and "| 4 |  | 0.6000" in table
+    header = next(line for line in table.splitlines() if line.startswith("| run"))
+    assert header.startswith("| run | model.hidden_size | optimizer.lr |") and "| 0 | 4 |  |  | 0.6000" in table
+    assert f"| {tmp_path / 'b' / '0'} |  | 0.1 |" in table  # a run outside the first dir: its full path
     assert (tmp_path / "a" / "metric_vs_hidden_size.png").exists()

@@ -34,13 +34,39 @@ def test_addition_learns_and_writes_every_report(tiny_config, tmp_path):
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0, "tensors": 0}).Reload()
     scalars = set(events.Tags()["scalars"])
     assert {"train/loss", "train/bit_acc", "train/lr", "val/bit_acc", "test/bit_acc", "test/seq_acc"} <= scalars
-    assert "test/bit_accuracy_by_length" in events.Tags()["images"]
+    assert "test/bit_accuracy" in events.Tags()["images"]
+    # Per-length test results and the best validation value are scalars of their own, beside the summary table.
+    assert {"test/bit_acc@8", "test/bit_acc@40", "test/seq_acc@40", "val/best_bit_acc"} <= scalars
+    assert events.Scalars("test/bit_acc@40")[0].value == pytest.approx(report["test_by_length"]["40"]["bit_acc"])
+    # No experiment summary of its own (it would hide other runs' columns): TensorBoard infers it from every run.
     hparams = events.PluginTagToContent("hparams")
-    assert set(hparams) == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
-    start = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_start_info"])
-    assert start.session_start_info.hparams["model.hidden_size"].number_value == 16
-    assert start.session_start_info.hparams["task.train_lengths"].string_value == "[1, 8]"
-    assert any(t.startswith("test/samples") for t in events.Tags()["tensors"])
+    assert set(hparams) == {"_hparams_/session_start_info", "_hparams_/session_end_info"}
+    start = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_start_info"]).session_start_info
+    assert start.hparams["model.hidden_size"].number_value == 16
+    assert start.hparams["task"].string_value == "binary_addition"
+    assert start.hparams["model.bidirectional"].WhichOneof("kind") == "bool_value"
+    assert start.hparams["task.train_lengths"].string_value == "[1,8]"
+    assert start.hparams["model.params"].number_value == report["params"]
+    assert {"test/samples", "test/summary"} <= {t.split("/text_summary")[0] for t in events.Tags()["tensors"]}
+
+
+def test_a_report_records_its_setup_and_shows_its_plots(tiny_config, tmp_path):
+    cfg = tiny_config("task=binary_addition", "model=gru", "model.hidden_size=6", "optimizer=sgd", "optimizer.lr=0.05",
+                      "task.test_lengths=[4,12]", "trainer.batch_size=16")
+    report = run(cfg, tmp_path)
+    setup = report["setup"]
+    assert setup["model"] == {"name": "gru", "cell": "gru", "hidden_size": 6, "num_layers": 1, "dropout": 0.0,
+                              "bidirectional": False, "attention": "none", "params": report["params"]}
+    assert setup["optimizer"]["name"] == "sgd" and setup["optimizer"]["lr"] == 0.05
+    assert setup["trainer"]["batch_size"] == 16 and setup["task"]["test_lengths"] == [4, 12]
+    assert report["run"] == "binary_addition · gru h=6 · cross_entropy"
+    text = (tmp_path / "report.md").read_text()
+    assert text.startswith("# binary_addition · gru h=6 · cross_entropy\n")
+    assert "optimizer: sgd (lr=0.05" in text and "batch size 16" in text
+    # Addition's by-length table gives bit and whole-sum accuracy, and the report shows its plot.
+    assert "| length | bit accuracy | whole-sequence accuracy |" in text
+    assert f"| 12 | {report['test_by_length']['12']['bit_acc']:.4f} | {report['test_by_length']['12']['seq_acc']:.4f} |" in text
+    assert "![bit accuracy](bit_accuracy.png)" in text and (tmp_path / "bit_accuracy.png").exists()
 
 
 def test_index_recall_learns_above_chance(tiny_config, tmp_path):
@@ -54,11 +80,14 @@ def test_index_recall_learns_above_chance(tiny_config, tmp_path):
     assert report["test"]["n"] == 64
 
 
-def test_attention_run_plots_its_weights(tiny_config, tmp_path):
-    cfg = tiny_config("task=temporal_order", "task.variant=6a", "model.attention=additive", "model.hidden_size=8")
+def test_an_rnn_with_attention_learns_temporal_order_and_looks_at_x_and_y(tiny_config, tmp_path):
+    """The plain RNN stays at chance on this problem; with attention it learns it in a few hundred steps."""
+    cfg = tiny_config("task=temporal_order", "task.variant=6a", "model=rnn", "model.attention=additive",
+                      "trainer.max_steps=250", "trainer.eval_every=50", "task.test_size=200", "logger=tensorboard")
     report = run(cfg, tmp_path)
-    assert report["test"]["n"] == 32 and 0 <= report["test"]["wrong"] <= 32
-    assert (tmp_path / "attention.png").exists()
+    assert report["test"]["acc"] > 0.8  # chance is 0.25
+    assert report["test"]["attention_on_target"] > 0.5  # 2 of ~105 steps: 0.02 if spread evenly
+    assert (tmp_path / "attention.png").read_bytes()[:4] == b"\x89PNG" and "attention" in report["figures"]
 
 
 def test_same_seed_gives_identical_reports(tiny_config, tmp_path):

@@ -158,13 +158,14 @@ def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
         raise ConfigError(f"{key}={wanted} cannot be created: {parent} is not writable")
 
 
-def check_command_line(args: list[str], config_name: str = "config") -> None:
-    """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake."""
+def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
+    """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
+    Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
     from hydra._internal.utils import get_args_parser  # Hydra's own parser: the same reading of argv as @hydra.main
 
     parsed, _ = get_args_parser().parse_known_args(args)
     if parsed.help or parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion:
-        return  # Hydra answers these itself
+        return None  # Hydra answers these itself
     try:
         jobs = _expand(parsed.overrides)
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
@@ -175,10 +176,10 @@ def check_command_line(args: list[str], config_name: str = "config") -> None:
                     from rnnlab.runner import build_run, resolve_device
 
                     build_run(cfg, resolve_device("cpu"))
-            if jobs:
-                first = compose(config_name, overrides=jobs[0], return_hydra_config=True)
-                _check_plugins(first)
-                _check_output_dir(first, parsed.multirun)
+            first = compose(config_name, overrides=jobs[0] if jobs else [], return_hydra_config=True)
+            _check_plugins(first)
+            _check_output_dir(first, parsed.multirun)
+            return first
     except ConfigError as err:
         if _full_errors():
             raise
@@ -281,14 +282,32 @@ class FailedJobs(Callback):
                 print(f"  {line}", file=sys.stderr)
 
 
+NAMING_KEY = "hydra.job.config.override_dirname.exclude_keys"
+
+
+def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:
+    """argv plus an override that leaves every setting all jobs of the sweep share out of their dir names, so that
+    `-m task=index_recall model=rnn,lstm` names its jobs 0_model=rnn and 1_model=lstm. A user's own choice wins."""
+    from hydra._internal.utils import get_args_parser
+
+    overrides = OverridesParser.create().parse_overrides(get_args_parser().parse_known_args(args)[0].overrides)
+    if any(o.key_or_group == NAMING_KEY for o in overrides):
+        return args
+    shared = [o.key_or_group for o in overrides if not o.is_sweep_override() and not o.is_hydra_override()]
+    excluded = list(first.hydra.job.config.override_dirname.exclude_keys) + shared
+    return [*args, f"{NAMING_KEY}=[{','.join(excluded)}]"]
+
+
 def train() -> None:
     """The rnnlab command."""
     # conf/hydra/launcher/ray.yaml takes the place of the Ray plugin's config of the same name on purpose (its keys
     # then exist without `+`); Hydra 1.3 still merges the two and warns that it may stop doing so in a later major.
     warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema")
-    check_command_line(sys.argv[1:])
+    first = check_command_line(sys.argv[1:])
     if {"-m", "--multirun"} & set(sys.argv[1:]):  # sweepers only take part in a multirun (and optuna loads slowly)
         _register_plugins()
+        if first is not None:
+            sys.argv = [sys.argv[0], *name_jobs_by_what_varies(sys.argv[1:], first)]
     _train()
     if FailedJobs.failed:
         sys.exit(1)

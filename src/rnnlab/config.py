@@ -152,7 +152,8 @@ class MNISTSchema(TaskSchema):
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
-ATTENTION = ("none", "additive")
+ATTENTION = ("none", "additive", "dot", "report_input")
+ATTENTION_QUERIES = ("learned", "final")
 
 
 @dataclass
@@ -165,6 +166,8 @@ class ModelSchema:
     dropout: float = MISSING
     bidirectional: bool = MISSING
     attention: str = MISSING
+    attention_heads: int = MISSING
+    attention_query: str = MISSING  # additive attention's query: learned (per head) or final (from the final state)
     forget_bias: float = 0.0  # the lstm cell's initial forget-gate bias; set in conf/model/lstm.yaml
 
     def __post_init__(self) -> None:
@@ -182,6 +185,8 @@ class ModelSchema:
         )
         require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
         require_choice("attention", self.attention, ATTENTION)
+        require(self.attention_heads >= 1, "attention_heads", self.attention_heads, "an integer >= 1")
+        require_choice("attention_query", self.attention_query, ATTENTION_QUERIES)
 
 
 @dataclass
@@ -334,6 +339,19 @@ def register_schemas() -> None:
 
 
 register_schemas()
+
+MAX_DIR_NAME = 200  # bytes; file systems allow 255 for one path component
+
+
+def job_dir_name(num: Any, overrides: str) -> str:
+    """A sweep job's dir: its number, then what varied in it (hydra.job.override_dirname), made path-safe."""
+    name = f"{num}_{overrides.replace('/', '_')}" if overrides else str(num)
+    encoded = name.encode()
+    return name if len(encoded) <= MAX_DIR_NAME else encoded[:MAX_DIR_NAME].decode(errors="ignore") + "…"
+
+
+if not OmegaConf.has_resolver("rnnlab_job_dir"):
+    OmegaConf.register_new_resolver("rnnlab_job_dir", job_dir_name)
 
 
 def validate(cfg: DictConfig) -> None:

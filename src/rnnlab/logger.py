@@ -2,21 +2,53 @@
 
     tensorboard --logdir outputs
 
-Tags are the metric names used everywhere else (train/loss, val/acc, test/bit_acc ...), so the dashboard, the
-report and a sweep table agree. The final config and test metrics go to the HPARAMS tab.
+Tags are the metric names used everywhere else (train/loss, val/acc, test/bit_acc, test/acc@100 ...), so the
+dashboard, the report and a sweep table agree.
+
+HPARAMS: each run writes its settings as a session start (and its status as a session end), but no experiment
+summary of its own. TensorBoard then builds the experiment from every run in the log dir: the columns are the union
+of all runs' settings, the ones that differ between runs come first and are shown by default, and every run's
+scalars are its metrics, whatever its task. (An experiment summary per run would hide all but the first one found.)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed; figures only go to files and TensorBoard
 from matplotlib.figure import Figure  # noqa: E402
+from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata  # noqa: E402
+from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
-from torch.utils.tensorboard.summary import hparams  # noqa: E402
+
+# A run's status as the HPARAMS tab shows it.
+SESSION_STATUS = {"ok": api_pb2.STATUS_SUCCESS, "interrupted": api_pb2.STATUS_UNKNOWN}  # anything else failed
+
+
+def _hparams_summary(tag: str, data: plugin_data_pb2.HParamsPluginData) -> Summary:
+    data.version = metadata.PLUGIN_DATA_VERSION
+    plugin = SummaryMetadata.PluginData(plugin_name=metadata.PLUGIN_NAME, content=data.SerializeToString())
+    return Summary(value=[Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=plugin))])
+
+
+def session_start(params: dict[str, bool | int | float | str]) -> Summary:
+    """The run's settings as typed values (a bool stays a bool: TensorBoard shows it as true/false)."""
+    start = plugin_data_pb2.SessionStartInfo()
+    for key, value in params.items():
+        if isinstance(value, bool):
+            start.hparams[key].bool_value = value
+        elif isinstance(value, (int, float)):
+            start.hparams[key].number_value = value
+        else:
+            start.hparams[key].string_value = str(value)
+    return _hparams_summary(metadata.SESSION_START_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_start_info=start))
+
+
+def session_end(status: str) -> Summary:
+    end = plugin_data_pb2.SessionEndInfo(status=SESSION_STATUS.get(status, api_pb2.STATUS_FAILURE))
+    return _hparams_summary(metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end))
 
 
 class NullLogger:
@@ -31,7 +63,9 @@ class NullLogger:
 
     def figure(self, tag: str, figure: Figure, step: int) -> None: ...
 
-    def hparams(self, params: dict[str, Any], metrics: dict[str, float]) -> None: ...
+    def start_session(self, params: dict[str, bool | int | float | str]) -> None: ...
+
+    def end_session(self, status: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -51,14 +85,14 @@ class TensorBoardLogger(NullLogger):
         self.writer.add_text(tag, text, step)
 
     def figure(self, tag: str, figure: Figure, step: int) -> None:
-        self.writer.add_figure(tag, figure, step, close=False)
+        self.writer.add_figure(tag, figure, step, close=False)  # the runner closes it once the PNG is written too
 
-    def hparams(self, params: dict[str, Any], metrics: dict[str, float]) -> None:
-        # Written into this run's own event file (SummaryWriter.add_hparams would start a new sub-run), so a
-        # sweep's runs line up in the HPARAMS tab with the swept values as columns. The metric tags name
-        # scalars that were logged already (test/...).
-        for summary in hparams(params, metrics):
-            self.writer.file_writer.add_summary(summary)
+    def start_session(self, params: dict[str, bool | int | float | str]) -> None:
+        # Into this run's own event file (SummaryWriter.add_hparams would start a sub-run and an experiment summary).
+        self.writer.file_writer.add_summary(session_start(params))
+
+    def end_session(self, status: str) -> None:
+        self.writer.file_writer.add_summary(session_end(status))
 
     def close(self) -> None:
         self.writer.close()

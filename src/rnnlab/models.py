@@ -5,7 +5,7 @@
 
 The task decides input_size, output_size and per_step; the config decides the rest. A per-sequence model reads
 out at each sequence's true last step (for the backward direction: its first step, after the whole sequence),
-or pools all true steps with additive attention. Padding never reaches a readout.
+and, with attention (src/rnnlab/attention.py), also pools all true steps. Padding never reaches a readout.
 """
 
 from __future__ import annotations
@@ -14,23 +14,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnlab.attention import build_attention
 from rnnlab.config import ConfigError
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
-
-class AdditiveAttention(nn.Module):
-    """Bahdanau-style pooling over time: score_t = v . tanh(W h_t), softmax over the true steps only."""
-
-    def __init__(self, features: int) -> None:
-        super().__init__()
-        self.project = nn.Linear(features, features)
-        self.score = nn.Linear(features, 1, bias=False)
-
-    def forward(self, states: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        scores = self.score(torch.tanh(self.project(states))).squeeze(-1)
-        weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
-        return torch.einsum("nt,ntf->nf", weights, states), weights
 
 
 class RecurrentNet(nn.Module):
@@ -46,7 +33,9 @@ class RecurrentNet(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         attention: str = "none",
-        forget_bias: float = 1.0,
+        attention_heads: int = 1,
+        attention_query: str = "learned",
+        forget_bias: float = 0.0,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -65,9 +54,15 @@ class RecurrentNet(nn.Module):
         self.per_step = per_step
         self.hidden_size = hidden_size
         features = hidden_size * (2 if bidirectional else 1)
-        self.attention = AdditiveAttention(features) if attention == "additive" else None
+        self.attention = None
+        readout_size = features
+        if attention != "none":
+            self.attention = build_attention(attention, features, input_size, attention_heads, attention_query)
+            # the pooled context beside the final state, except for the report's design, which replaces it
+            replaces = getattr(self.attention, "replaces_final_state", False)
+            readout_size = self.attention.context_size + (0 if replaces else features)
         self.dropout = nn.Dropout(dropout)
-        self.readout = nn.Linear(features, output_size)
+        self.readout = nn.Linear(readout_size, output_size)
         self.last_attention: Tensor | None = None  # weights of the latest forward pass, for plots
         if cell == "lstm":
             self._set_forget_bias(forget_bias)
@@ -98,12 +93,12 @@ class RecurrentNet(nn.Module):
             states, _ = self.rnn(x)
         if self.per_step:
             return self.readout(self.dropout(states))
+        final = self._last_states(states, lengths)
         if self.attention is not None:
             mask = torch.arange(steps, device=x.device) < lengths[:, None]
-            pooled, self.last_attention = self.attention(states, mask)
-        else:
-            pooled = self._last_states(states, lengths)
-        return self.readout(self.dropout(pooled))
+            context, self.last_attention = self.attention(states, x, final, mask)
+            final = context if getattr(self.attention, "replaces_final_state", False) else torch.cat([context, final], -1)
+        return self.readout(self.dropout(final))
 
     def _last_states(self, states: Tensor, lengths: Tensor) -> Tensor:
         h = self.hidden_size

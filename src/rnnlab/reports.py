@@ -47,29 +47,66 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
-def plot_by_length(by_length: dict[str, float], ylabel: str, title: str) -> Figure:
-    lengths = [int(k) for k in by_length]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(lengths, list(by_length.values()), marker="o")
+METRIC_LABELS = {"acc": "accuracy", "bit_acc": "bit accuracy", "seq_acc": "whole-sequence accuracy",
+                 "step_acc": "step accuracy"}
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, name.replace("_", " "))
+
+
+def set_length_axis(ax, lengths: list[int]) -> None:
+    """A log axis for lengths spanning 20x or more, with a tick at every tested length (not only 10, 100, 1000)."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
     ax.set_xscale("log" if max(lengths) / min(lengths) >= 20 else "linear")
+    ax.xaxis.set_major_locator(FixedLocator(sorted(set(lengths))))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("sequence length")
-    ax.set_ylabel(ylabel)
+
+
+def mark_training_range(ax, train_range) -> None:
+    if train_range:
+        ax.axvspan(train_range[0], train_range[1], color="0.85", zorder=0, label=f"trained on {train_range[0]}-{train_range[1]}")
+
+
+def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=None, chance: float | None = None) -> Figure:
+    """rows: {length: {metric: value}}: one line per rate metric (bit and whole-sum accuracy for addition)."""
+    lengths = [int(k) for k in rows]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    mark_training_range(ax, train_range)
+    for metric in next(iter(rows.values())):
+        ax.plot(lengths, [r[metric] for r in rows.values()], marker="o", label=metric_label(metric))
+    if chance is not None:
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.3g})")
+    set_length_axis(ax, lengths)
+    ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 
 
-def plot_attention(weights: list[list[float]], labels: list[str]) -> Figure:
-    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.4 * len(weights)))
+def plot_attention(weights: list[list[float]], labels: list[str], marks: list[list[int]] | None, title: str) -> Figure:
+    """One row per sequence: its attention weight at each step; outlined cells are the steps that decide the answer."""
+    from matplotlib.patches import Rectangle
+
+    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.42 * len(weights)))
     width = max(len(w) for w in weights)
     padded = [w + [float("nan")] * (width - len(w)) for w in weights]
-    image = ax.imshow(padded, aspect="auto", cmap="viridis", interpolation="nearest")
+    image = ax.imshow(padded, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0)
+    for row, steps in enumerate(marks or []):
+        for step in steps:
+            ax.add_patch(Rectangle((step - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    ax.set_xlabel("step")
-    ax.set_title("attention weights")
-    fig.colorbar(image, ax=ax, fraction=0.03)
+    ax.set_xlabel("step (time)")
+    ax.set_ylabel("test sequence")
+    ax.set_title(title + ("  (red boxes: the steps that decide the answer)" if marks else ""), fontsize=9)
+    bar = fig.colorbar(image, ax=ax, fraction=0.03)
+    bar.set_label("attention weight", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -109,8 +146,10 @@ def plot_digits(images, predicted: list[int], true: list[int], columns: int = 8)
 
 
 def save_figure(figure: Figure, path: Path) -> None:
+    """Write the figure as a PNG and close it (a long sweep in one process would pile up open figures)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
+    plt.close(figure)
     write_atomic(path, buffer.getvalue())
 
 
@@ -129,35 +168,56 @@ def write_json(path: Path, report: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(report, indent=2) + "\n")
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+    return str(value).replace("|", "\\|")  # a | in generated text would end a table cell
+
+
+def _setup_lines(setup: dict[str, Any]) -> list[str]:
+    def settings(values: dict[str, Any], skip: tuple[str, ...] = ("name",)) -> str:
+        return ", ".join(f"{k}={v}" for k, v in values.items() if k not in skip)
+
+    optimizer = setup["optimizer"]
+    trainer = setup["trainer"]
+    return [
+        f"- task: {setup['task']['name']} ({settings(setup['task'])})",
+        f"- model: {setup['model']['name']} ({settings(setup['model'], ('name', 'cell', 'params'))}), "
+        f"{setup['model']['params']:,} parameters",
+        f"- loss: {setup['loss']}; optimizer: {optimizer['name']} ({settings(optimizer)}); schedule: {setup['scheduler']}",
+        f"- batch size {trainer['batch_size']}, at most {trainer['max_steps']:,} steps, "
+        f"gradient clip {trainer['clip_grad_norm']}, early stop {'on' if trainer['early_stop'] else 'off'}; seed {setup['seed']}",
+    ]
 
 
 def markdown(report: dict[str, Any], samples: list[str]) -> str:
-    lines = [
-        f"# {report['task']} · {report['model']} · {report['loss']}",
-        "",
-        f"- status: **{report['status']}**",
-        f"- parameters: {report['params']:,}",
-        f"- device: {report['device']}, seed {report['seed']}",
-    ]
+    lines = [f"# {report.get('run', report['task'])}", "", f"- status: **{report['status']}**"]
+    if "setup" in report:
+        lines += _setup_lines(report["setup"])
+    lines.append(f"- device: {report['device']}")
     if "train" in report:
         train = report["train"]
         lines.append(
             f"- training: {train['steps']:,} steps, {train['sequences_seen']:,} sequences, {train['wall_s']:.1f} s, "
             f"{train['samples_per_s']:,.0f} sequences/s" + (", stopped early (criterion met)" if train["stopped_early"] else "")
         )
+    if report.get("best_val") is not None:
+        lines.append(f"- best validation {report['metric']}: {fmt(report['best_val'])}")
     if "checkpoint" in report:
         lines.append(f"- checkpoint: {report['checkpoint']} (step {report['step']:,})")
     if report["test"]:
         lines += ["", "## Test", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in report["test"].items()]
-    for key, table in report.items():
-        if key.endswith("_by_length"):
-            lines += ["", f"## {key.replace('_', ' ')}", "", "| length | value |", "|---|---|"]
-            lines += [f"| {length} | {_fmt(value)} |" for length, value in table.items()]
+        lines += [f"| {k} | {fmt(v)} |" for k, v in report["test"].items()]
+        if "chance" in report:
+            lines.append(f"| chance | {fmt(report['chance'])} |")
+    if rows := report.get("test_by_length"):
+        metrics = list(next(iter(rows.values())))
+        lines += ["", "## Test by length", "", "| length | " + " | ".join(map(metric_label, metrics)) + " |",
+                  "|---|" + "---|" * len(metrics)]
+        lines += [f"| {length} | " + " | ".join(fmt(r[m]) for m in metrics) + " |" for length, r in rows.items()]
+    if figures := report.get("figures"):
+        lines += ["", "## Figures", ""]
+        lines += [f"![{name.replace('_', ' ')}]({name}.png)" for name in figures]
     if samples:
         lines += ["", "## Samples", "", "```", *samples, "```"]
     return "\n".join(lines) + "\n"

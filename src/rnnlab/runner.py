@@ -16,13 +16,14 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from rnnlab import reports
+from rnnlab import reports, setup
 from rnnlab.checkpoint import LAST, Checkpoints, load_checkpoint, resolve_checkpoint
 from rnnlab.config import ConfigError, build, validate, validate_group
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
 from rnnlab.tasks.base import COUNTS, Task
-from rnnlab.train import evaluate, fit
+from rnnlab.scoring import TestOutcome, score_tests
+from rnnlab.train import fit
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +38,6 @@ def resolve_device(name: str) -> torch.device:
         if index >= torch.cuda.device_count():
             raise ConfigError(f"device={name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return torch.device(name)
-
-
-def flat_params(cfg: DictConfig) -> dict[str, Any]:
-    """The run's settings as flat scalar columns (model.hidden_size ...) for the TensorBoard HPARAMS tab."""
-    keep = {k: cfg[k] for k in ("task", "model", "loss", "optimizer", "scheduler", "trainer", "seed")}
-    flat: dict[str, Any] = {}
-
-    def walk(prefix: str, node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key not in ("_partial_",):
-                    walk(f"{prefix}.{key}" if prefix else key, value)
-        else:
-            flat[prefix] = node if isinstance(node, (int, float, str, bool)) else str(node)
-
-    walk("", OmegaConf.to_container(OmegaConf.create(keep), resolve=True))
-    return flat
 
 
 def build_run(cfg: DictConfig, device: torch.device) -> tuple[Task, RecurrentNet, Loss, torch.optim.Optimizer, Any]:
@@ -96,6 +80,16 @@ def use_thread_budget() -> None:
         torch.set_num_threads(int(wanted))
 
 
+def job_label() -> str:
+    """What varied in this sweep job (its dir name after the number); empty for a single run or outside Hydra."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return ""
+    return HydraConfig.get().job.override_dirname
+
+
 def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     validate(cfg)
     use_thread_budget()
@@ -106,15 +100,15 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     resume = _resume_payload(cfg, run_dir)
     checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
     logger = build(cfg.logger, log_dir=run_dir)
-    n_params = sum(p.numel() for p in model.parameters())
-    log.info("%s: %s (%s parameters) with %s on %s", task.name, model.name, f"{n_params:,}", loss_fn.name, device)
+    report = _header(cfg, task, model, loss_fn, device, job_label())
+    log.info("%s (%s parameters) on %s", report["run"], f"{report['setup']['model']['params']:,}", device)
     if resume is not None:
         log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
 
-    samples: list[str] = []
+    logger.start_session(setup.hparams(report["setup"]))
+    outcome = None
     try:
         result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger, checkpoints, resume)
-        report = _header(task, model, cfg, loss_fn, n_params, device)
         report.update(
             status=result.status,
             train={
@@ -125,16 +119,18 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
                 "stopped_early": result.stopped_early,
             },
             val=result.val or {},
+            best_val=result.best_val,
             test={},
         )
         if result.signal is not None:
             report["signal"] = result.signal
         if result.status == "ok":  # an interrupted or diverged run is not tested: resume it, or rnnlab-eval last.pt
-            samples = test_and_report(model, loss_fn, task, device, report, logger, result.steps, run_dir)
-            logger.hparams(flat_params(cfg), _numbers("test", report["test"]))
+            outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples)
+            publish(outcome, report, logger, result.steps, run_dir)
+        logger.end_session(report["status"])
     finally:
         logger.close()
-    _write_reports(report, samples, run_dir)
+    _write_reports(report, outcome.samples if outcome else [], run_dir)
     return report
 
 
@@ -155,27 +151,32 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     out_dir.mkdir(parents=True, exist_ok=True)
     logger = build(cfg.logger, log_dir=out_dir)
     step = payload.get("step", payload.get("trainer", {}).get("step", 0))
-    report = _header(task, model, cfg, loss_fn, sum(p.numel() for p in model.parameters()), device)
+    report = _header(cfg, task, model, loss_fn, device, "evaluation")
     report.update(status="ok", checkpoint=str(resolve_checkpoint(path)), step=step, test={})
     try:
-        samples = test_and_report(model, loss_fn, task, device, report, logger, step, out_dir)
+        outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples)
+        publish(outcome, report, logger, step, out_dir)
     finally:
         logger.close()
-    _write_reports(report, samples, out_dir)
+    _write_reports(report, outcome.samples, out_dir)
     return report
 
 
-def _header(task: Task, model, cfg: DictConfig, loss_fn: Loss, n_params: int, device: torch.device) -> dict[str, Any]:
+def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.device, job: str) -> dict[str, Any]:
+    described = setup.describe(cfg, task, model, loss_fn, sum(p.numel() for p in model.parameters()))
     return {
         "status": "ok",
+        "run": setup.run_name(described, job),
         "task": task.name,
         "model": model.name,
         "loss": loss_fn.name,
-        "optimizer": cfg.optimizer._target_.rsplit(".", 1)[-1].lower(),
-        "params": n_params,
+        "optimizer": described["optimizer"]["name"],
+        "params": described["model"]["params"],
         "device": str(device),
         "seed": cfg.seed,
         "metric": task.metric,
+        "chance": task.chance,
+        "setup": described,
     }
 
 
@@ -185,59 +186,47 @@ def _write_reports(report: dict[str, Any], samples: list[str], run_dir: Path) ->
     if report["test"]:
         log.info("test: %s", _summary(report["test"]))
     for key, table in report.items():
-        if key.endswith("_by_length"):
+        if key.endswith("_by_length") and key != "test_by_length":
             log.info("%s: %s", key.replace("_", " "), ", ".join(f"{n}: {v:.4f}" for n, v in table.items()))
     log.info("report: %s", run_dir / "report.md")
 
 
-def test_and_report(model, loss_fn, task, device, report, logger, step, run_dir) -> list[str]:
-    """Score every test set, fill report["test"] (and the by-length table), log, plot; return text samples."""
-    results, samples = {}, []
-    test_sets = task.test_sets(device)
-    for name, batch in test_sets.items():
-        metrics, predictions = evaluate(model, loss_fn, task, batch)
-        results[name] = metrics
-        task.report_extras(predictions, batch, report, run_dir, logger, step)
-        samples += [f"[{name}] " + task.describe(batch, predictions, i) for i in range(min(logger.samples, len(batch)))]
-    # The test summary is the mean over test sets, each length counting once (counts add up).
-    keys = [k for k in next(iter(results.values())) if k != "loss"]
-    report["test"] = {
-        k: sum(r[k] for r in results.values()) if k in COUNTS else sum(r[k] for r in results.values()) / len(results)
-        for k in keys
-    }
-    report["test"].update(task.extra_tests(model, device))
-    logger.scalars(_numbers("test", report["test"]), step)
-    if task.test_lengths:
-        name = reports.by_length_name(task.metric)
-        report[f"{name}_by_length"] = {length: r[task.metric] for length, r in results.items()}
-        rows = {length: {k: r[k] for k in keys if k not in COUNTS} for length, r in results.items()}
-        reports.write_by_length_csv(run_dir / f"{name}.csv", rows)
-        figure = reports.plot_by_length(
-            report[f"{name}_by_length"], name.replace("_", " "), f"{task.name}: {name.replace('_', ' ')} by length"
-        )
-        reports.save_figure(figure, run_dir / f"{name}.png")
-        logger.figure(f"test/{name}_by_length", figure, step)
-    if getattr(model, "attention", None) is not None:
-        _plot_attention(model, next(iter(test_sets.values())), run_dir, logger, step)
-    if samples:
-        logger.text("test/samples", "\n".join(f"    {s}" for s in samples), step)
-    return samples
+def publish(outcome: TestOutcome, report: dict[str, Any], logger, step: int, run_dir: Path) -> None:
+    """The one place test results leave the program: into the report, TensorBoard and PNG files."""
+    report["test"] = outcome.metrics
+    report.update(outcome.extras)
+    scalars = _numbers("test", outcome.metrics)
+    if outcome.by_length:
+        headline = report["metric"]
+        report[f"{reports.by_length_name(headline)}_by_length"] = {n: r[headline] for n, r in outcome.by_length.items()}
+        report["test_by_length"] = outcome.by_length
+        reports.write_by_length_csv(run_dir / f"{reports.by_length_name(headline)}.csv", outcome.by_length)
+        scalars.update({f"test/{m}@{n}": v for n, r in outcome.by_length.items() for m, v in r.items()})
+    if report.get("best_val") is not None:
+        scalars[f"val/best_{report['metric']}"] = report["best_val"]
+    logger.scalars(scalars, step)
+    logger.text("test/summary", _test_table(report), step)
+    for name, figure in outcome.figures.items():
+        logger.figure(f"test/{name}", figure, step)
+        reports.save_figure(figure, run_dir / f"{name}.png")  # and closed
+    report["figures"] = list(outcome.figures)
+    if outcome.samples:
+        # Markdown in TensorBoard: one line each, verdict first, so a wrong answer shows without scrolling.
+        logger.text("test/samples", "\n".join(f"    {s}" for s in outcome.samples), step)
 
 
-def _plot_attention(model, batch, run_dir, logger, step) -> None:
-    batch = batch[:8]
-    with torch.no_grad():
-        model.eval()
-        model(batch.x, batch.lengths)
-    weights = [w[: int(n)].tolist() for w, n in zip(model.last_attention, batch.lengths)]
-    figure = reports.plot_attention(weights, [f"seq {i}" for i in range(len(weights))])
-    reports.save_figure(figure, run_dir / "attention.png")
-    logger.figure("test/attention", figure, step)
+def _test_table(report: dict[str, Any]) -> str:
+    """The test results as a markdown table for TensorBoard's text tab."""
+    lines = [f"**{report['run']}**", "", "| metric | value |", "|---|---|"]
+    lines += [f"| test/{k} | {reports.fmt(v)} |" for k, v in report["test"].items()]
+    for length, row in report.get("test_by_length", {}).items():
+        lines += [f"| test/{m}@{length} | {reports.fmt(v)} |" for m, v in row.items()]
+    return "\n".join(lines)
 
 
 def _numbers(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     """The numeric metrics as prefix/name scalars (counts and texts left out)."""
-    return {f"{prefix}/{k}": float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k not in ("n", "wrong")}
+    return {f"{prefix}/{k}": float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k not in COUNTS}
 
 
 def _summary(metrics: dict[str, float]) -> str:

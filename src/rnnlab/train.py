@@ -42,6 +42,7 @@ class TrainResult:
     signal: int | None = None  # the signal that interrupted training
     loop_s: float = 0.0  # this call's training loop with its logging, progress bar and checks; no final validation
     work_s: float = 0.0  # the part of loop_s spent on the training work; loop_s / work_s - 1 is the runner's overhead
+    best_val: float | None = None  # the best validation value of the task's metric (what best.pt holds)
 
 
 class RecentSequences:
@@ -148,9 +149,10 @@ def fit(
 
     def validate_and_keep_best(step: int) -> dict:
         metrics = _validate(model, loss_fn, task, val_set, logger, step)
-        if checkpoints is not None and metrics[task.metric] > counters["best"]:
+        if metrics[task.metric] > counters["best"]:
             counters["best"] = metrics[task.metric]
-            checkpoints.save(BEST, {"model": model.state_dict(), "step": step, "val": metrics})
+            if checkpoints is not None:
+                checkpoints.save(BEST, {"model": model.state_dict(), "step": step, "val": metrics})
         return metrics
 
     status, val, caught = "ok", None, None
@@ -228,6 +230,7 @@ def fit(
         status=status,
         val=val,
         signal=caught,
+        best_val=counters["best"] if math.isfinite(counters["best"]) else None,
     )
 
 

@@ -104,8 +104,22 @@ class Task(ABC):
         """Test results beyond the metrics of the test sets (the char task's generated text)."""
         return {}
 
-    def report_extras(self, predictions: Tensor, batch: Batch, report: dict, run_dir, logger, step: int) -> None:
-        """Task-specific test outputs (a confusion matrix ...): add to the report, write files, log figures."""
+    def report_extras(self, predictions: Tensor, batch: Batch) -> tuple[dict, dict]:
+        """Task-specific test results: (report entries, {name: figure}); the runner writes and logs them."""
+        return {}, {}
+
+    @property
+    def chance(self) -> float:
+        """The accuracy of guessing: a line on plots, a baseline in reports."""
+        return 1 / self.num_classes
+
+    def relevant_steps(self, batch: Batch) -> Tensor | None:
+        """(n, steps) bool: the steps that decide the answer, where the task knows them (None: it does not).
+        Attention figures mark them, and test.attention_on_target is the weight an attention model puts there."""
+        return None
+
+    def class_label(self, label: int) -> str:
+        return str(label)
 
     def validation_set(self, device: torch.device) -> Batch:
         return self.make_batch(self.val_size, seeded(VAL_SEED, device), device)

@@ -63,7 +63,8 @@ class BinaryAddition(LengthTask):
 
         mark = "right" if true == pred else f"WRONG ({sum(t != p for t, p in zip(true, pred))} bits)"
         decimal = f" ({bits_to_int(a)} + {bits_to_int(b)})" if len(a) <= 32 else ""
+        # The network reads and writes least significant bit first; people read the other way round: say which.
         return (
-            f"{msb_first(a)} + {msb_first(b)}{decimal} | "
-            f"predicted {msb_first(pred)} true {msb_first(true)} ({mark})"
+            f"{mark} | MSB first: {msb_first(a)} + {msb_first(b)}{decimal} | "
+            f"predicted {msb_first(pred)} true {msb_first(true)}"
         )

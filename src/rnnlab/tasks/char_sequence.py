@@ -110,4 +110,4 @@ class CharSequence(Task):
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         text = "".join(self.vocabulary[c] for c in batch.y[i].tolist())
         pred = "".join(self.vocabulary[c] for c in predictions[i].tolist())
-        return f"next characters: predicted {abbreviate(pred)!r} true {abbreviate(text)!r}"
+        return f"{'right' if pred == text else 'WRONG'} | next characters: predicted {abbreviate(pred)!r} true {abbreviate(text)!r}"

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnlab.tasks.base import Batch, LengthTask, step_mask, uniform_lengths
+from rnnlab.tasks.base import Batch, LengthTask, abbreviate, step_mask, uniform_lengths
 
 DIGITS = 10
 
@@ -37,9 +37,14 @@ class IndexRecall(LengthTask):
         x = F.one_hot(digits, DIGITS).float() * step_mask(lengths, high).unsqueeze(-1)
         return Batch(x=x, y=digits[:, self.position], lengths=lengths)
 
+    def relevant_steps(self, batch: Batch) -> Tensor:
+        """The recalled position."""
+        steps = torch.arange(batch.x.shape[1], device=batch.x.device)
+        return (steps == self.position).expand(len(batch), -1)
+
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         length = int(batch.lengths[i])
         digits = batch.x[i, :length].argmax(-1).tolist()
-        shown = " ".join(f"[{d}]" if t == self.position else str(d) for t, d in enumerate(digits))
+        shown = abbreviate(" ".join(f"[{d}]" if t == self.position else str(d) for t, d in enumerate(digits)), 60)
         mark = "right" if predictions[i] == batch.y[i] else "WRONG"
-        return f"input {shown} | position {self.position} | predicted {int(predictions[i])} true {int(batch.y[i])} ({mark})"
+        return f"{mark} | predicted {int(predictions[i])} true {int(batch.y[i])} | position {self.position} | input {shown}"

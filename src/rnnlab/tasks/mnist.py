@@ -157,22 +157,21 @@ class MNIST(Task):
 
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         pred, true = int(predictions[i]), int(batch.y[i])
-        return f"test image {i}: predicted {pred} true {true} ({'right' if pred == true else 'WRONG'})"
+        return f"{'right' if pred == true else 'WRONG'} | test image {i}: predicted {pred} true {true}"
 
-    def report_extras(self, predictions: Tensor, batch: Batch, report: dict, run_dir: Path, logger, step: int) -> None:
+    def report_extras(self, predictions: Tensor, batch: Batch) -> tuple[dict, dict]:
         from rnnlab import reports
 
         confusion = torch.zeros(10, 10, dtype=torch.long)
         confusion.index_put_((batch.y.cpu(), predictions.cpu()), torch.ones(len(batch), dtype=torch.long), accumulate=True)
         per_class = [int(confusion[c, c]) / max(1, int(confusion[c].sum())) for c in range(10)]
-        report["per_class_accuracy"] = {str(c): acc for c, acc in enumerate(per_class)}
-        report["confusion_matrix"] = confusion.tolist()
-        figure = reports.plot_confusion(confusion.tolist())
-        reports.save_figure(figure, run_dir / "confusion_matrix.png")
-        logger.figure("test/confusion_matrix", figure, step)
+        entries = {"per_class_accuracy": {str(c): acc for c, acc in enumerate(per_class)},
+                   "confusion_matrix": confusion.tolist()}
+        figures = {"confusion_matrix": reports.plot_confusion(confusion.tolist())}
         wrong = (predictions != batch.y).nonzero().flatten()[:64]
         if len(wrong):
             shown = batch[wrong]
-            figure = reports.plot_digits(self.images(shown).cpu().numpy(), predictions[wrong].tolist(), shown.y.tolist())
-            reports.save_figure(figure, run_dir / "misclassified.png")
-            logger.figure("test/misclassified", figure, step)
+            figures["misclassified"] = reports.plot_digits(
+                self.images(shown).cpu().numpy(), predictions[wrong].tolist(), shown.y.tolist()
+            )
+        return entries, figures

@@ -55,8 +55,14 @@ class TemporalOrder(Task):
         k = len(self.windows)
         return "".join("Y" if label >> (k - 1 - j) & 1 else "X" for j in range(k))
 
+    class_label = class_name
+
+    def relevant_steps(self, batch: Batch) -> Tensor:
+        """The times of the X/Y symbols."""
+        return batch.x[..., X : X + 2].sum(-1) > 0
+
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         length = int(batch.lengths[i])
         text = "".join(SYMBOLS[s] for s in batch.x[i, :length].argmax(-1).tolist())
         pred, true = self.class_name(int(predictions[i])), self.class_name(int(batch.y[i]))
-        return f"input {text} | predicted {pred} true {true} ({'right' if pred == true else 'WRONG'})"
+        return f"{'right' if pred == true else 'WRONG'} | predicted {pred} true {true} | input {text}"

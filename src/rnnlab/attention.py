@@ -1,0 +1,101 @@
+"""Attention pooling over time for per-sequence models: where to look among the steps of a sequence.
+
+    pool = build_attention("additive", state_size=32, input_size=8, heads=4, query="learned")
+    context, weights = pool(states, inputs, final, mask)   # context (n, context_size), weights (n, heads, steps)
+
+The readout sees the pooled context *and* the final state (RecurrentNet concatenates them), so attention adds to
+the recurrent memory instead of replacing it; `report_input` is the exception, on purpose.
+
+- additive (Bahdanau 2015): score_t = v . tanh(W k_t + U q), one score per head. The key k_t holds the state, the
+  input and the step's position; the query q is learned per head, or made from the final state (query=final).
+  Several heads (Lin et al. 2017, structured self-attention) can each find one of several steps that matter: one
+  softmax pool averages the steps it finds and so loses their order. The position features let a head prefer an
+  early or a late step, which a tanh RNN's state alone does not tell.
+- dot (Luong 2015): score_t = (W h_T) . h_t / sqrt(d), the final state against every state (a W per head).
+- report_input: the design of one of the original course reports, kept for a side-by-side: each one-hot input is
+  scored against the final state, the scores are normalised as sigmoid(e_t) / sum_j sigmoid(e_j), and the readout
+  sees only the weighted sum of the inputs (one head, whatever attention_heads says). A weighted sum of one-hot vectors cannot tell XY from YX (both are
+  one X and one Y), so it cannot solve the temporal-order problem.
+
+Padding (steps past a sequence's end) gets weight 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+TIME_SCALES = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  # steps; position features exp(-t / scale)
+
+
+def position_features(steps: int, device: torch.device) -> Tensor:
+    """(steps, len(TIME_SCALES)): smooth functions of the absolute step that tell early steps apart at any length."""
+    t = torch.arange(steps, device=device, dtype=torch.float32)[:, None]
+    return torch.exp(-t / torch.tensor(TIME_SCALES, device=device))
+
+
+def _masked_softmax(scores: Tensor, mask: Tensor) -> Tensor:
+    """scores (n, heads, steps), mask (n, steps) -> weights that sum to 1 over each sequence's true steps."""
+    return scores.masked_fill(~mask[:, None, :], float("-inf")).softmax(dim=-1)
+
+
+class AdditiveAttention(nn.Module):
+    def __init__(self, state_size: int, input_size: int, heads: int, query: str, size: int | None = None) -> None:
+        super().__init__()
+        size = size or state_size
+        self.heads, self.size, self.query_kind = heads, size, query
+        self.key = nn.Linear(state_size + input_size + len(TIME_SCALES), heads * size)
+        if query == "learned":
+            self.query = nn.Parameter(torch.zeros(heads, size))
+        else:
+            self.query = nn.Linear(state_size, heads * size, bias=False)
+        self.score = nn.Parameter(torch.randn(heads, size) / math.sqrt(size))
+        self.context_size = heads * state_size
+
+    def forward(self, states: Tensor, inputs: Tensor, final: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        n, steps, _ = states.shape
+        where = position_features(steps, states.device).expand(n, -1, -1)
+        keys = self.key(torch.cat([states, inputs, where], dim=-1)).view(n, steps, self.heads, self.size)
+        query = self.query if self.query_kind == "learned" else self.query(final).view(n, 1, self.heads, self.size)
+        scores = torch.einsum("nthd,hd->nht", torch.tanh(keys + query), self.score)
+        weights = _masked_softmax(scores, mask)
+        return torch.einsum("nht,ntf->nhf", weights, states).reshape(n, -1), weights
+
+
+class DotAttention(nn.Module):
+    def __init__(self, state_size: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(state_size, heads * state_size, bias=False)  # one query per head
+        self.context_size = heads * state_size
+
+    def forward(self, states: Tensor, inputs: Tensor, final: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        n, _, features = states.shape
+        query = self.query(final).view(n, self.heads, features)
+        weights = _masked_softmax(torch.einsum("nhf,ntf->nht", query, states) / math.sqrt(features), mask)
+        return torch.einsum("nht,ntf->nhf", weights, states).reshape(n, -1), weights
+
+
+class ReportInputAttention(nn.Module):
+    def __init__(self, state_size: int, input_size: int) -> None:
+        super().__init__()
+        self.project = nn.Linear(state_size, input_size)  # the final state in the inputs' space, to score them
+        self.context_size = input_size
+        self.replaces_final_state = True  # the readout sees the weighted inputs alone, as in the report
+
+    def forward(self, states: Tensor, inputs: Tensor, final: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        scores = torch.sigmoid(torch.einsum("ni,nti->nt", self.project(final), inputs)) * mask
+        weights = (scores / scores.sum(dim=-1, keepdim=True))[:, None, :]
+        return torch.einsum("nht,nti->ni", weights, inputs), weights
+
+
+def build_attention(kind: str, state_size: int, input_size: int, heads: int, query: str) -> nn.Module:
+    if kind == "additive":
+        return AdditiveAttention(state_size, input_size, heads, query)
+    if kind == "dot":
+        return DotAttention(state_size, heads)
+    if kind == "report_input":
+        return ReportInputAttention(state_size, input_size)
+    raise ValueError(f"unknown attention {kind!r}: choose one of none, additive, dot, report_input")

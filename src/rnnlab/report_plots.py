@@ -1,0 +1,170 @@
+"""The plots of rnnlab-report, one figure each, every one readable on its own:
+
+    metric_vs_hidden_size.png   the headline test metric against hidden size, a line per model
+    accuracy_by_length.png      test accuracy at each tested length, the training range shaded, chance marked
+    training_curves.png         training loss (smoothed) and validation loss against steps
+
+Colour says the model (cell) and line style the hidden size wherever both vary; legends sit outside the axes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from rnnlab import reports  # noqa: E402
+from rnnlab.sweep_report import Run, varied_keys  # noqa: E402
+
+LINE_STYLES = ["-", "--", ":", "-."]
+COLOURS = plt.get_cmap("tab10").colors
+SMOOTHING = 0.9  # TensorBoard's default exponential moving average for the training loss
+
+
+class Styles:
+    """Colour by model (or the first other setting that varies), line style by hidden size, a label per run."""
+
+    def __init__(self, runs: list[Run]) -> None:
+        self.varied = [k for k in varied_keys(runs) if k not in ("seed", "model.params")]
+        others = [k for k in self.varied if k != "model.hidden_size"]
+        self.colour_key = "model.cell" if "model.cell" in self.varied else (others[0] if others else None)
+        self.style_key = "model.hidden_size" if "model.hidden_size" in self.varied else None
+        self._colours: dict[str, int] = {}
+        self._styles: dict[str, int] = {}
+
+    def label(self, run: Run, skip: tuple[str, ...] = ()) -> str:
+        """'cell=lstm, hidden_size=5': the settings that vary, without their group prefix."""
+        shown = [k for k in self.varied if k not in skip and k in run.settings]
+        return ", ".join(f"{k.rsplit('.', 1)[-1]}={run.settings[k]}" for k in shown) or run.name
+
+    def of(self, run: Run) -> dict:
+        colour = str(run.settings.get(self.colour_key)) if self.colour_key else run.name
+        index = self._colours.setdefault(colour, len(self._colours))
+        style = {"color": COLOURS[index % len(COLOURS)]}
+        if self.style_key:
+            size = str(run.settings.get(self.style_key))
+            style["linestyle"] = LINE_STYLES[self._styles.setdefault(size, len(self._styles)) % len(LINE_STYLES)]
+        return style
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: Path, accuracy: bool = True) -> Path:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if accuracy:
+        ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))  # runs pooled over seeds share a label: one entry each
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    reports.save_figure(fig, path)
+    return path
+
+
+def plots(runs: list[Run], out: Path) -> list[Path]:
+    ok = [r for r in runs if r.ok]
+    if not ok:
+        return []
+    styles = Styles(ok)
+    written = []
+    if "model.hidden_size" in styles.varied:
+        written.append(metric_vs_hidden_size(ok, styles, out / "metric_vs_hidden_size.png"))
+    with_lengths = [r for r in ok if len(r.report.get("test_by_length") or _headline_table(r) or {}) > 1]
+    if with_lengths:
+        written.append(accuracy_by_length(with_lengths, styles, out / "accuracy_by_length.png"))
+    if any(r.path.glob("events.out.tfevents.*") for r in ok):
+        if path := training_curves(ok, styles, out / "training_curves.png"):
+            written.append(path)
+    return written
+
+
+def _headline_table(run: Run) -> dict | None:
+    return run.report.get(f"{reports.by_length_name(run.report['metric'])}_by_length")
+
+
+def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
+    metric = runs[0].report["metric"]
+    lines: dict[str, dict[int, list[float]]] = {}
+    first: dict[str, Run] = {}
+    for r in (r for r in runs if "model.hidden_size" in r.settings):
+        label = styles.label(r, skip=("model.hidden_size",))
+        first.setdefault(label, r)
+        lines.setdefault(label, {}).setdefault(int(r.settings["model.hidden_size"]), []).append(r.report["test"][metric])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, points in lines.items():
+        sizes = sorted(points)
+        ax.plot(sizes, [statistics.fmean(points[s]) for s in sizes], marker="o", label=label,
+                color=styles.of(first[label])["color"])
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted({s for p in lines.values() for s in p}), [str(s) for s in sorted({s for p in lines.values() for s in p})])
+    _chance(ax, runs)
+    label = f"test {reports.metric_label(metric)}"
+    return _finish(fig, ax, "hidden size", label, f"{label} by hidden size (mean over seeds)", path)
+
+
+def _chance(ax, runs: list[Run]) -> None:
+    chances = {r.report.get("chance") for r in runs} - {None}
+    if len(chances) == 1:
+        chance = chances.pop()
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.3g})")
+
+
+def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
+    metric = runs[0].report["metric"]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ranges = {tuple(r.report["setup"]["task"]["train_lengths"]) for r in runs
+              if "train_lengths" in r.report.get("setup", {}).get("task", {})}
+    for train_range in ranges:
+        reports.mark_training_range(ax, train_range)
+    lengths = []
+    for r in runs:
+        table = _headline_table(r) or {length: row[metric] for length, row in r.report["test_by_length"].items()}
+        lengths += [int(k) for k in table]
+        ax.plot([int(k) for k in table], list(table.values()), marker=".", label=styles.label(r), **styles.of(r))
+    _chance(ax, runs)
+    reports.set_length_axis(ax, lengths)
+    return _finish(fig, ax, "sequence length", f"test {reports.metric_label(metric)}",
+                   f"test {reports.metric_label(metric)} by length", path)
+
+
+def _smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
+    smoothed, last = [], values[0]
+    for value in values:
+        last = weight * last + (1 - weight) * value
+        smoothed.append(last)
+    return smoothed
+
+
+def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    drawn = False
+    for r in runs:
+        if not list(r.path.glob("events.out.tfevents.*")):
+            continue
+        events = EventAccumulator(str(r.path), size_guidance={"scalars": 0}).Reload()
+        tags = events.Tags()["scalars"]
+        style = styles.of(r)
+        if "train/loss" in tags:
+            points = events.Scalars("train/loss")
+            values = _smooth([max(p.value, 1e-8) for p in points])
+            ax.plot([p.step for p in points], values, linewidth=1.2, label=styles.label(r), **style)
+            drawn = True
+        if "val/loss" in tags:
+            points = events.Scalars("val/loss")
+            ax.plot([p.step for p in points], [max(p.value, 1e-8) for p in points], linewidth=0.8, marker=".",
+                    markersize=3, alpha=0.8, color=style["color"], linestyle=":")
+    if not drawn:
+        plt.close(fig)
+        return None
+    low, high = ax.get_ylim()
+    if high / max(low, 1e-8) > 10:  # a log axis only where the losses span a decade or more
+        ax.set_yscale("log")
+    return _finish(fig, ax, "step", "loss", "training loss (smoothed, lines) and validation loss (dotted)", path,
+                   accuracy=False)

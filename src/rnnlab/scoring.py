@@ -1,0 +1,98 @@
+"""The test phase: score a trained model on every test set of its task and return what was found.
+
+    outcome = score_tests(model, loss_fn, task, device, title="index_recall · lstm h=5")
+    outcome.metrics      {'acc': 0.99, 'wrong': 31, 'n': 6000}   the summary over test sets (counts add up)
+    outcome.by_length    {'3': {'acc': 1.0}, ...}                   every rate metric at every tested length
+    outcome.figures      {'accuracy': Figure, 'attention': ...}     named by the PNG each becomes
+
+Nothing here writes a file or logs: the runner does that with what comes back (reports flow one way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+
+from rnnlab import reports
+from rnnlab.tasks.base import COUNTS, Batch, Task
+from rnnlab.train import evaluate
+
+ATTENTION_ROWS = 8  # sequences shown in the attention figure
+
+
+@dataclass
+class TestOutcome:
+    metrics: dict[str, Any]
+    by_length: dict[str, dict[str, float]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # task tables: per-class accuracy, confusion matrix ...
+    figures: dict[str, Figure] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+
+
+def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, samples: int = 5) -> TestOutcome:
+    results, texts, extras, figures = {}, [], {}, {}
+    test_sets = task.test_sets(device)
+    for name, batch in test_sets.items():
+        metrics, predictions = evaluate(model, loss_fn, task, batch)
+        results[name] = metrics
+        found, drawn = task.report_extras(predictions, batch)
+        extras.update(found)
+        figures.update(drawn)
+        texts += [f"[{name}] " + task.describe(batch, predictions, i) for i in range(min(samples, len(batch)))]
+    keys = [k for k in next(iter(results.values())) if k != "loss"]
+    summary = {  # the mean over test sets, each length counting once; counts add up
+        k: sum(r[k] for r in results.values()) if k in COUNTS else sum(r[k] for r in results.values()) / len(results)
+        for k in keys
+    }
+    outcome = TestOutcome(metrics=summary, extras=extras, figures=figures, samples=texts)
+    if task.test_lengths:
+        outcome.by_length = {length: {k: r[k] for k in keys if k not in COUNTS} for length, r in results.items()}
+        name = reports.by_length_name(task.metric)
+        outcome.figures[name] = reports.plot_by_length(
+            outcome.by_length, f"{title}\n{name.replace('_', ' ')} by length",
+            train_range=getattr(task, "train_lengths", None), chance=task.chance,
+        )
+    if getattr(model, "attention", None) is not None:
+        first = next(iter(test_sets.values()))
+        outcome.metrics.update(attention_scores(model, task, first))
+        outcome.figures["attention"] = attention_figure(model, task, first[:ATTENTION_ROWS], title)
+    outcome.metrics.update(task.extra_tests(model, device))
+    return outcome
+
+
+@torch.no_grad()
+def _attention(model, batch: Batch) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    model(batch.x, batch.lengths)
+    model.train(was_training)
+    return model.last_attention
+
+
+def attention_scores(model, task: Task, batch: Batch, chunk: int = 1000) -> dict[str, float]:
+    """test attention_on_target: the share of attention weight on the steps the task says matter, averaged over
+    sequences and heads (1.0: every head looks only at those steps)."""
+    shares = []
+    for start in range(0, len(batch), chunk):
+        part = batch[start : start + chunk]
+        target = task.relevant_steps(part)
+        if target is None:
+            return {}
+        weights = _attention(model, part)  # (n, heads, steps)
+        shares.append((weights * target[:, None, : weights.shape[-1]]).sum(dim=-1).flatten())
+    return {"attention_on_target": float(torch.cat(shares).mean())}
+
+
+def attention_figure(model, task: Task, batch: Batch, title: str) -> Figure:
+    weights = _attention(model, batch)
+    heads = weights.shape[1]
+    weights = weights.mean(dim=1)  # one row per sequence: the heads' weights averaged
+    target = task.relevant_steps(batch)
+    rows = [w[: int(n)].tolist() for w, n in zip(weights, batch.lengths)]
+    marks = None if target is None else [t[: int(n)].nonzero().flatten().tolist() for t, n in zip(target, batch.lengths)]
+    labels = [f"seq {i}: {task.class_label(int(y))}" if not task.per_step else f"seq {i}" for i, y in enumerate(batch.y)]
+    what = f"attention weights, mean of {heads} heads" if heads > 1 else "attention weights"
+    return reports.plot_attention(rows, labels, marks, f"{title}\n{what}")

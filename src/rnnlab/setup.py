@@ -1,0 +1,101 @@
+"""What a run is, said once: its setup as a nested dict (report.json), as flat readable columns (TensorBoard's
+HPARAMS tab, rnnlab-report) and as a one-line name (figure titles, report headers).
+
+    setup = describe(cfg, task, model, loss_fn, n_params)
+    name = run_name(setup, job="model=lstm,model.hidden_size=5")   # 'index_recall · lstm h=5 [model=lstm,...]'
+    columns = hparams(setup)                                        # {'task': 'index_recall', 'model.cell': 'lstm', ...}
+
+Only settings that describe the experiment go in: sizes of the validation and test sets, data paths, the progress
+bar and the like stay out, so that a sweep's table shows what was compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+# Task keys that say how a run is checked or where data lives, not what was learned.
+NOT_SETUP = {"_target_", "_partial_", "val_size", "test_size", "stop_window", "root", "download"}
+# Model keys that only one cell has: recorded for that cell alone, so an rnn-vs-lstm sweep does not show the
+# forget bias as one more thing that varied.
+CELL_ONLY = {"forget_bias": "lstm", "nonlinearity": "rnn"}
+
+
+def _short_name(target: str) -> str:
+    return target.rsplit(".", 1)[-1].lower()
+
+
+def _settings(node: DictConfig) -> dict[str, Any]:
+    return {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k not in NOT_SETUP}
+
+
+def _model_settings(node: DictConfig) -> dict[str, Any]:
+    settings = _settings(node)
+    if settings.get("attention", "none") == "none":  # its heads and query mean nothing then
+        settings = {k: v for k, v in settings.items() if k not in ("attention_heads", "attention_query")}
+    return {k: v for k, v in settings.items() if CELL_ONLY.get(k, settings.get("cell")) == settings.get("cell")}
+
+
+def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, Any]:
+    """The run's setup: task and model settings, loss, optimizer, schedule, batch size, steps, seed."""
+    optimizer = _settings(cfg.optimizer)
+    trainer = cfg.trainer
+    return {
+        "task": {"name": task.name, **_settings(cfg.task)},
+        "model": {"name": model.name, **_model_settings(cfg.model), "params": n_params},
+        "loss": loss_fn.name,
+        "optimizer": {"name": _short_name(cfg.optimizer._target_), **optimizer},
+        "scheduler": cfg.scheduler._target_.rsplit(".", 1)[-1],  # CosineAnnealingLR, ConstantLR
+        "trainer": {
+            "batch_size": trainer.batch_size, "max_steps": trainer.max_steps,
+            "clip_grad_norm": trainer.clip_grad_norm, "early_stop": trainer.early_stop,
+        },
+        "seed": cfg.seed,
+    }
+
+
+def model_summary(model: dict[str, Any]) -> str:
+    """'lstm h=32', '2×gru h=128 bidirectional', 'rnn h=10 + additive attention'."""
+    text = f"{model.get('cell', model['name'])} h={model['hidden_size']}"
+    if model.get("num_layers", 1) > 1:
+        text = f"{model['num_layers']}×{text}"
+    if model.get("bidirectional"):
+        text += " bidirectional"
+    if model.get("attention", "none") != "none":
+        text += f" + {model['attention']} attention"
+    return text
+
+
+def run_name(setup: dict[str, Any], job: str = "") -> str:
+    """The run's identity in one line; `job` is what varied in a sweep (its dir name after the number)."""
+    task = setup["task"]
+    name = task["name"] + (f" {task['variant']}" if "variant" in task else "")
+    text = f"{name} · {model_summary(setup['model'])} · {setup['loss']}"
+    return f"{text} [{job}]" if job else text
+
+
+def hparams(setup: dict[str, Any]) -> dict[str, bool | int | float | str]:
+    """Flat columns: strings as strings, booleans as booleans, lists as text; 'task' and 'model.cell' lead."""
+    task, model = setup["task"], setup["model"]
+    flat: dict[str, bool | int | float | str] = {"task": task["name"]}
+    flat.update({f"task.{k}": _scalar(v) for k, v in task.items() if k != "name"})
+    flat["model.cell"] = model.get("cell", model["name"])  # the scratch RNN has no cell key: its name says it
+    flat.update({f"model.{k}": _scalar(v) for k, v in model.items() if k not in ("name", "cell")})
+    flat["loss"] = setup["loss"]
+    flat["optimizer"] = setup["optimizer"]["name"]
+    flat["optimizer.lr"] = setup["optimizer"]["lr"]
+    flat["optimizer.weight_decay"] = setup["optimizer"]["weight_decay"]
+    flat["scheduler"] = setup["scheduler"]
+    flat["trainer.batch_size"] = setup["trainer"]["batch_size"]
+    flat["trainer.max_steps"] = setup["trainer"]["max_steps"]
+    flat["seed"] = setup["seed"]
+    return flat
+
+
+def _scalar(value: Any) -> bool | int | float | str:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return "[" + ",".join(map(str, value)) + "]"
+    return str(value)
