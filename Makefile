@@ -20,8 +20,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
-test-slow: install           # also the tests marked slow (real MNIST from ../shared/data when present)
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+# The tests marked slow alone (Ray, submitit, real MNIST from ../shared/data when present), one at a time: a local
+# Ray sweep would join the cluster another test starts.
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow -n 0
 
 bench: install               # outputs/bench/bench.md and bench.json (several minutes)
 	$(BIN)/python scripts/bench.py

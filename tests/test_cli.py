@@ -225,6 +225,7 @@ def test_an_optuna_search_goes_on_past_a_crashing_trial(tmp_path):
     assert result.returncode == 1 and "jobs failed" in result.stderr
 
 
+@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
 def test_the_submitit_local_launcher_runs_a_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     result = rnnlab("-m", "hydra/launcher=submitit_local", "task=binary_addition", "model.hidden_size=4,8", *FAST,
@@ -300,6 +301,7 @@ def test_a_launcher_or_sweeper_without_its_extra_is_one_line(tmp_path, blocked, 
     assert "Traceback" not in result.stderr and not (tmp_path / "outputs").exists()
 
 
+@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
 def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
     sweep = tmp_path / "sweep"
     result = rnnlab("-m", "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2", "task=binary_addition",
@@ -311,6 +313,7 @@ def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
     assert "(_run_job pid=" in result.stdout + result.stderr  # the jobs ran in Ray's worker processes
 
 
+@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
 def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
     import socket
 

@@ -1,27 +1,30 @@
-"""Every study in conf/experiment/ runs as a multirun at toy size through the real CLI: each job writes its report."""
+"""Every study in conf/experiment/ runs at toy size: its sweep is expanded with the CLI's own expansion and every
+job runs in-process through run(), so each job writes its report. (test_cli runs sweeps through the real command.)"""
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from hydra import compose, initialize_config_module
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 import rnnlab.conf
+from rnnlab.cli import expand_jobs
+from rnnlab.runner import run
 from test_mnist import FILES, digit_images, write_idx
 
 EXPERIMENTS = Path(rnnlab.conf.__file__).parent / "experiment"
-TOY = ["logger=none", "trainer.max_steps=3", "trainer.eval_every=2", "task.val_size=8", "task.test_size=8"]
+TOY = ["logger=none", "trainer.progress=false", "trainer.max_steps=3", "trainer.eval_every=2", "task.val_size=8",
+       "task.test_size=8", "device=cpu"]
 
 
 def expected_jobs(name: str) -> int:
-    """The number of jobs the experiment's sweep makes, read with Hydra's own override parser."""
+    """The number of jobs the experiment's sweep makes, read from its YAML with Hydra's own override parser."""
     config = yaml.safe_load((EXPERIMENTS / f"{name}.yaml").read_text()) or {}
     swept = config.get("hydra", {}).get("sweeper", {}).get("params", {})
     overrides = OverridesParser.create().parse_overrides([f"{key}={value}" for key, value in swept.items()])
@@ -42,14 +45,19 @@ def tiny_mnist(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
-def test_every_experiment_runs_as_a_toy_multirun(name, tmp_path, tiny_mnist):
+def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
     extra = [f"task.root={tiny_mnist}", "task.download=false"] if name.startswith("mnist") else []
-    code = "import sys; from rnnlab.cli import train; sys.argv[0] = 'rnnlab'; train()"
-    result = subprocess.run(
-        [sys.executable, "-c", code, "-m", f"experiment={name}", *TOY, *extra, f"hydra.sweep.dir={tmp_path}"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    reports = [json.loads(p.read_text()) for p in tmp_path.glob("*/report.json")]
-    assert len(reports) == expected_jobs(name)
-    assert all(r["status"] == "ok" and r["test"] for r in reports)
+    with initialize_config_module("rnnlab.conf", version_base="1.3"):
+        study = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True)
+        swept = [f"{key}={value}" for key, value in (study.hydra.sweeper.params or {}).items()]
+        jobs = expand_jobs(swept)
+        configs = [compose("config", overrides=[f"experiment={name}", *TOY, *extra, *job]) for job in jobs]
+    assert len(jobs) == expected_jobs(name)
+    for number, (job, cfg) in enumerate(zip(jobs, configs)):
+        report = run(cfg, tmp_path / str(number))
+        assert report["status"] == "ok" and report["test"], job
+        for override in OverridesParser.create().parse_overrides(job):  # it ran with its own swept values
+            if "." in override.key_or_group:  # a value, not a group choice
+                actual = OmegaConf.select(cfg, override.key_or_group)
+                actual = OmegaConf.to_container(actual) if OmegaConf.is_config(actual) else actual
+                assert actual == override.value(), override.input_line

@@ -21,9 +21,9 @@ import torch
 
 from rnnlab.config import ConfigError
 from rnnlab.reports import write_atomic
+from rnnlab.run_files import BEST, LAST
 
 FORMAT = 1
-LAST, BEST = "last.pt", "best.pt"
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

@@ -64,7 +64,7 @@ def _full_errors() -> bool:
     return os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
-def _expand(overrides: list[str]) -> list[list[str]]:
+def expand_jobs(overrides: list[str]) -> list[list[str]]:
     """The override lists of every job a (multi)run would start; interval sweeps (Optuna) are left out."""
     choices = []
     for override in OverridesParser.create().parse_overrides(overrides):
@@ -167,18 +167,26 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
     if parsed.help or parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion:
         return None  # Hydra answers these itself
     try:
-        jobs = _expand(parsed.overrides)
+        jobs = expand_jobs(parsed.overrides)
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
-            for overrides in jobs:
-                cfg = compose(config_name, overrides=overrides)
-                validate(cfg)
-                if parsed.multirun:  # combinations (loss x task, attention x task) too, before any job starts
-                    from rnnlab.runner import build_run, resolve_device
-
-                    build_run(cfg, resolve_device("cpu"))
+            configs = []
+            for overrides in jobs:  # the cheap checks first, for every job: no torch import before a typo is found
+                configs.append(compose(config_name, overrides=overrides))
+                validate(configs[-1])
             first = compose(config_name, overrides=jobs[0] if jobs else [], return_hydra_config=True)
             _check_plugins(first)
             _check_output_dir(first, parsed.multirun)
+            if first.resume and not parsed.multirun:
+                from rnnlab.run_files import LAST
+
+                run_dir = Path(first.hydra.run.dir).absolute()
+                if not (run_dir / LAST).exists():
+                    raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
+            if parsed.multirun:  # combinations (loss x task, attention x task) too, before any job starts
+                from rnnlab.runner import build_run, resolve_device
+
+                for cfg in configs:
+                    build_run(cfg, resolve_device("cpu"))
             return first
     except ConfigError as err:
         if _full_errors():

@@ -17,10 +17,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab import reports, setup
-from rnnlab.checkpoint import LAST, Checkpoints, load_checkpoint, resolve_checkpoint
+from rnnlab.checkpoint import Checkpoints, load_checkpoint, resolve_checkpoint
 from rnnlab.config import ConfigError, build, validate, validate_group
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
+from rnnlab.run_files import LAST
 from rnnlab.tasks.base import COUNTS, Task
 from rnnlab.scoring import TestOutcome, score_tests
 from rnnlab.train import fit

@@ -24,9 +24,10 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from rnnlab.checkpoint import BEST, LAST, Checkpoints, capture_rng, restore_rng
+from rnnlab.checkpoint import Checkpoints, capture_rng, restore_rng
 from rnnlab.logger import NullLogger
 from rnnlab.losses import Loss
+from rnnlab.run_files import BEST, LAST
 from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
 
 
