@@ -124,16 +124,53 @@ def test_recent_sequences_window():
     assert not RecentSequences(0).all_right  # 0 = never
 
 
-def test_a_run_takes_the_threads_its_launcher_gave_it(monkeypatch):
+@pytest.fixture
+def restore_threads():
     import torch
 
-    from rnnlab.runner import use_thread_budget
-
     before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what Ray sets for a job with num_cpus=1
-        use_thread_budget()
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(before)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_run_takes_the_threads_its_launcher_gave_it(monkeypatch, tiny_config, tmp_path, restore_threads):
+    import torch
+
+    torch.set_num_threads(2)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what Ray sets for a job with num_cpus=1; torch read it at import
+    run(tiny_config("task=binary_addition", "trainer.max_steps=2"), tmp_path)
+    assert torch.get_num_threads() == 1
+
+
+def test_threads_on_the_command_line_win(monkeypatch, tiny_config, tmp_path, restore_threads):
+    import torch
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    run(tiny_config("task=binary_addition", "trainer.max_steps=2", "threads=3"), tmp_path)
+    assert torch.get_num_threads() == 3
+
+
+def test_auto_threads_one_for_small_models_all_cores_for_large_ones_while_nothing_competes(monkeypatch, restore_threads):
+    import torch
+
+    from rnnlab import threads
+    from rnnlab.models import RecurrentNet
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    cpu = torch.device("cpu")
+    small = RecurrentNet(input_size=8, output_size=8, per_step=False, cell="lstm", hidden_size=32)
+    large = RecurrentNet(input_size=28, output_size=10, per_step=False, cell="lstm", hidden_size=128, num_layers=2)
+    assert threads.work_per_step(small, 32) < threads.LARGE <= threads.work_per_step(large, 128)
+
+    monkeypatch.setattr(threads, "others_running", lambda: 0)  # a quiet machine
+    threads.ThreadPolicy.for_run("auto", threads.work_per_step(small, 32), cpu)
+    assert torch.get_num_threads() == 1
+    policy = threads.ThreadPolicy.for_run("auto", threads.work_per_step(large, 128), cpu)
+    assert torch.get_num_threads() == 2
+    monkeypatch.setattr(threads, "others_running", lambda: 1)  # another process starts competing
+    policy.adapt()
+    assert torch.get_num_threads() == 2  # looked at again only every RECHECK_S seconds
+    policy._checked -= threads.RECHECK_S
+    policy.adapt()
+    assert torch.get_num_threads() == 1

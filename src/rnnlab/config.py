@@ -304,6 +304,7 @@ class RunSchema:
     logger: Any = MISSING
     seed: int = MISSING
     device: str = MISSING
+    threads: Any = MISSING  # auto, or the number of torch threads (src/rnnlab/threads.py)
     resume: bool = MISSING
     sweep: SweepSchema = field(default_factory=SweepSchema)
 
@@ -359,6 +360,9 @@ def validate(cfg: DictConfig) -> None:
     for group in GROUPS:
         validate_group(cfg, group)
     require(DEVICE_PATTERN.fullmatch(cfg.device) is not None, "device", cfg.device, "auto, cpu, cuda or cuda:N")
+    threads = cfg.threads
+    require(threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1),
+            "threads", threads, "auto or a number of threads >= 1")
 
 
 def validate_group(cfg: DictConfig, group: str) -> None:

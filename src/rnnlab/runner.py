@@ -9,7 +9,6 @@ the config costs nothing and writes no report.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from rnnlab.models import RecurrentNet
 from rnnlab.run_files import LAST
 from rnnlab.tasks.base import COUNTS, Task
 from rnnlab.scoring import TestOutcome, score_tests
+from rnnlab.threads import ThreadPolicy, work_per_step
 from rnnlab.train import fit
 
 log = logging.getLogger(__name__)
@@ -73,14 +73,6 @@ def _resume_payload(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     return payload
 
 
-def use_thread_budget() -> None:
-    """Take as many CPU threads as the launcher gave this job. Ray sets OMP_NUM_THREADS to each job's num_cpus,
-    but torch reads it once per process, and Ray runs one job after another in the same worker processes."""
-    wanted = os.environ.get("OMP_NUM_THREADS", "")
-    if wanted.isdigit() and int(wanted) > 0:
-        torch.set_num_threads(int(wanted))
-
-
 def job_label() -> str:
     """What varied in this sweep job (its dir name after the number); empty for a single run or outside Hydra."""
     from hydra.core.hydra_config import HydraConfig
@@ -93,23 +85,25 @@ def job_label() -> str:
 
 def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     validate(cfg)
-    use_thread_budget()
     device = resolve_device(cfg.device)
     task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
+    threads = ThreadPolicy.for_run(cfg.threads, work_per_step(model, cfg.trainer.batch_size), device)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     resume = _resume_payload(cfg, run_dir)
     checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
     logger = build(cfg.logger, log_dir=run_dir)
     report = _header(cfg, task, model, loss_fn, device, job_label())
-    log.info("%s (%s parameters) on %s", report["run"], f"{report['setup']['model']['params']:,}", device)
+    log.info("%s (%s parameters) on %s, %d thread(s)", report["run"], f"{report['setup']['model']['params']:,}", device,
+             torch.get_num_threads())
     if resume is not None:
         log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
 
     logger.start_session(setup.hparams(report["setup"]))
     outcome = None
     try:
-        result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger, checkpoints, resume)
+        result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger, checkpoints, resume,
+                     threads)
         report.update(
             status=result.status,
             train={

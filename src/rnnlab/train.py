@@ -121,9 +121,11 @@ def fit(
     logger: NullLogger,
     checkpoints: Checkpoints | None = None,
     resume: dict[str, Any] | None = None,
+    threads=None,
 ) -> TrainResult:
     """Train until max_steps, the task's stop criterion, a signal or a non-finite loss; `resume` is a loaded
-    last.pt to continue from (the same steps, batches and numbers as a run that never stopped)."""
+    last.pt to continue from (the same steps, batches and numbers as a run that never stopped); `threads` a
+    ThreadPolicy that may change the thread count between steps."""
     generator = seeded(seed, device)
     val_set = task.validation_set(device)
     recent = RecentSequences(task.stop_window if trainer.early_stop else 0)
@@ -202,6 +204,8 @@ def fit(
                     step,
                 )
                 bar.set_postfix(loss=f"{loss_value:.4f}", **{task.metric: f"{train_metrics[task.metric]:.3f}"})
+                if threads is not None:  # a large model: fewer threads while another process competes
+                    threads.adapt()
             if recent.all_right:
                 break
             if step % trainer.eval_every == 0:
