@@ -169,11 +169,12 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
     try:
         jobs = expand_jobs(parsed.overrides)
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
-            configs = []
-            for overrides in jobs:  # the cheap checks first, for every job: no torch import before a typo is found
-                configs.append(compose(config_name, overrides=overrides))
-                validate(configs[-1])
+            # The cheap checks first, for every job: no torch import before a typo is found. The first job is
+            # composed with its hydra node (launcher, sweeper, output dir) for the checks below.
             first = compose(config_name, overrides=jobs[0] if jobs else [], return_hydra_config=True)
+            configs = [first, *(compose(config_name, overrides=overrides) for overrides in jobs[1:])]
+            for cfg in configs:
+                validate(cfg)
             _check_plugins(first)
             _check_output_dir(first, parsed.multirun)
             if first.resume and not parsed.multirun:
