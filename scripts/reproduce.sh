@@ -10,7 +10,7 @@ REPORT=${REPORT:-.venv/bin/rnnlab-report}
 OUT=${OUT:-outputs/studies}
 toy=()
 if [[ "${1:-}" == "--quick" ]]; then
-  toy=(logger=none trainer.max_steps=5 trainer.eval_every=5 task.val_size=16 task.test_size=16)
+  toy=(debug=tiny logger=none)
   OUT=${OUT}-quick
 fi
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 
 # One torch thread per test process, and the same for every subprocess a test starts (they inherit os.environ,
 # or take ONE_THREAD into the env they build). Two threads on two cores run 10-100x slower as soon as anything
@@ -18,15 +20,29 @@ from omegaconf import DictConfig  # noqa: E402
 
 torch.set_num_threads(1)
 
-# Fast settings every test run starts from: tiny validation/test sets, no progress bar.
-TINY = [
-    "logger=none",
-    "trainer.progress=false",
-    "trainer.max_steps=20",
-    "trainer.eval_every=10",
-    "task.val_size=64",
-    "task.test_size=32",
-]
+# What every test run starts from: conf/debug/tiny.yaml (20 steps, small validation and test sets), no events.
+TINY = ["debug=tiny", "logger=none"]
+CPU = torch.device("cpu")
+# A subprocess sees this environment and no other: one torch thread, no user settings (HOME is the test's dir).
+ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", **ONE_THREAD}
+COMMANDS = {  # entry point -> (module, function), as pyproject.toml's [project.scripts] names them
+    "rnnlab": ("rnnlab.cli", "train"),
+    "rnnlab-eval": ("rnnlab.cli", "evaluate"),
+    "rnnlab-predict": ("rnnlab.cli", "predict"),
+    "rnnlab-report": ("rnnlab.sweep_report", "main"),
+}
+
+
+def entry_point(name: str, before: str = "") -> list[str]:
+    """argv that runs one of the commands with this interpreter; `before` is Python run first."""
+    module, function = COMMANDS[name]
+    return [sys.executable, "-c", f"import sys; {before}from {module} import {function}; sys.argv[0] = {name!r}; {function}()"]
+
+
+def command(name: str, *args: str, cwd, before: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a command as a user would, in `cwd`, and wait for it."""
+    return subprocess.run([*entry_point(name, before), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**ENV, "HOME": str(cwd)})
 
 
 def compose_config(*overrides: str) -> DictConfig:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import compose_config
+from conftest import CPU, compose_config
 from rnnlab.config import ConfigError
 from rnnlab.runner import build_run, resolve_device, run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.char_sequence import CharSequence
 
-CPU = torch.device("cpu")
 COMMON = dict(val_size=1, test_size=1, stop_window=0)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import CPU
+
 from rnnlab.config import ConfigError
 from rnnlab.losses import BCE, MSE, NLL, CrossEntropy
 from rnnlab.tasks.base import IGNORE, seeded
@@ -12,7 +14,6 @@ from rnnlab.tasks.binary_addition import BinaryAddition
 from rnnlab.tasks.index_recall import IndexRecall
 from rnnlab.tasks.temporal_order import TemporalOrder
 
-CPU = torch.device("cpu")
 COMMON = dict(val_size=10, test_size=10, stop_window=0)
 TASKS = {
     "binary_addition": lambda: BinaryAddition(train_lengths=[2, 6], test_lengths=[8], **COMMON),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +16,8 @@ from rnnlab.predict import prepare_digit
 from rnnlab.runner import run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, stratified_split
+from conftest import CPU, command
 
-CPU = torch.device("cpu")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -156,9 +154,7 @@ def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(tiny_config, mn
     photo_of(draw_digit(), photos / "a.jpg")
     Image.open(photos / "a.jpg").save(photos / "b.png")
     (photos / "c.jpg").write_bytes(b"not an image")
-    code = "import sys; from rnnlab.cli import predict; predict()"
-    result = subprocess.run([sys.executable, "-c", code, f"checkpoint={tmp_path}/run", f"inputs={photos}",
-                             f"out={tmp_path}"], capture_output=True, text=True, timeout=120)
+    result = command("rnnlab-predict", f"checkpoint={tmp_path}/run", f"inputs={photos}", f"out={tmp_path}", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     lines = [l for l in result.stdout.splitlines() if l.startswith(str(photos))]
     assert [Path(l.split()[0]).name for l in lines] == ["a.jpg", "b.png"]
@@ -169,8 +165,7 @@ def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(tiny_config, mn
 
     other = tiny_config("task=binary_addition")
     run(other, tmp_path / "addition")
-    result = subprocess.run([sys.executable, "-c", code, f"checkpoint={tmp_path}/addition", f"inputs={photos}"],
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = command("rnnlab-predict", f"checkpoint={tmp_path}/addition", f"inputs={photos}", cwd=tmp_path)
     assert result.returncode == 2 and "needs a run of the mnist task" in result.stderr
 
 
@@ -181,3 +176,11 @@ def test_real_mnist_trains_briefly(tiny_config, tmp_path):
                       "task.test_size=10000", "trainer.max_steps=200")
     report = run(cfg, tmp_path)
     assert report["test"]["acc"] > 0.9 and report["test"]["n"] == 10000
+
+
+def test_sequences_seen_counts_what_short_batches_hold(tiny_config, mnist_root, tmp_path):
+    """Ten training images and batches of 64: every batch holds the ten, and that is what the report counts."""
+    cfg = tiny_config("task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=290",
+                      "trainer.batch_size=64", "trainer.max_steps=5", "model.hidden_size=4")
+    report = run(cfg, tmp_path)
+    assert report["train"]["steps"] == 5 and report["train"]["sequences_seen"] == 50

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-REPORT = [sys.executable, "-c", "from rnnlab.sweep_report import main; main()"]
+from conftest import command
+
 
 
 def fake_run(path: Path, overrides: list[str], report: dict | None) -> None:
@@ -52,7 +51,7 @@ def make_sweep(sweep: Path) -> None:
 def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_path):
     sweep = tmp_path / "sweep"
     make_sweep(sweep)
-    result = subprocess.run([*REPORT, str(sweep)], capture_output=True, text=True, timeout=120)
+    result = command("rnnlab-report", str(sweep), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     table = (sweep / "summary.md").read_text()
     lines = table.splitlines()
@@ -80,9 +79,9 @@ def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_pat
 
 
 def test_bad_dirs_are_one_line_errors(tmp_path):
-    missing = subprocess.run([*REPORT, str(tmp_path / "nope")], capture_output=True, text=True)
+    missing = command("rnnlab-report", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2 and "not a directory" in missing.stderr and "Traceback" not in missing.stderr
-    empty = subprocess.run([*REPORT, str(tmp_path)], capture_output=True, text=True)
+    empty = command("rnnlab-report", str(tmp_path), cwd=tmp_path)
     assert empty.returncode == 2 and "no runs" in empty.stderr
 
 
@@ -91,7 +90,7 @@ def test_runs_without_a_recorded_setup_are_read_from_their_overrides(tmp_path):
     fake_run(tmp_path / "a" / "0", ["model.hidden_size=4"], old)
     fake_run(tmp_path / "a" / "1", ["model.hidden_size=8"], {**old, "test": {"bit_acc": 0.8}})
     fake_run(tmp_path / "b" / "0", ["optimizer.lr=0.1"], {**old, "test": {"bit_acc": 0.7}})
-    result = subprocess.run([*REPORT, str(tmp_path / "a"), str(tmp_path / "b")], capture_output=True, text=True, timeout=120)
+    result = command("rnnlab-report", str(tmp_path / "a"), str(tmp_path / "b"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     table = (tmp_path / "a" / "summary.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| run"))

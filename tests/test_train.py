@@ -108,7 +108,8 @@ def test_early_stop_at_the_task_criterion(tiny_config, tmp_path):
     report = run(cfg, tmp_path)
     assert report["train"]["stopped_early"] is True
     assert report["train"]["steps"] < 2000
-    assert report["train"]["sequences_seen"] == report["train"]["steps"] * 64
+    # the criterion needs the last 256 sequences right, so at least that many were seen; batches were full
+    assert 256 <= report["train"]["sequences_seen"] == 64 * report["train"]["steps"]
 
 
 def test_recent_sequences_window():

@@ -129,14 +129,14 @@ def fit(
     generator = seeded(seed, device)
     val_set = task.validation_set(device)
     recent = RecentSequences(task.stop_window if trainer.early_stop else 0)
-    counters = {"step": 0, "train_time": 0.0, "best": -math.inf, "finished": False}
+    counters = {"step": 0, "sequences": 0, "train_time": 0.0, "best": -math.inf, "finished": False}
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
         restore_rng(resume["rng"], generator)
         task.load_state_dict(resume["task"])
-        counters = dict(resume["trainer"])
+        counters = {"sequences": resume["trainer"]["step"] * trainer.batch_size, **resume["trainer"]}  # older last.pt
         for sequences, wrong in counters.pop("recent"):
             recent.add(sequences, wrong)
 
@@ -185,6 +185,7 @@ def fit(
             scheduler.step()
             work = time.perf_counter() - tick  # the training work itself; what follows is the runner's bookkeeping
             counters["train_time"] += work
+            counters["sequences"] += len(batch)  # a short last batch of an epoch counts as what it holds
             work_s += work
             predictions = loss_fn.predict(outputs.detach())
             wrong = int((~task.sequences_right(predictions, batch)).sum())
@@ -199,7 +200,7 @@ def fit(
                         "train/loss": loss_value,
                         **{f"train/{k}": v for k, v in train_metrics.items() if k not in COUNTS},
                         "train/lr": scheduler.get_last_lr()[0],
-                        "train/samples_per_s": step * trainer.batch_size / counters["train_time"],
+                        "train/samples_per_s": counters["sequences"] / counters["train_time"],
                     },
                     step,
                 )
@@ -226,9 +227,9 @@ def fit(
     train_time = counters["train_time"]
     return TrainResult(
         steps=step,
-        sequences_seen=step * trainer.batch_size,
+        sequences_seen=counters["sequences"],
         wall_s=time.perf_counter() - started,
-        samples_per_s=step * trainer.batch_size / train_time if train_time > 0 else 0.0,
+        samples_per_s=counters["sequences"] / train_time if train_time > 0 else 0.0,
         loop_s=loop_s,
         work_s=work_s,
         stopped_early=recent.all_right,
