@@ -331,3 +331,50 @@ def test_every_search_config_runs_two_trials(tmp_path, search):
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
     assert (sweep / "optuna.db").exists() and (sweep / "optimization_results.yaml").exists()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    """One small finished run (in-process) for the rnnlab-eval and rnnlab-predict bad-input cases."""
+    from conftest import compose_config
+    from rnnlab.runner import run
+
+    run_dir = tmp_path_factory.mktemp("trained") / "run"
+    run(compose_config("debug=tiny", "logger=none", "task=binary_addition", "model.hidden_size=4"), run_dir)
+    return run_dir
+
+
+OTHER_BAD_INPUTS = [
+    ("rnnlab-eval", ["seed=abc"], "seed=abc is not allowed: an integer"),
+    ("rnnlab-eval", ["device=tpu"], "device=tpu is not allowed: auto, cpu, cuda or cuda:N"),
+    ("rnnlab-eval", ["model.hidden_size=64"], "model.hidden_size=64: rnnlab-eval re-tests the saved model"),
+    ("rnnlab-eval", ["task.test_lengths=abc"], "task.test_lengths=abc is not allowed: expected a list"),
+    ("rnnlab-eval", ["out={file}"], "is a file: give a directory"),
+    ("rnnlab-eval", ["checkpoint={other_pt}"], "is not an rnnlab checkpoint"),
+    ("rnnlab-predict", ["inputs={file}", "device=tpu"], "device=tpu is not allowed"),
+    ("rnnlab-predict", ["inputs={file}", "colour=red"], "unknown key colour"),
+    ("rnnlab-report", ["{empty_report}"], None),  # listed as unreadable: exit 0, not a traceback
+]
+
+
+@pytest.mark.parametrize("name,args,message", OTHER_BAD_INPUTS, ids=[f"{n} {' '.join(a)}" for n, a, _ in OTHER_BAD_INPUTS])
+def test_every_command_answers_a_mistake_in_one_line_and_writes_nothing(tmp_path, trained_run, name, args, message):
+    import torch
+
+    places = {"file": tmp_path / "a_file", "other_pt": tmp_path / "other.pt", "empty_report": tmp_path / "runs"}
+    places["file"].write_text("x")
+    torch.save({"some": "dict"}, places["other_pt"])
+    (places["empty_report"] / "a").mkdir(parents=True)
+    (places["empty_report"] / "a" / "report.json").write_text("[]")
+    args = [a.format(**places) for a in args]
+    if name != "rnnlab-report" and not any(a.startswith("checkpoint=") for a in args):
+        args.insert(0, f"checkpoint={trained_run}")
+    before = sorted(p for p in trained_run.rglob("*"))
+    result = command(name, *args, cwd=tmp_path)
+    assert "Traceback" not in result.stderr, result.stderr
+    if message is None:
+        assert result.returncode == 0 and "report.json is not an rnnlab report" in result.stdout
+        return
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert sorted(p for p in trained_run.rglob("*")) == before  # no eval/ dir, nothing changed

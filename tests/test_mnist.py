@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from rnnlab.config import ConfigError
-from rnnlab.predict import prepare_digit
+from rnnlab.predict import load_photo, predict_files, prepare_digit
 from rnnlab.runner import run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, stratified_split
@@ -184,3 +184,37 @@ def test_sequences_seen_counts_what_short_batches_hold(tiny_config, mnist_root, 
                       "trainer.batch_size=64", "trainer.max_steps=5", "model.hidden_size=4")
     report = run(cfg, tmp_path)
     assert report["train"]["steps"] == 5 and report["train"]["sequences_seen"] == 50
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.flatten(), b.flatten())[0, 1])
+
+
+def test_photos_stored_sideways_with_an_exif_tag_are_turned_upright(tmp_path):
+    photo_of(draw_digit(), tmp_path / "upright.jpg")
+    upright = load_photo(tmp_path / "upright.jpg")
+    for orientation, turn in ((6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270), (3, Image.Transpose.ROTATE_180)):
+        # what a phone does: pixels stored turned, with the tag that says how to turn them back
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        Image.open(tmp_path / "upright.jpg").transpose(turn).save(tmp_path / f"tagged{orientation}.jpg", exif=exif, quality=95)
+        assert _correlation(load_photo(tmp_path / f"tagged{orientation}.jpg"), upright) > 0.9, orientation
+
+
+def test_a_dark_digit_on_a_transparent_background_is_read_on_white_paper(tmp_path):
+    ink = Image.new("RGBA", (112, 112), (0, 0, 0, 0))  # fully transparent
+    ImageDraw.Draw(ink).line([(28, 28), (84, 28), (48, 92)], fill=(20, 20, 20, 255), width=12)
+    ink.save(tmp_path / "seven.png")
+    assert _correlation(load_photo(tmp_path / "seven.png"), prepare_digit(draw_digit())) > 0.8
+
+
+def test_an_image_too_large_to_open_is_one_error_and_the_others_are_predicted(tiny_config, mnist_root, tmp_path, monkeypatch):
+    cfg = tiny_config("task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=50",
+                      "model.hidden_size=4")
+    run(cfg, tmp_path / "run")
+    photo_of(draw_digit(), tmp_path / "small.jpg")
+    Image.new("L", (400, 400), 200).save(tmp_path / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50_000)  # PIL refuses images over twice this: 400 x 400 is
+    results = predict_files(tmp_path / "run", [tmp_path / "huge.png", tmp_path / "small.jpg"], CPU)
+    assert results[0].error == "too large to open (over 50,000 pixels)" and results[0].digit is None
+    assert results[1].error is None and 0 <= results[1].digit <= 9

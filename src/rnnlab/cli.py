@@ -17,7 +17,6 @@ import json
 import logging
 import math
 import os
-import re
 import sys
 import warnings
 from dataclasses import fields, is_dataclass
@@ -34,7 +33,7 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.config import ConfigError, validate
+from rnnlab.config import ConfigError, expected_type, validate
 
 log = logging.getLogger("rnnlab")
 USAGE_ERROR = 2
@@ -97,21 +96,9 @@ def explain(err: Exception, overrides: list[str]) -> str:
         return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
     if key:
         given = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+~").split("=", 1)[0] == key.split("[")[0]), None)
-        allowed = _expected(message)
+        allowed = expected_type(message)
         shown = f"{key.split('[')[0]}={given}" if given is not None else key
         return f"{shown} is not allowed: {allowed}"
-    return message
-
-
-def _expected(message: str) -> str:
-    """OmegaConf's type messages, said as what the key takes."""
-    if match := re.search(r"could not be converted to (\w+)", message):
-        kind = match.group(1).lower()
-        return f"expected {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-    if "not a valid bool" in message:
-        return "expected true or false"
-    if "is not a ListConfig, list or tuple" in message:
-        return "expected a list, e.g. [1,20]"
     return message
 
 

@@ -25,6 +25,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ValidationError
 
 
 class ConfigError(ValueError):
@@ -359,10 +360,14 @@ def validate(cfg: DictConfig) -> None:
     """Check ranges and relations of every group; raise ConfigError naming the first bad key."""
     for group in GROUPS:
         validate_group(cfg, group)
-    require(DEVICE_PATTERN.fullmatch(cfg.device) is not None, "device", cfg.device, "auto, cpu, cuda or cuda:N")
+    check_device(cfg.device)
     threads = cfg.threads
     require(threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1),
             "threads", threads, "auto or a number of threads >= 1")
+
+
+def check_device(name: Any) -> None:
+    require(isinstance(name, str) and DEVICE_PATTERN.fullmatch(name) is not None, "device", name, "auto, cpu, cuda or cuda:N")
 
 
 def validate_group(cfg: DictConfig, group: str) -> None:
@@ -373,11 +378,27 @@ def validate_group(cfg: DictConfig, group: str) -> None:
         schema = next((s for s in GROUP_SCHEMAS[group].values() if s._target_ == node.get("_target_")), None)
         if schema is None:
             return
-        node = OmegaConf.merge(OmegaConf.structured(schema), node)
+        try:
+            node = OmegaConf.merge(OmegaConf.structured(schema), node)
+        except ValidationError as err:  # a value of the wrong type, e.g. task.test_lengths=abc
+            value = err.value if hasattr(err, "value") else None
+            raise ConfigError(f"{group}.{err.key}={_show(value)} is not allowed: {expected_type(str(err.msg))}") from None
     try:
         OmegaConf.to_object(node)
     except ConfigError as err:
         raise ConfigError(f"{group}.{err}") from None
+
+
+def expected_type(message: str) -> str:
+    """OmegaConf's type messages, said as what the key takes."""
+    if match := re.search(r"could not be converted to (\w+)", message):
+        kind = match.group(1).lower()
+        return f"expected {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    if "not a valid bool" in message:
+        return "expected true or false"
+    if "is not a ListConfig, list or tuple" in message:
+        return "expected a list, e.g. [1,20]"
+    return message
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:

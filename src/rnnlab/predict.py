@@ -2,7 +2,9 @@
 
     rnnlab-predict checkpoint=outputs/mnist/2026-11-23_11-00-00 inputs='photos/*.jpg'
 
-Each image goes through the recipe MNIST itself was made with: grayscale; dark ink on light paper is inverted
+Each image is first turned upright by its EXIF orientation (phones store photos sideways with a tag) and a
+transparent background becomes white paper. Then it goes through the recipe MNIST itself was made with:
+grayscale; dark ink on light paper is inverted
 to light ink on black; cropped to the digit; scaled to fit 20x20 keeping the aspect ratio; placed in 28x28 with
 its centre of mass at the centre; normalised like the training data.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rnnlab.checkpoint import load_checkpoint
 from rnnlab.config import ConfigError
@@ -54,6 +56,17 @@ def prepare_digit(image: Image.Image) -> np.ndarray:
     left_x = int(np.clip(round(SIDE / 2 - centre_x), 0, SIDE - digit.shape[1]))
     canvas[top_y : top_y + digit.shape[0], left_x : left_x + digit.shape[1]] = digit
     return canvas
+
+
+def load_photo(path: Path) -> np.ndarray:
+    """An image file -> prepare_digit's (28, 28) input: upright by its EXIF tag, transparency on white paper."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(paper, rgba)
+        return prepare_digit(image)
 
 
 def find_inputs(inputs: str) -> list[Path]:
@@ -96,9 +109,10 @@ def predict_files(checkpoint: str | Path, paths: list[Path], device: torch.devic
     results, images = [], []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                images.append(prepare_digit(image))
+            images.append(load_photo(path))
             results.append(Prediction(path))
+        except Image.DecompressionBombError:  # PIL's guard against images that would fill the memory
+            results.append(Prediction(path, error=f"too large to open (over {Image.MAX_IMAGE_PIXELS:,} pixels)"))
         except (UnidentifiedImageError, OSError, ValueError) as err:
             reason = "not a readable image" if isinstance(err, (UnidentifiedImageError, OSError)) else str(err)
             results.append(Prediction(path, error=reason))

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnlab import reports, setup
 from rnnlab.checkpoint import Checkpoints, load_checkpoint, resolve_checkpoint
-from rnnlab.config import ConfigError, build, validate, validate_group
+from rnnlab.config import ConfigError, build, check_device, require, validate, validate_group
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
 from rnnlab.run_files import LAST
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(name: str) -> torch.device:
+    check_device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
@@ -129,17 +130,26 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     return report
 
 
+SAVED_WITH_THE_WEIGHTS = ("model", "loss")  # config groups rnnlab-eval cannot change
+
+
 def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | Path) -> dict[str, Any]:
     """rnnlab-eval: re-test a saved model, optionally with other task settings (e.g. task.test_lengths=[2000])."""
     payload = load_checkpoint(path)
     cfg = OmegaConf.create(payload["config"])
     OmegaConf.set_struct(cfg, True)  # an override may change keys, not invent them
+    if fixed := [o for o in overrides if o.split("=", 1)[0].split(".", 1)[0] in SAVED_WITH_THE_WEIGHTS]:
+        raise ConfigError(f"{fixed[0]}: rnnlab-eval re-tests the saved model, whose weights fix the model and the "
+                          "loss; change the task, device or seed")
     try:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
     except Exception as err:  # unknown key or unreadable value
         raise ConfigError(f"cannot apply {' '.join(overrides)}: {str(err).splitlines()[0]}") from None
     validate_group(cfg, "task")
+    require(isinstance(cfg.seed, int) and not isinstance(cfg.seed, bool), "seed", cfg.seed, "an integer")
     device = resolve_device(cfg.device)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"out={out_dir} is a file: give a directory for the evaluation's reports")
     task, model, loss_fn, _, _ = build_run(cfg, device)
     model.load_state_dict(payload["model"])
     out_dir = Path(out_dir)

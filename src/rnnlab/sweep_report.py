@@ -54,7 +54,11 @@ def _overrides(path: Path) -> dict[str, object]:
     if not file.exists():
         return {}
     settings = {}
-    for line in yaml.safe_load(file.read_text()) or []:
+    try:
+        lines = yaml.safe_load(file.read_text()) or []
+    except yaml.YAMLError:
+        return {}  # a broken file: the run is still listed, by its report
+    for line in lines if isinstance(lines, list) else []:
         key, _, value = str(line).partition("=")
         if not key.startswith("hydra") and key != "sweep.resume":
             settings[key.lstrip("+~")] = value
@@ -66,8 +70,10 @@ def _read_run(path: Path, name: str) -> Run:
     if (path / "report.json").exists():
         try:
             run.report = json.loads((path / "report.json").read_text())
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError):
             run.report = {"status": "report.json unreadable"}
+        if not isinstance(run.report, dict) or not isinstance(run.report.get("status"), str):
+            run.report = {"status": "report.json is not an rnnlab report"}
     setup = (run.report or {}).get("setup")
     run.settings = hparams(setup) if setup else _overrides(path)
     run.complete = bool(setup)
