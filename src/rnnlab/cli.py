@@ -171,10 +171,10 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                 if not (run_dir / LAST).exists():
                     raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
             if parsed.multirun:  # combinations (loss x task, attention x task) too, before any job starts
-                from rnnlab.runner import build_run, resolve_device
+                from rnnlab.runner import build_parts, resolve_device
 
                 for cfg in configs:
-                    build_run(cfg, resolve_device("cpu"))
+                    build_parts(cfg, resolve_device("cpu"))
             return first
     except ConfigError as err:
         if _full_errors():

@@ -92,7 +92,7 @@ class Prediction:
 
 
 def predict_files(checkpoint: str | Path, paths: list[Path], device: torch.device) -> list[Prediction]:
-    from rnnlab.runner import build_run  # torch-heavy imports stay out of the CLI's start-up
+    from rnnlab.runner import build_parts  # torch-heavy imports stay out of the CLI's start-up
 
     payload = load_checkpoint(checkpoint)
     cfg_dict = payload["config"]
@@ -103,7 +103,7 @@ def predict_files(checkpoint: str | Path, paths: list[Path], device: torch.devic
         )
     from omegaconf import OmegaConf
 
-    task, model, loss_fn, _, _ = build_run(OmegaConf.create(cfg_dict), device)
+    task, model, loss_fn = build_parts(OmegaConf.create(cfg_dict), device)
     model.load_state_dict(payload["model"])
     model.eval()
     results, images = [], []
