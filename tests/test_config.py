@@ -58,6 +58,7 @@ def test_every_option_composes_validates_and_builds(group, option):
         ("model.attention_heads=0", "model.attention_heads=0 is not allowed: an integer >= 1"),
         ("model.attention_query=mean", "model.attention_query=mean is not allowed: choose one of learned, final"),
         ("model.forget_bias=1", "model.forget_bias=1.0 is not allowed: only the lstm cell has a forget gate"),
+        ("model.forget_bias=nan", "model.forget_bias=nan is not allowed: a finite number"),
         ("optimizer.lr=0", "optimizer.lr=0.0 is not allowed: a learning rate > 0"),
         ("optimizer.weight_decay=-1", "optimizer.weight_decay=-1.0 is not allowed"),
         ("trainer.batch_size=0", "trainer.batch_size=0 is not allowed"),

@@ -110,3 +110,41 @@ def test_a_torn_checkpoint_is_never_read_as_valid(tiny_config, tmp_path):
         (tmp_path / "torn.pt").write_bytes(data[:cut])
         with pytest.raises(ConfigError, match="not a readable rnnlab checkpoint"):
             load_checkpoint(tmp_path / "torn.pt")
+
+
+def test_a_save_killed_mid_write_leaves_no_temporary_file_behind_for_long(tmp_path):
+    """kill -9 during a save leaves .last.pt.<random>.tmp; the next run in that dir (resume) clears it away."""
+    from rnnlab.checkpoint import Checkpoints
+
+    stale = tmp_path / ".last.pt.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    other = tmp_path / ".report.json.x.tmp"  # not a checkpoint's: left to its owner
+    other.write_text("{")
+    Checkpoints(tmp_path)
+    assert not stale.exists() and other.exists()
+
+
+def test_a_signal_while_testing_writes_an_interrupted_report(tiny_config, tmp_path, monkeypatch):
+    """SIGINT between two test sets: no traceback, report.json says interrupted, resume=true then only tests."""
+    from rnnlab import scoring
+
+    real = scoring.evaluate
+    calls = []
+
+    def evaluate_then_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during the first test set
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "evaluate", evaluate_then_ctrl_c)
+    cfg = tiny_config("task=index_recall")
+    report = run(cfg, tmp_path)
+    assert report["status"] == "interrupted" and report["signal"] == signal.SIGINT and report["test"] == {}
+    assert json.loads((tmp_path / "report.json").read_text())["status"] == "interrupted"
+    assert len(calls) == 1  # the other test sets were not scored
+
+    monkeypatch.setattr(scoring, "evaluate", real)
+    resumed = run(tiny_config("task=index_recall", "resume=true"), tmp_path)
+    assert resumed["status"] == "ok" and resumed["train"]["steps"] == report["train"]["steps"]
+    assert set(resumed["accuracy_by_length"]) == {"3", "5", "10", "20", "50", "100"}

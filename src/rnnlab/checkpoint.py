@@ -39,6 +39,13 @@ class Checkpoints:
     run_dir: Path
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A save killed mid-write (kill -9, power) leaves its temporary file behind; the checkpoint it was to
+        # replace is intact (saves rename a finished file into place), so the leftover is only clutter.
+        for name in (LAST, BEST):
+            for stale in Path(self.run_dir).glob(f".{name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+
     def save(self, name: str, payload: dict[str, Any]) -> None:
         save_checkpoint(Path(self.run_dir) / name, {**payload, **self.extra})
 

@@ -17,6 +17,7 @@ mechanism for that (``_target_`` + ``hydra.utils.instantiate``).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -180,6 +181,7 @@ class ModelSchema:
             self.cell == "rnn" or self.nonlinearity == "tanh", "nonlinearity", self.nonlinearity,
             f"only the rnn cell takes relu; {self.cell} has its own gates (use model=rnn)",
         )
+        require(math.isfinite(self.forget_bias), "forget_bias", self.forget_bias, "a finite number")
         require(
             self.cell == "lstm" or self.forget_bias == 0, "forget_bias", self.forget_bias,
             f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm)",

@@ -24,7 +24,7 @@ from rnnlab.run_files import LAST
 from rnnlab.tasks.base import COUNTS, Task
 from rnnlab.scoring import TestOutcome, score_tests
 from rnnlab.threads import ThreadPolicy, work_per_step
-from rnnlab.train import fit
+from rnnlab.train import Interrupts, fit
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,13 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         if result.signal is not None:
             report["signal"] = result.signal
         if result.status == "ok":  # an interrupted or diverged run is not tested: resume it, or rnnlab-eval last.pt
-            outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples)
-            publish(outcome, report, logger, result.steps, run_dir)
+            with Interrupts() as interrupts:  # a signal while testing: the same contract as while training
+                outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples,
+                                      stop=lambda: interrupts.signal is not None)
+            if outcome is None:  # last.pt says training finished: resume=true goes straight to the test
+                report.update(status="interrupted", signal=interrupts.signal)
+            else:
+                publish(outcome, report, logger, result.steps, run_dir)
         logger.end_session(report["status"])
     finally:
         logger.close()

@@ -11,7 +11,7 @@ Nothing here writes a file or logs: the runner does that with what comes back (r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from matplotlib.figure import Figure
@@ -32,10 +32,14 @@ class TestOutcome:
     samples: list[str] = field(default_factory=list)
 
 
-def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, samples: int = 5) -> TestOutcome:
+def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, samples: int = 5,
+                stop: Callable[[], bool] = lambda: False) -> TestOutcome | None:
+    """None when `stop()` turned true between two test sets (a signal: the runner reports the run interrupted)."""
     results, texts, extras, figures = {}, [], {}, {}
     test_sets = task.test_sets(device)
     for name, batch in test_sets.items():
+        if stop():
+            return None
         metrics, predictions = evaluate(model, loss_fn, task, batch)
         results[name] = metrics
         found, drawn = task.report_extras(predictions, batch)
