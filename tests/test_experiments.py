@@ -14,7 +14,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 import rnnlab.conf
-from rnnlab.cli import expand_jobs
+from rnnlab.command_line import expand_jobs
 from rnnlab.runner import run
 from test_mnist import FILES, digit_images, write_idx
 

@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from rnnlab import reports
 from rnnlab.setup import hparams
+from rnnlab.sweep_jobs import read_overrides, read_report
 
 LEFT_OUT = {"seed", "model.params"}  # seeds are pooled; the parameter count has a column of its own
 EVAL_DIR = "eval"  # rnnlab-eval writes below a run's dir
@@ -50,30 +48,16 @@ class Run:
 
 
 def _overrides(path: Path) -> dict[str, object]:
-    file = path / ".hydra" / "overrides.yaml"
-    if not file.exists():
-        return {}
     settings = {}
-    try:
-        lines = yaml.safe_load(file.read_text()) or []
-    except yaml.YAMLError:
-        return {}  # a broken file: the run is still listed, by its report
-    for line in lines if isinstance(lines, list) else []:
-        key, _, value = str(line).partition("=")
+    for line in read_overrides(path) or []:  # a broken file: the run is still listed, by its report
+        key, _, value = line.partition("=")
         if not key.startswith("hydra") and key != "sweep.resume":
             settings[key.lstrip("+~")] = value
     return settings
 
 
 def _read_run(path: Path, name: str) -> Run:
-    run = Run(path, name)
-    if (path / "report.json").exists():
-        try:
-            run.report = json.loads((path / "report.json").read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError, OSError):
-            run.report = {"status": "report.json unreadable"}
-        if not isinstance(run.report, dict) or not isinstance(run.report.get("status"), str):
-            run.report = {"status": "report.json is not an rnnlab report"}
+    run = Run(path, name, report=read_report(path))
     setup = (run.report or {}).get("setup")
     run.settings = hparams(setup) if setup else _overrides(path)
     run.complete = bool(setup)

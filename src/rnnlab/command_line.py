@@ -1,0 +1,203 @@
+"""The command line, checked before anything runs: every job a (multi)run asks for is composed and validated,
+its launcher and sweeper must be installed, its output dir creatable. A mistake is one line on stderr and exit code
+2, with no run dir, no report and no torch import (HYDRA_FULL_ERROR=1 shows the traceback instead).
+
+    first = check_command_line(sys.argv[1:])        # exits 2 at the first mistake; the first job's config
+    argv = name_jobs_by_what_varies(argv, first)    # sweep job dirs named by what varied: 3_model=lstm
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import sys
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+
+from hydra import compose, initialize_config_module
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from rnnlab.config import ConfigError, expected_type, validate
+
+USAGE_ERROR = 2
+CONFIG_MODULE = "rnnlab.conf"
+MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
+# Launchers and sweepers that come with an extra, by the module their config's _target_ lives in.
+EXTRAS = {
+    "hydra_plugins.hydra_ray_launcher": "ray",
+    "hydra_plugins.hydra_submitit_launcher": "slurm",
+    "hydra_plugins.hydra_optuna_sweeper": "optuna",
+    "hydra_plugins.rnnlab_optuna": "optuna",
+}
+PLUGIN_OPTIONS = {  # options that exist only once their plugin is installed, with that plugin
+    "hydra/launcher/submitit_local": "hydra_plugins.hydra_submitit_launcher",
+    "hydra/launcher/submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
+    "hydra/sweeper/optuna": "hydra_plugins.hydra_optuna_sweeper",
+}
+
+
+def fail(message: str, prog: str = "rnnlab") -> None:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(USAGE_ERROR)
+
+
+def full_errors() -> bool:
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def expand_jobs(overrides: list[str]) -> list[list[str]]:
+    """The override lists of every job a (multi)run would start; interval sweeps (Optuna) are left out."""
+    choices = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.is_sweep_override() and not override.is_interval_sweep():
+            key = override.get_key_element()
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        elif not override.is_sweep_override():
+            choices.append([override.input_line])
+    return [list(c) for c in itertools.islice(itertools.product(*choices), MAX_CHECKED_COMBINATIONS)]
+
+
+def explain(err: Exception, overrides: list[str]) -> str:
+    """One line for a Hydra/OmegaConf composition error: the key, the bad value, what is allowed."""
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file:
+        group, _, option = err.missing_cfg_file.rpartition("/")
+        plugin = PLUGIN_OPTIONS.get(err.missing_cfg_file)
+        if plugin and not _installed(plugin):
+            return f"{group}={option} needs the {EXTRAS[plugin]} extra: pip install 'rnnlab[{EXTRAS[plugin]}]'"
+        allowed = ", ".join(err.options or []) or "none found"
+        return f"{group}={option} is not an option: choose one of {allowed}"
+    if isinstance(err, OverrideParseException):
+        return f"cannot read the override '{err.override}': {err.message.splitlines()[0]}"
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
+    key = getattr(cause, "full_key", None)
+    message = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    if key and "not in" in message:
+        schema = getattr(cause, "object_type", None)
+        valid = [f.name for f in fields(schema) if not f.name.startswith("_")] if is_dataclass(schema) else []
+        group = key.rsplit(".", 1)[0]
+        return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
+    if key:
+        given = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+~").split("=", 1)[0] == key.split("[")[0]), None)
+        allowed = expected_type(message)
+        shown = f"{key.split('[')[0]}={given}" if given is not None else key
+        return f"{shown} is not allowed: {allowed}"
+    return message
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
+
+
+def _check_plugins(cfg: DictConfig) -> None:
+    """The launcher and sweeper picked must be installed (ray, submitit, optuna come with extras)."""
+    for kind in ("launcher", "sweeper"):
+        module = cfg.hydra[kind]._target_.rsplit(".", 1)[0]
+        package = ".".join(module.split(".")[:2])
+        if package in EXTRAS and not _installed(module):
+            choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
+            raise ConfigError(f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: "
+                              f"pip install 'rnnlab[{EXTRAS[package]}]'")
+
+
+def register_plugins() -> None:
+    """Hydra finds plugins by scanning hydra_plugins/ on disk, which misses ours in an editable install."""
+    from hydra.core.plugins import Plugins
+
+    try:
+        from hydra_plugins.rnnlab_optuna.resumable_optuna_sweeper import ResumableOptunaSweeper
+    except ImportError:  # no optuna extra
+        return
+    Plugins.instance().register(ResumableOptunaSweeper)
+
+
+def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
+    """The run (or sweep) dir must be creatable: its nearest existing parent a writable directory."""
+    HydraConfig.instance().set_config(cfg)  # lets ${now:...} and ${hydra:...} in the dir resolve
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    wanted = Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir).absolute()
+    parent = wanted
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is not writable")
+
+
+def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
+    """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
+    Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
+    from hydra._internal.utils import get_args_parser  # Hydra's own parser: the same reading of argv as @hydra.main
+
+    parsed, _ = get_args_parser().parse_known_args(args)
+    if parsed.help or parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion:
+        return None  # Hydra answers these itself
+    try:
+        jobs = expand_jobs(parsed.overrides)
+        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+            # The cheap checks first, for every job: no torch import before a typo is found. The first job is
+            # composed with its hydra node (launcher, sweeper, output dir) for the checks below.
+            first = compose(config_name, overrides=jobs[0] if jobs else [], return_hydra_config=True)
+            configs = [first, *(compose(config_name, overrides=overrides) for overrides in jobs[1:])]
+            for cfg in configs:
+                validate(cfg)
+            _check_plugins(first)
+            _check_output_dir(first, parsed.multirun)
+            if first.resume and not parsed.multirun:
+                from rnnlab.run_files import LAST
+
+                run_dir = Path(first.hydra.run.dir).absolute()
+                if not (run_dir / LAST).exists():
+                    raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
+            if parsed.multirun:  # combinations (loss x task, attention x task) too, before any job starts
+                from rnnlab.runner import build_parts, resolve_device
+
+                for cfg in configs:
+                    build_parts(cfg, resolve_device("cpu"))
+            return first
+    except ConfigError as err:
+        if full_errors():
+            raise
+        fail(str(err))
+    except (HydraException, OmegaConfBaseException) as err:
+        if full_errors():
+            raise
+        fail(explain(err, parsed.overrides))
+
+
+NAMING_KEY = "hydra.job.config.override_dirname.exclude_keys"
+
+
+def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:
+    """argv plus an override that leaves every setting all jobs of the sweep share out of their dir names, so that
+    `-m task=index_recall model=rnn,lstm` names its jobs 0_model=rnn and 1_model=lstm. A user's own choice wins."""
+    from hydra._internal.utils import get_args_parser
+
+    overrides = OverridesParser.create().parse_overrides(get_args_parser().parse_known_args(args)[0].overrides)
+    if any(o.key_or_group == NAMING_KEY for o in overrides):
+        return args
+    shared = [o.key_or_group for o in overrides if not o.is_sweep_override() and not o.is_hydra_override()]
+    excluded = list(first.hydra.job.config.override_dirname.exclude_keys) + shared
+    return [*args, f"{NAMING_KEY}=[{','.join(excluded)}]"]
+
+
+def key_values(args: list[str], prog: str, usage: str, required: tuple[str, ...]) -> dict[str, str] | None:
+    """key=value arguments of rnnlab-eval and rnnlab-predict; None when help was asked for."""
+    if any(a in ("-h", "--help") for a in args):
+        print(usage, end="")
+        return None
+    if bad := [a for a in args if "=" not in a]:
+        fail(f"expected key=value, got {' '.join(bad)} (see {prog} --help)", prog)
+    pairs = dict(a.split("=", 1) for a in args)
+    for key in required:
+        if not pairs.get(key):
+            fail(f"{key}= is required (see {prog} --help)", prog)
+    return pairs
