@@ -7,10 +7,9 @@ import itertools
 import pytest
 import torch
 
-from rnnlab.config import ConfigError
+from rnnlab.config import CELLS, ConfigError
 from rnnlab.models import RecurrentNet
 
-CELLS = ["rnn", "lstm", "gru"]
 ATTENTION = ["none", "additive", "dot", "report_input"]
 
 

@@ -15,9 +15,10 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.attention import build_attention
-from rnnlab.config import ConfigError
+from rnnlab.config import CELLS, ConfigError, require_choice
 
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# The cell names are config.CELLS (what the schema accepts); each is torch's class of the same name in capitals.
+CELL_CLASSES: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in CELLS}
 
 
 class RecurrentNet(nn.Module):
@@ -38,15 +39,14 @@ class RecurrentNet(nn.Module):
         forget_bias: float = 0.0,
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ConfigError(f"model.cell={cell} is not allowed: choose one of {', '.join(CELLS)}")
+        require_choice("model.cell", cell, CELLS)  # the schema checked a config already; this is for direct use
         if per_step and attention != "none":
             raise ConfigError(
                 f"model.attention={attention} pools a whole sequence into one output, but this task needs one "
                 "output per step: use model.attention=none"
             )
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
-        self.rnn = CELLS[cell](
+        self.rnn = CELL_CLASSES[cell](
             input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
             dropout=dropout if num_layers > 1 else 0.0,  # torch applies it between layers only
             **extra,
@@ -69,7 +69,7 @@ class RecurrentNet(nn.Module):
 
     @property
     def name(self) -> str:
-        return {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}[type(self.rnn)]
+        return type(self.rnn).__name__.lower()
 
     def _set_forget_bias(self, value: float) -> None:
         # torch orders LSTM gates (input, forget, cell, output) and adds two bias vectors: put the whole
