@@ -14,8 +14,8 @@ the recurrent memory instead of replacing it; `report_input` is the exception, o
 - dot (Luong 2015): score_t = (W h_T) . h_t / sqrt(d), the final state against every state (a W per head).
 - report_input: the design of one of the original course reports, kept for a side-by-side: each one-hot input is
   scored against the final state, the scores are normalised as sigmoid(e_t) / sum_j sigmoid(e_j), and the readout
-  sees only the weighted sum of the inputs (one head, whatever attention_heads says). A weighted sum of one-hot vectors cannot tell XY from YX (both are
-  one X and one Y), so it cannot solve the temporal-order problem.
+  sees only the weighted sum of the inputs (one head, whatever attention_heads says). A weighted sum of one-hot
+  vectors cannot tell XY from YX (both are one X and one Y), so it cannot solve the temporal-order problem.
 
 Padding (steps past a sequence's end) gets weight 0.
 """

@@ -383,7 +383,7 @@ def validate_group(cfg: DictConfig, group: str) -> None:
         try:
             node = OmegaConf.merge(OmegaConf.structured(schema), node)
         except ValidationError as err:  # a value of the wrong type, e.g. task.test_lengths=abc
-            value = err.value if hasattr(err, "value") else None
+            value = getattr(err, "value", None)
             raise ConfigError(f"{group}.{err.key}={_show(value)} is not allowed: {expected_type(str(err.msg))}") from None
     try:
         OmegaConf.to_object(node)

@@ -55,12 +55,12 @@ class RecurrentNet(nn.Module):
         self.hidden_size = hidden_size
         features = hidden_size * (2 if bidirectional else 1)
         self.attention = None
+        self.context_only = False  # the readout sees the context alone (report_input), not beside the final state
         readout_size = features
         if attention != "none":
             self.attention = build_attention(attention, features, input_size, attention_heads, attention_query)
-            # the pooled context beside the final state, except for the report's design, which replaces it
-            replaces = getattr(self.attention, "replaces_final_state", False)
-            readout_size = self.attention.context_size + (0 if replaces else features)
+            self.context_only = getattr(self.attention, "replaces_final_state", False)
+            readout_size = self.attention.context_size + (0 if self.context_only else features)
         self.dropout = nn.Dropout(dropout)
         self.readout = nn.Linear(readout_size, output_size)
         self.last_attention: Tensor | None = None  # weights of the latest forward pass, for plots
@@ -97,7 +97,7 @@ class RecurrentNet(nn.Module):
         if self.attention is not None:
             mask = torch.arange(steps, device=x.device) < lengths[:, None]
             context, self.last_attention = self.attention(states, x, final, mask)
-            final = context if getattr(self.attention, "replaces_final_state", False) else torch.cat([context, final], -1)
+            final = context if self.context_only else torch.cat([context, final], -1)
         return self.readout(self.dropout(final))
 
     def _last_states(self, states: Tensor, lengths: Tensor) -> Tensor:

@@ -84,7 +84,7 @@ def plots(runs: list[Run], out: Path) -> list[Path]:
 
 
 def _headline_table(run: Run) -> dict | None:
-    return run.report.get(f"{reports.by_length_name(run.report['metric'])}_by_length")
+    return run.report.get(reports.by_length_key(run.report["metric"]))
 
 
 def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
@@ -110,8 +110,7 @@ def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
 def _chance(ax, runs: list[Run]) -> None:
     chances = {r.report.get("chance") for r in runs} - {None}
     if len(chances) == 1:
-        chance = chances.pop()
-        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.3g})")
+        reports.mark_chance(ax, chances.pop())
 
 
 def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:

@@ -27,6 +27,11 @@ def by_length_name(metric: str) -> str:
     return BY_LENGTH_NAMES.get(metric, metric)
 
 
+def by_length_key(metric: str) -> str:
+    """The report.json key of the headline metric by length: bit_accuracy_by_length, accuracy_by_length ..."""
+    return f"{by_length_name(metric)}_by_length"
+
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -71,6 +76,10 @@ def mark_training_range(ax, train_range) -> None:
         ax.axvspan(train_range[0], train_range[1], color="0.85", zorder=0, label=f"trained on {train_range[0]}-{train_range[1]}")
 
 
+def mark_chance(ax, chance: float) -> None:
+    ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.3g})")
+
+
 def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=None, chance: float | None = None) -> Figure:
     """rows: {length: {metric: value}}: one line per rate metric (bit and whole-sum accuracy for addition)."""
     lengths = [int(k) for k in rows]
@@ -79,7 +88,7 @@ def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=No
     for metric in next(iter(rows.values())):
         ax.plot(lengths, [r[metric] for r in rows.values()], marker="o", label=metric_label(metric))
     if chance is not None:
-        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.3g})")
+        mark_chance(ax, chance)
     set_length_axis(ax, lengths)
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.02, 1.02)

@@ -215,7 +215,7 @@ def publish(outcome: TestOutcome, report: dict[str, Any], logger, step: int, run
     scalars = _numbers("test", outcome.metrics)
     if outcome.by_length:
         headline = report["metric"]
-        report[f"{reports.by_length_name(headline)}_by_length"] = {n: r[headline] for n, r in outcome.by_length.items()}
+        report[reports.by_length_key(headline)] = {n: r[headline] for n, r in outcome.by_length.items()}
         report["test_by_length"] = outcome.by_length
         reports.write_by_length_csv(run_dir / f"{reports.by_length_name(headline)}.csv", outcome.by_length)
         scalars.update({f"test/{m}@{n}": v for n, r in outcome.by_length.items() for m, v in r.items()})

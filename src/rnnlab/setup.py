@@ -22,8 +22,8 @@ NOT_SETUP = {"_target_", "_partial_", "val_size", "test_size", "stop_window", "r
 CELL_ONLY = {"forget_bias": "lstm", "nonlinearity": "rnn"}
 
 
-def _short_name(target: str) -> str:
-    return target.rsplit(".", 1)[-1].lower()
+def _class_name(target: str) -> str:
+    return target.rsplit(".", 1)[-1]
 
 
 def _settings(node: DictConfig) -> dict[str, Any]:
@@ -45,8 +45,8 @@ def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, 
         "task": {"name": task.name, **_settings(cfg.task)},
         "model": {"name": model.name, **_model_settings(cfg.model), "params": n_params},
         "loss": loss_fn.name,
-        "optimizer": {"name": _short_name(cfg.optimizer._target_), **optimizer},
-        "scheduler": cfg.scheduler._target_.rsplit(".", 1)[-1],  # CosineAnnealingLR, ConstantLR
+        "optimizer": {"name": _class_name(cfg.optimizer._target_).lower(), **optimizer},  # adam, sgd ...
+        "scheduler": _class_name(cfg.scheduler._target_),  # CosineAnnealingLR, ConstantLR
         "trainer": {
             "batch_size": trainer.batch_size, "max_steps": trainer.max_steps,
             "clip_grad_norm": trainer.clip_grad_norm, "early_stop": trainer.early_stop,

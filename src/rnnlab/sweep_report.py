@@ -119,7 +119,7 @@ def _numeric_metrics(runs: list[Run]) -> list[str]:
 
 def _longest(run: Run) -> tuple[str, float] | None:
     """(length, headline metric) at the longest tested length."""
-    table = run.report.get(f"{reports.by_length_name(run.report['metric'])}_by_length")
+    table = run.report.get(reports.by_length_key(run.report["metric"]))
     if not table:
         return None
     length = max(table, key=int)
