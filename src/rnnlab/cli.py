@@ -10,6 +10,7 @@ exit code 2. A sweep's jobs as files (reports, overrides, the failed ones) are s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
@@ -22,9 +23,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnlab.command_line import (
-    check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, register_plugins,
+    check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, pin_output_dir, register_plugins,
 )
 from rnnlab.config import ConfigError
+from rnnlab.run_dirs import claim, output_dir, refuse_occupied
 from rnnlab.sweep_jobs import FailedJobs, finished_job, read_report
 
 log = logging.getLogger("rnnlab")
@@ -81,11 +83,21 @@ def train() -> None:
     # then exist without `+`); Hydra 1.3 still merges the two and warns that it may stop doing so in a later major.
     warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema")
     first = check_command_line(sys.argv[1:])
-    if {"-m", "--multirun"} & set(sys.argv[1:]):  # sweepers only take part in a multirun (and optuna loads slowly)
+    multirun = bool({"-m", "--multirun"} & set(sys.argv[1:]))
+    if multirun:  # sweepers only take part in a multirun (and optuna loads slowly)
         register_plugins()
         if first is not None:
             sys.argv = [sys.argv[0], *name_jobs_by_what_varies(sys.argv[1:], first)]
-    _train()
+    if first is not None:  # the dir checked and claimed is the dir Hydra writes: ${now:...} is resolved once
+        sys.argv = [sys.argv[0], *pin_output_dir(sys.argv[1:], output_dir(first, multirun), multirun)]
+    try:
+        # The run or sweep dir is this process's until it ends (None: Hydra answers --help and the like itself)
+        with claim(output_dir(first, multirun)) if first is not None else contextlib.nullcontext():
+            if first is not None:
+                refuse_occupied(first, multirun)  # again, now that no other process can start there
+            _train()
+    except ConfigError as err:
+        fail(str(err))
     if FailedJobs.failed:
         sys.exit(1)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import re
 import os
 import sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
@@ -23,6 +25,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import ConfigError, expected_type, validate
+from rnnlab.run_dirs import output_dir, refuse_occupied
 
 USAGE_ERROR = 2
 CONFIG_MODULE = "rnnlab.conf"
@@ -50,10 +53,11 @@ def full_errors() -> bool:
     return os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
-def expand_jobs(overrides: list[str]) -> list[list[str]]:
-    """The override lists of every job a (multi)run would start; interval sweeps (Optuna) are left out."""
+def expand_jobs(overrides: list[str], config_loader=None) -> list[list[str]]:
+    """The override lists of every job a (multi)run would start; interval sweeps (Optuna) are left out. A
+    glob(...) sweep over a group's options needs the config loader that knows them."""
     choices = []
-    for override in OverridesParser.create().parse_overrides(overrides):
+    for override in OverridesParser.create(config_loader).parse_overrides(overrides):
         if override.is_sweep_override() and not override.is_interval_sweep():
             key = override.get_key_element()
             choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
@@ -75,14 +79,20 @@ def explain(err: Exception, overrides: list[str]) -> str:
         return f"cannot read the override '{err.override}': {err.message.splitlines()[0]}"
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
     key = getattr(cause, "full_key", None)
-    message = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    lines = str(getattr(cause, "msg", None) or cause).splitlines() or [""]
+    # "In 'task_defaults/mnist': ConfigKeyError raised while composing config:" says where; the next line says why
+    message = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    message = re.sub(r"\w+ raised while composing config: ", "", message)
+    removed = [o[1:] for o in overrides if o.startswith("~")]
+    if key and key in removed:
+        return f"{key} cannot be removed (~{key}): every run needs it; set it instead, e.g. {key}=<value>"
     if key and "not in" in message:
         schema = getattr(cause, "object_type", None)
         valid = [f.name for f in fields(schema) if not f.name.startswith("_")] if is_dataclass(schema) else []
         group = key.rsplit(".", 1)[0]
         return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
     if key:
-        given = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+~").split("=", 1)[0] == key.split("[")[0]), None)
+        given = next((o.split("=", 1)[1] for o in overrides if "=" in o and o.lstrip("+~").split("=", 1)[0] == key.split("[")[0]), None)
         allowed = expected_type(message)
         shown = f"{key.split('[')[0]}={given}" if given is not None else key
         return f"{shown} is not allowed: {allowed}"
@@ -105,6 +115,18 @@ def _check_plugins(cfg: DictConfig) -> None:
             choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
             raise ConfigError(f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: "
                               f"pip install 'rnnlab[{EXTRAS[package]}]'")
+
+
+def _check_sweep_kinds(cfg: DictConfig, overrides: list[str]) -> None:
+    """interval(...) is a range for a search to sample from: only a sweeper that samples (Optuna) takes it."""
+    if cfg.hydra.sweeper._target_.endswith("BasicSweeper"):
+        for override in OverridesParser.create().parse_overrides(overrides):
+            if override.is_interval_sweep():
+                raise ConfigError(
+                    f"{override.input_line}: an interval is a range for a search to sample from, which the basic "
+                    "sweeper cannot do: list the values (key=1,2,4 or key=range(1,5)), or search with "
+                    "hydra/sweeper=optuna or an hparams_search config"
+                )
 
 
 def register_plugins() -> None:
@@ -141,8 +163,8 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
     if parsed.help or parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion:
         return None  # Hydra answers these itself
     try:
-        jobs = expand_jobs(parsed.overrides)
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+            jobs = expand_jobs(parsed.overrides, GlobalHydra.instance().config_loader())
             # The cheap checks first, for every job: no torch import before a typo is found. The first job is
             # composed with its hydra node (launcher, sweeper, output dir) for the checks below.
             first = compose(config_name, overrides=jobs[0] if jobs else [], return_hydra_config=True)
@@ -150,18 +172,20 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             for cfg in configs:
                 validate(cfg)
             _check_plugins(first)
+            _check_sweep_kinds(first, parsed.overrides)
             _check_output_dir(first, parsed.multirun)
+            refuse_occupied(first, parsed.multirun)
             if first.resume and not parsed.multirun:
-                from rnnlab.run_files import LAST
+                from rnnlab.runner import load_resume
 
-                run_dir = Path(first.hydra.run.dir).absolute()
-                if not (run_dir / LAST).exists():
-                    raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
-            if parsed.multirun:  # combinations (loss x task, attention x task) too, before any job starts
-                from rnnlab.runner import build_parts, resolve_device
+                load_resume(first, output_dir(first, False))  # there, and the same experiment
+            # What needs torch, for every job: the device, combinations (loss x task, attention x task), the data
+            # files, whether the sizes fit in memory. A mistake found here still leaves nothing on disk.
+            from rnnlab.runner import build_parts, resolve_device
 
-                for cfg in configs:
-                    build_parts(cfg, resolve_device("cpu"))
+            for cfg in configs:
+                task, _, _ = build_parts(cfg, resolve_device(cfg.device), weights=False)
+                task.check_data()
             return first
     except ConfigError as err:
         if full_errors():
@@ -187,6 +211,13 @@ def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:
     shared = [o.key_or_group for o in overrides if not o.is_sweep_override() and not o.is_hydra_override()]
     excluded = list(first.hydra.job.config.override_dirname.exclude_keys) + shared
     return [*args, f"{NAMING_KEY}=[{','.join(excluded)}]"]
+
+
+def pin_output_dir(args: list[str], directory: Path, multirun: bool) -> list[str]:
+    """argv with hydra.run.dir (or hydra.sweep.dir) set to the dir already resolved, in place of any given."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    quoted = str(directory).replace("\\", "\\\\").replace("'", "\\'")
+    return [a for a in args if not a.startswith(f"{key}=")] + [f"{key}='{quoted}'"]
 
 
 def key_values(args: list[str], prog: str, usage: str, required: tuple[str, ...]) -> dict[str, str] | None:

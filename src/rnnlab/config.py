@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -358,14 +358,26 @@ if not OmegaConf.has_resolver("rnnlab_job_dir"):
     OmegaConf.register_new_resolver("rnnlab_job_dir", job_dir_name)
 
 
+MAX_SEED = 2**63 - 1  # torch.manual_seed and torch.Generator take 64-bit seeds
+
+
 def validate(cfg: DictConfig) -> None:
     """Check ranges and relations of every group; raise ConfigError naming the first bad key."""
+    if missing := [f.name for f in fields(RunSchema) if f.name not in cfg]:  # removed with ~key
+        raise ConfigError(f"{missing[0]} cannot be removed (~{missing[0]}): every run needs it; set it instead, "
+                          f"e.g. {missing[0]}=<value>")
     for group in GROUPS:
         validate_group(cfg, group)
+    check_seed(cfg.seed)
     check_device(cfg.device)
     threads = cfg.threads
     require(threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1),
             "threads", threads, "auto or a number of threads >= 1")
+
+
+def check_seed(seed: Any) -> None:
+    require(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED, "seed", seed,
+            f"an integer from 0 to {MAX_SEED} (2**63 - 1)")
 
 
 def check_device(name: Any) -> None:
@@ -385,6 +397,11 @@ def validate_group(cfg: DictConfig, group: str) -> None:
         except ValidationError as err:  # a value of the wrong type, e.g. task.test_lengths=abc
             value = getattr(err, "value", None)
             raise ConfigError(f"{group}.{err.key}={_show(value)} is not allowed: {expected_type(str(err.msg))}") from None
+    schema = OmegaConf.get_type(node)
+    if is_dataclass(schema):  # a key added with +key=value that no schema knows would be silently ignored
+        known = [f.name for f in fields(schema) if not f.name.startswith("_")]
+        if unknown := [k for k in node if k not in known and not str(k).startswith("_")]:
+            raise ConfigError(f"{group}.{unknown[0]} is not a key of {group}: choose one of {', '.join(known)}")
     try:
         OmegaConf.to_object(node)
     except ConfigError as err:

@@ -2,3 +2,4 @@
 resume before it loads torch)."""
 
 LAST, BEST = "last.pt", "best.pt"  # the latest state of training (resume) and the best validation weights
+HYDRA_DIR, REPORT, LOCK = ".hydra", "report.json", ".rnnlab.lock"

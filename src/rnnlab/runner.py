@@ -17,9 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnlab import reports, setup
 from rnnlab.checkpoint import Checkpoints, load_checkpoint, resolve_checkpoint
-from rnnlab.config import ConfigError, build, check_device, require, validate, validate_group
+from rnnlab.config import ConfigError, build, check_device, check_seed, validate, validate_group
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
+from rnnlab.resources import check_memory
 from rnnlab.run_files import LAST
 from rnnlab.tasks.base import COUNTS, Task
 from rnnlab.scoring import TestOutcome, score_tests
@@ -42,17 +43,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_parts(cfg: DictConfig, device: torch.device) -> tuple[Task, RecurrentNet, Loss]:
-    """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense. (No
+def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, RecurrentNet | None, Loss]:
+    """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense and for
+    sizes that cannot fit in memory. weights=False checks all that without building the model (None). (No
     optimizer: building one imports torch._dynamo, 1.2 s, which a check of the command line need not pay.)"""
     task: Task = build(cfg.task)
     task.check_model(cfg.model)
     loss_fn: Loss = build(cfg.loss)
     loss_fn.check(task)
+    outputs = loss_fn.num_outputs(task.num_classes)
+    check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
+    if not weights:
+        return task, None, loss_fn
     torch.manual_seed(cfg.seed)  # model initialisation
-    model: RecurrentNet = build(
-        cfg.model, input_size=task.input_size, output_size=loss_fn.num_outputs(task.num_classes), per_step=task.per_step
-    ).to(device)
+    model: RecurrentNet = build(cfg.model, input_size=task.input_size, output_size=outputs, per_step=task.per_step).to(device)
     return task, model, loss_fn
 
 
@@ -67,16 +71,16 @@ def build_run(cfg: DictConfig, device: torch.device) -> tuple[Task, RecurrentNet
 RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
 
 
-def _resume_payload(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
+def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """The last.pt to continue from (resume=true), after checking it belongs to this config."""
-    if not cfg.resume:
-        return None
     if not (run_dir / LAST).exists():
         raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
     payload = load_checkpoint(run_dir / LAST)
-    saved, current = payload["config"], OmegaConf.to_container(cfg, resolve=True)
+    saved = payload["config"]
     for key in RESUME_MUST_MATCH:
-        if saved[key] != current[key]:
+        node = cfg[key]
+        current = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+        if saved.get(key) != current:
             raise ConfigError(f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}")
     return payload
 
@@ -98,7 +102,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     threads = ThreadPolicy.for_run(cfg.threads, work_per_step(model, cfg.trainer.batch_size), device)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    resume = _resume_payload(cfg, run_dir)
+    resume = load_resume(cfg, run_dir) if cfg.resume else None
     checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
     logger = build(cfg.logger, log_dir=run_dir)
     report = _header(cfg, task, model, loss_fn, device, job_label())
@@ -158,7 +162,7 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     except Exception as err:  # unknown key or unreadable value
         raise ConfigError(f"cannot apply {' '.join(overrides)}: {str(err).splitlines()[0]}") from None
     validate_group(cfg, "task")
-    require(isinstance(cfg.seed, int) and not isinstance(cfg.seed, bool), "seed", cfg.seed, "an integer")
+    check_seed(cfg.seed)
     device = resolve_device(cfg.device)
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError(f"out={out_dir} is a file: give a directory for the evaluation's reports")

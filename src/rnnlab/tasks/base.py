@@ -90,12 +90,29 @@ class Task(ABC):
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         """One sequence as people read it: input, predicted, true."""
 
+    @abstractmethod
+    def steps(self, length: int | None = None) -> int:
+        """Steps of the longest sequence make_batch draws (all of one test length when `length` is given)."""
+
+    def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
+        """(sequences, steps) of each set a run holds in memory: a training batch, the validation set, and the test
+        sets (all held at once while testing). What the memory estimate (src/rnnlab/resources.py) sizes."""
+        test = {f"the test set at length {n}": (self.test_size, self.steps(n)) for n in self.test_lengths}
+        return {
+            "a training batch": (batch_size, self.steps()),
+            "the validation set": (self.val_size, self.steps()),
+            **(test or {"the test set": (self.test_size, self.steps())}),
+        }
+
     def state_dict(self) -> dict:
         """Sampling state beyond the generator (an epoch's permutation), saved in checkpoints."""
         return {}
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+    def check_data(self) -> None:
+        """Raise ConfigError for data that are missing or unreadable (files the task reads), before a run starts."""
 
     def check_model(self, model_cfg) -> None:
         """Raise ConfigError for a model this task cannot use honestly."""
@@ -163,6 +180,9 @@ class LengthTask(Task):
     @property
     def test_lengths(self) -> list[int]:
         return self._test_lengths
+
+    def steps(self, length: int | None = None) -> int:
+        return self.length_range(length)[1]
 
     def length_range(self, length: int | None) -> tuple[int, int]:
         """(low, high) of the lengths to draw: the training range, or exactly `length`."""

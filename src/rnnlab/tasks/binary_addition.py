@@ -41,6 +41,9 @@ class BinaryAddition(LengthTask):
     per_step = True
     step_metric = "bit_acc"
 
+    def steps(self, length: int | None = None) -> int:
+        return self.length_range(length)[1] + 1  # the final carry's step
+
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
     ) -> Batch:

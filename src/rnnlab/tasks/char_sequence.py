@@ -70,6 +70,14 @@ class CharSequence(Task):
         x = F.one_hot(chunks[:, :-1], self.num_classes).float()
         return Batch(x=x, y=chunks[:, 1:], lengths=torch.full((n,), self.window, device=device))
 
+    def steps(self, length: int | None = None) -> int:
+        return self.window
+
+    def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
+        windows = (len(self.codes) - self.window - 1) // max(1, self.window // 2) + 1  # as test_sets cuts them
+        return {"a training batch": (batch_size, self.window), "the validation set": (windows, self.window),
+                "the test set (every window of the text)": (windows, self.window)}
+
     def test_sets(self, device: torch.device) -> dict[str, Batch]:
         # Every window of the text once (the whole text when it fits one window): teacher-forced accuracy.
         span = self.window + 1

@@ -125,6 +125,17 @@ class MNIST(Task):
     def _batch(self, x: Tensor, y: Tensor) -> Batch:
         return Batch(x=x, y=y, lengths=torch.full((len(x),), x.shape[1], device=x.device))
 
+    def check_data(self) -> None:
+        load_mnist(self.root, self.download)  # cached: the run that follows reads the files no second time
+
+    def steps(self, length: int | None = None) -> int:
+        return SIDE if self.layout == "rows" else SIDE * SIDE
+
+    def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
+        steps = self.steps()  # the image files bound the splits (60,000 training, 10,000 test images)
+        return {"a training batch": (batch_size, steps), "the validation set": (min(self.val_size, 60_000), steps),
+                "the test set": (min(self.test_size, 10_000), steps)}
+
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
     ) -> Batch:

@@ -35,6 +35,9 @@ class TemporalOrder(Task):
         self.windows = WINDOWS[variant]
         self.num_classes = 2 ** len(self.windows)
 
+    def steps(self, length: int | None = None) -> int:
+        return length if length is not None else LENGTHS[1]
+
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
     ) -> Batch:
