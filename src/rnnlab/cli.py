@@ -11,7 +11,9 @@ exit code 2. A sweep's jobs as files (reports, overrides, the failed ones) are s
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import math
 import sys
 import warnings
@@ -25,8 +27,10 @@ from omegaconf import DictConfig
 from rnnlab.command_line import (
     check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, pin_output_dir, register_plugins,
 )
+from rnnlab import sweep_resume
 from rnnlab.config import ConfigError
 from rnnlab.run_dirs import claim, output_dir, refuse_occupied
+from rnnlab.run_files import LAST
 from rnnlab.sweep_jobs import FailedJobs, finished_job, read_report
 
 log = logging.getLogger("rnnlab")
@@ -41,10 +45,15 @@ def _train(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     out = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
-    if in_sweep and cfg.sweep.resume and (done := finished_job(out.parent, list(hydra_cfg.overrides.task))):
-        log.info("sweep.resume: done already in %s, skipped", done)
-        finished = read_report(done)
-        return finished["val"].get(finished["metric"], math.nan)
+    if in_sweep and cfg.sweep.resume:
+        if done := finished_job(out.parent, list(hydra_cfg.overrides.task)):
+            log.info("sweep.resume: done already in %s, skipped", done)
+            finished = read_report(done)
+            return finished["val"].get(finished["metric"], math.nan)
+        previous = read_report(out)
+        if (out / LAST).exists() and (previous is None or previous["status"] == "interrupted"):
+            log.info("sweep.resume: continuing %s from its %s", out, LAST)
+            cfg.resume = True
     failure = None
     try:
         report = run(cfg, out)
@@ -91,6 +100,8 @@ def train() -> None:
     if first is not None:  # the dir checked and claimed is the dir Hydra writes: ${now:...} is resolved once
         sys.argv = [sys.argv[0], *pin_output_dir(sys.argv[1:], output_dir(first, multirun), multirun)]
     try:
+        if first is not None and multirun and first.sweep.resume:  # which dir holds which job's settings
+            os.environ[sweep_resume.PLAN] = json.dumps(sweep_resume.plan(sys.argv[1:], first, output_dir(first, True)))
         # The run or sweep dir is this process's until it ends (None: Hydra answers --help and the like itself)
         with claim(output_dir(first, multirun)) if first is not None else contextlib.nullcontext():
             if first is not None:
@@ -98,6 +109,8 @@ def train() -> None:
             _train()
     except ConfigError as err:
         fail(str(err))
+    finally:
+        os.environ.pop(sweep_resume.PLAN, None)
     if FailedJobs.failed:
         sys.exit(1)
 

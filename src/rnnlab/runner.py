@@ -53,10 +53,13 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     loss_fn.check(task)
     outputs = loss_fn.num_outputs(task.num_classes)
     check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
-    if not weights:
+    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step}
+    if not weights:  # the model's own checks, on torch's meta device: shapes without memory
+        with torch.device("meta"):
+            build(cfg.model, **shape)
         return task, None, loss_fn
     torch.manual_seed(cfg.seed)  # model initialisation
-    model: RecurrentNet = build(cfg.model, input_size=task.input_size, output_size=outputs, per_step=task.per_step).to(device)
+    model: RecurrentNet = build(cfg.model, **shape).to(device)
     return task, model, loss_fn
 
 

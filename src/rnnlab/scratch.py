@@ -130,7 +130,9 @@ class ScratchRNN(nn.Module):
         super().__init__()
         if not per_step:
             raise ConfigError("model=scratch_rnn reads out at every step: use it with a per-step task (char_sequence, binary_addition)")
-        rng = np.random.default_rng(seed if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+        if seed is None:  # drawn from torch's CPU generator, which torch.manual_seed(cfg.seed) set (on the meta
+            seed = int(torch.randint(0, 2**31 - 1, (), device="cpu").item())  # device too, where checks build it)
+        rng = np.random.default_rng(seed)
         params = init_params(input_size, hidden_size, output_size, rng, bias)
         # float64: the NumPy arithmetic, and the gradient checks against autograd, are exact to ~1e-12
         self.weights = nn.ParameterDict({k: nn.Parameter(torch.from_numpy(v)) for k, v in params.items()})

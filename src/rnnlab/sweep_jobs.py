@@ -38,13 +38,14 @@ def read_overrides(job: Path) -> list[str] | None:
     return [str(o) for o in overrides] if isinstance(overrides, list) else None
 
 
-def _overrides_without_resume(overrides: list[str]) -> list[str]:
-    return sorted(o for o in overrides if not o.startswith("sweep.resume="))
+def without_resume(overrides: list[str]) -> list[str]:
+    """A job's settings: its overrides, sorted, less the ones that only say how to run it."""
+    return sorted(o for o in overrides if not o.startswith(("sweep.resume=", "resume=")))
 
 
 def _job_overrides(job: Path) -> list[str] | None:
     overrides = read_overrides(job)
-    return None if overrides is None else _overrides_without_resume(overrides)
+    return None if overrides is None else without_resume(overrides)
 
 
 def _job_status(job: Path) -> str:
@@ -54,7 +55,7 @@ def _job_status(job: Path) -> str:
 
 def finished_job(sweep_dir: Path, overrides: list[str]) -> Path | None:
     """A job dir in the sweep with the same overrides and an ok report."""
-    wanted = _overrides_without_resume(overrides)
+    wanted = without_resume(overrides)
     for report in sorted(sweep_dir.glob("*/report.json")):
         if _job_overrides(report.parent) == wanted and _job_status(report.parent) == "ok":
             return report.parent

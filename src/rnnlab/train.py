@@ -147,7 +147,8 @@ def fit(
             "scheduler": scheduler.state_dict(),
             "rng": capture_rng(generator),
             "task": task.state_dict(),
-            "trainer": {**counters, "recent": [list(b) for b in recent.batches]},
+            "trainer": {**counters, "wall_s": wall_before + time.perf_counter() - started,
+                        "recent": [list(b) for b in recent.batches]},
         }
 
     def validate_and_keep_best(step: int) -> dict:
@@ -160,6 +161,7 @@ def fit(
 
     status, val, caught = "ok", None, None
     step = first = counters["step"]
+    wall_before = counters.pop("wall_s", 0.0)  # the sessions before a resume: wall_s is the whole run's
     started = time.perf_counter()
     bar = tqdm(
         total=trainer.max_steps, initial=first, desc=task.name, disable=None if trainer.progress else True, unit="step"
@@ -228,7 +230,7 @@ def fit(
     return TrainResult(
         steps=step,
         sequences_seen=counters["sequences"],
-        wall_s=time.perf_counter() - started,
+        wall_s=wall_before + time.perf_counter() - started,
         samples_per_s=counters["sequences"] / train_time if train_time > 0 else 0.0,
         loop_s=loop_s,
         work_s=work_s,

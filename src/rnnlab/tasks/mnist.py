@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -46,12 +47,15 @@ def load_mnist(root: str, download: bool) -> tuple[Tensor, Tensor, Tensor, Tenso
             f"task.root={root}: MNIST files missing in {where}/ ({', '.join(missing)}); put the four idx files "
             "there (torchvision layout) or set task.download=true"
         )
+    new = next((d for d in reversed([where, *where.parents]) if not d.exists()), None)  # the first dir a download makes
     try:
         train = MNIST(root, train=True, download=download)
         test = MNIST(root, train=False, download=False)
     except ConfigError:
         raise
     except Exception as err:  # no network, a checksum that fails, a truncated or foreign file
+        if new is not None:  # a download that failed leaves no directories (nor partial files) behind
+            shutil.rmtree(new, ignore_errors=True)
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if missing:
             raise ConfigError(

@@ -1,0 +1,107 @@
+"""Resuming a sweep (sweep.resume=true): each job finds the dir that holds its settings, never another's.
+
+    os.environ[PLAN] = plan(argv, first)     # the rnnlab command, before Hydra starts; ConfigError to refuse
+
+A job's dir is named by its number and what varied (3_model=lstm). A resumed sweep may list its values in another
+order or add some (model.hidden_size=2,5, then 1,2,5), so numbers shift: the plan maps each job's settings to the
+dir that already holds them, which the `rnnlab_job_dir` resolver then uses instead of a new number. A dir whose
+name matches but whose run had other settings (a shared override changed between the two commands) would be
+relabelled: the plan refuses that with one line before anything is written. A finished job's dir is left
+untouched (Hydra writes neither its .hydra/ nor its log: `rnnlab_output_subdir`, `rnnlab_job_log`); an
+interrupted one continues from its last.pt.
+
+Only the basic sweeper's jobs are planned; an Optuna search resumes through its study (hydra_plugins/rnnlab_optuna).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from hydra import initialize_config_module
+from hydra._internal.config_loader_impl import get_overrides_dirname
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
+
+from rnnlab.config import ConfigError
+from rnnlab.run_dirs import holds_a_run
+from rnnlab.sweep_jobs import read_overrides, read_report, without_resume
+
+CONFIG_MODULE = "rnnlab.conf"
+PLAN = "RNNLAB_SWEEP_PLAN"  # JSON {override_dirname: {"dir": name, "done": bool}}, read by the resolvers
+NEXT = "next number"  # in the plan: the first job number free in the sweep dir
+NAMING_KEY = "hydra.job.config.override_dirname.exclude_keys"
+
+
+def _job_overrides(args: list[str], config_loader=None) -> list[list[str]]:
+    """Every job's overrides, as Hydra's basic sweeper makes them (its own code, so the two cannot disagree)."""
+    from hydra._internal.utils import get_args_parser
+
+    parsed = OverridesParser.create(config_loader).parse_overrides(get_args_parser().parse_known_args(args)[0].overrides)
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+def plan(args: list[str], first: DictConfig, sweep_dir: Path) -> dict[str, dict]:
+    """Map each job's override_dirname to the existing dir with its settings; refuse a dir with other settings."""
+    if not first.hydra.sweeper._target_.endswith("BasicSweeper") or not sweep_dir.is_dir():
+        return {}
+    with initialize_config_module(CONFIG_MODULE, version_base="1.3"):  # glob(...) sweeps list a group's options
+        return _plan(args, first, sweep_dir, GlobalHydra.instance().config_loader())
+
+
+def _plan(args: list[str], first: DictConfig, sweep_dir: Path, config_loader) -> dict[str, dict]:
+    naming = first.hydra.job.config.override_dirname
+    parser = OverridesParser.create(config_loader)
+    jobs = _job_overrides(args, config_loader)
+    exclude = next((list(o.value()) for job in jobs[:1] for o in parser.parse_overrides(job) if o.key_or_group == NAMING_KEY),
+                   list(naming.exclude_keys))
+    existing = {d.name.split("_", 1)[-1]: d for d in sweep_dir.iterdir() if d.is_dir() and holds_a_run(d)}
+    mapping = {}
+    for job in jobs:
+        task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
+        name = get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep)
+        there = existing.get(name.replace("/", "_"))
+        if there is None:
+            continue
+        theirs, ours = read_overrides(there), [o.input_line for o in task]
+        if theirs is None or without_resume(theirs) != without_resume(ours):
+            only_theirs = sorted(set(without_resume(theirs or [])) - set(ours)) or ["no other setting"]
+            only_ours = sorted(set(without_resume(ours)) - set(theirs or [])) or ["no other setting"]
+            raise ConfigError(
+                f"sweep.resume=true: {there} holds a run with {','.join(only_theirs)} where this command has "
+                f"{','.join(only_ours)}: resume with the sweep's own settings, or give a new hydra.sweep.dir"
+            )
+        report = read_report(there)
+        mapping[name] = {"dir": there.name, "done": report is not None and report["status"] == "ok"}
+    numbers = [int(n) for n in (d.name.split("_", 1)[0] for d in sweep_dir.iterdir()) if n.isdigit()]
+    return {**mapping, NEXT: max(numbers, default=-1) + 1} if numbers else mapping
+
+
+def _planned(override_dirname: str) -> dict | None:
+    return json.loads(os.environ.get(PLAN, "{}")).get(override_dirname)
+
+
+def planned_dir(override_dirname: str) -> str | None:
+    """The dir that holds these settings already; None for a job that is new."""
+    job = _planned(override_dirname)
+    return job["dir"] if job else None
+
+
+def first_new_number() -> int:
+    """What a new job's number starts from: after the dirs already there, so that its name stands apart."""
+    return json.loads(os.environ.get(PLAN, "{}")).get(NEXT, 0)
+
+
+def output_subdir(override_dirname: str) -> str | None:
+    """hydra.output_subdir: none for a finished job, so that its .hydra/ is not written again."""
+    job = _planned(override_dirname)
+    return None if job and job["done"] else ".hydra"
+
+
+def log_file(output_dir: str, job_name: str, override_dirname: str) -> str:
+    """The job's log: a finished job's is not appended to."""
+    job = _planned(override_dirname)
+    return os.devnull if job and job["done"] else str(Path(output_dir) / f"{job_name}.log")
