@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import CPU, compose_config
+from conftest import CPU, TINY, command, compose_config
 from rnnlab.config import ConfigError
+from rnnlab.models import RecurrentNet
 from rnnlab.runner import build_run, resolve_device, run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.char_sequence import CharSequence
@@ -15,7 +16,8 @@ COMMON = dict(val_size=1, test_size=1, stop_window=0)
 
 
 def task(text="Acknowledgement", **kwargs):
-    return CharSequence(**{**dict(text=text, file=None, prompt=None, temperature=0.0, window=100, **COMMON), **kwargs})
+    settings = dict(text=text, file=None, prompt=None, temperature=0.0, window=100, generate_chars=2000, **COMMON)
+    return CharSequence(**{**settings, **kwargs})
 
 
 def test_targets_are_the_next_characters():
@@ -65,3 +67,38 @@ def test_generation_from_a_longer_prompt_and_sampling_are_seeded(tiny_config, tm
     assert report["test"]["generated"].startswith("edg") and len(report["test"]["generated"]) == len("edgement")
     t, model, *_ = build_run(compose_config("task=char_sequence", "task.temperature=1.5"), CPU)
     assert t.generate(model, CPU, 30) == t.generate(model, CPU, 30)  # sampling is seeded
+
+
+@pytest.mark.parametrize("model", ["lstm", "scratch_rnn"])
+def test_generation_one_step_at_a_time_equals_reading_the_whole_text_so_far(model):
+    """model.step keeps the state: the same characters as a full forward pass over the growing text each time."""
+    t, net, *_ = build_run(compose_config("task=char_sequence", f"model={model}", "model.hidden_size=6"), CPU)
+    codes = [t.index[t.prompt]]
+    with torch.no_grad():
+        for _ in range(len(t.text) - 1):  # the reference: read everything again for every character
+            x = torch.nn.functional.one_hot(torch.tensor(codes), t.num_classes).float()[None]
+            codes.append(int(net(x, torch.tensor([len(codes)]))[0, -1].argmax()))
+    assert t.generate(net, CPU) == "".join(t.vocabulary[c] for c in codes)
+
+
+def test_a_long_text_is_generated_up_to_generate_chars_and_tested_on_windows_over_all_of_it(tmp_path):
+    words = [f"word{i % 97} " for i in range(20_000)]
+    (tmp_path / "long.txt").write_text("".join(words))  # ~150 KB
+    t = task(file=str(tmp_path / "long.txt"), window=32, generate_chars=40)
+    net = RecurrentNet(t.input_size, t.num_classes, per_step=True, cell="gru", hidden_size=4)
+    generated = t.generate(net, CPU)
+    assert len(generated) == 1 + 40  # the prompt, then task.generate_chars characters
+    (test,) = t.test_sets(CPU).values()
+    assert test.x.shape == (512, 32, t.num_classes)  # windows, not one giant sequence
+    last = "".join(t.vocabulary[c] for c in test.y[-1].tolist())
+    assert t.text.endswith(last)  # the windows reach the end of the text
+
+
+def test_a_relative_text_file_is_found_from_where_the_command_started_also_under_chdir(tmp_path):
+    (tmp_path / "word.txt").write_text("ab|cd\nab|cd")  # a | and a line break: report.md's table must hold them
+    result = command("rnnlab", "task=char_sequence", "task.file=word.txt", "task.prompt='ab|'", "hydra.job.chdir=true", *TINY,
+                     f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    generated = [line for line in (tmp_path / "run" / "report.md").read_text().splitlines() if "| generated |" in line]
+    assert len(generated) == 1 and generated[0].startswith("| generated | ab\\|")  # the prompt's | escaped
+    assert generated[0].count(" | ") == 1  # one row, two cells: nothing broke the table

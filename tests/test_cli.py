@@ -76,7 +76,7 @@ BAD_INPUTS = [
     (["device=cuda:7"], "device=cuda:7: CUDA is not available"),
     (["-m", "device=cuda:7", "model=rnn,lstm"], "device=cuda:7: CUDA is not available"),
     (["task=char_sequence", "task.text=a"], "needs at least 2 characters"),
-    (["task=mnist", "task.root=nowhere"], "MNIST is not in nowhere/MNIST/raw/ and could not be downloaded"),
+    (["task=mnist", "task.root=nowhere"], "nowhere/MNIST/raw/ and could not be downloaded"),
     # Removed keys, numbers out of range, keys no schema knows:
     (["~model"], "model cannot be removed (~model)"),
     (["~seed"], "seed cannot be removed (~seed)"),

@@ -127,11 +127,13 @@ class CharSequenceSchema(TaskSchema):
     prompt: Optional[str] = None  # generation starts from it; null = the text's first character
     temperature: float = MISSING  # 0 = greedy
     window: int = MISSING  # characters per training sequence when the text is longer
+    generate_chars: int = MISSING  # characters the test writes after the prompt, at most
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.temperature >= 0, "temperature", self.temperature, "a temperature >= 0 (0 = greedy)")
         require(self.window >= 1, "window", self.window, "an integer >= 1")
+        require(self.generate_chars >= 0, "generate_chars", self.generate_chars, "an integer >= 0")
 
 
 MNIST_LAYOUTS = ("rows", "pixels")

@@ -10,6 +10,8 @@ and, with attention (src/rnnlab/attention.py), also pools all true steps. Paddin
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -99,6 +101,12 @@ class RecurrentNet(nn.Module):
             context, self.last_attention = self.attention(states, x, final, mask)
             final = context if self.context_only else torch.cat([context, final], -1)
         return self.readout(self.dropout(final))
+
+    def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """A per-step model's outputs for x (n, steps, inputs) continuing from `state` (None: the start), and the
+        state after it: generation one character at a time, without reading the text so far again."""
+        states, state = self.rnn(x, state)
+        return self.readout(states), state
 
     def _last_states(self, states: Tensor, lengths: Tensor) -> Tensor:
         h = self.hidden_size

@@ -180,7 +180,8 @@ def write_json(path: Path, report: dict[str, Any]) -> None:
 def fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value).replace("|", "\\|")  # a | in generated text would end a table cell
+    # a | in generated text would end a table cell, a line break the table
+    return str(value).replace("|", "\\|").replace("\n", "\\n")
 
 
 def _setup_lines(setup: dict[str, Any]) -> list[str]:

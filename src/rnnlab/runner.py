@@ -22,7 +22,7 @@ from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
 from rnnlab.resources import check_memory
 from rnnlab.run_files import LAST
-from rnnlab.tasks.base import COUNTS, Task
+from rnnlab.tasks.base import COUNTS, Task, abbreviate
 from rnnlab.scoring import TestOutcome, score_tests
 from rnnlab.threads import ThreadPolicy, work_per_step
 from rnnlab.train import Interrupts, fit
@@ -254,4 +254,5 @@ def _numbers(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def _summary(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+    """One log line: numbers to 4 places, a long generated text abbreviated (report.json has all of it)."""
+    return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={abbreviate(str(v), 60)}" for k, v in metrics.items())

@@ -40,11 +40,13 @@ def init_params(input_size: int, hidden_size: int, output_size: int, rng: np.ran
     return params
 
 
-def forward(params: dict, x: np.ndarray) -> tuple[np.ndarray, Cache]:
-    """x (n, T, I) -> outputs (n, T, O) and what backward needs."""
+def forward(params: dict, x: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
+    """x (n, T, I) -> outputs (n, T, O) and what backward needs; h0 (n, H) continues from a state (default 0)."""
     n, steps, _ = x.shape
     hidden = params["W_hh"].shape[0]
     h = np.zeros((n, steps + 1, hidden), dtype=x.dtype)
+    if h0 is not None:
+        h[:, 0] = h0
     b_h = params.get("b_h", 0.0)
     for t in range(steps):
         h[:, t + 1] = np.tanh(x[:, t] @ params["W_xh"] + h[:, t] @ params["W_hh"] + b_h)
@@ -140,3 +142,10 @@ class ScratchRNN(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         ordered = [self.weights[name] for name in NAMES if name in self.weights]
         return _HandWrittenRNN.apply(x.double(), *ordered).float()
+
+    @torch.no_grad()
+    def step(self, x: Tensor, state: np.ndarray | None = None) -> tuple[Tensor, np.ndarray]:
+        """Outputs for x (n, steps, inputs) continuing from `state`, and the state after it: generation."""
+        params = {name: value.detach().cpu().numpy() for name, value in self.weights.items()}
+        y, cache = forward(params, x.detach().cpu().numpy().astype(params["W_xh"].dtype), state)
+        return torch.from_numpy(y).float().to(x.device), cache.h[:, -1]

@@ -7,6 +7,7 @@ seeds, so every run of a task (any model, any seed) is scored on the same sequen
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -41,6 +42,14 @@ def abbreviate(text: str, keep: int = 48) -> str:
     if len(text) <= keep:
         return text
     return f"{text[: keep // 2]}…{text[-keep // 2 :]}"
+
+
+def user_path(path: str) -> str:
+    """A path from the command line, relative to where the user started the command (also under
+    hydra.job.chdir=true, where the process works in the run dir); ~ expanded."""
+    from hydra.utils import to_absolute_path
+
+    return to_absolute_path(os.path.expanduser(path))
 
 
 def seeded(seed: int, device: torch.device) -> torch.Generator:

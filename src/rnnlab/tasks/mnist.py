@@ -12,7 +12,6 @@ is a slice of a random permutation (an epoch without a DataLoader).
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.config import ConfigError
-from rnnlab.tasks.base import Batch, Task, seeded
+from rnnlab.tasks.base import Batch, Task, seeded, user_path
 
 MEAN, STD = 0.1307, 0.3081
 SIDE = 28
@@ -93,7 +92,7 @@ class MNIST(Task):
 
     def __init__(self, root: str, download: bool, layout: str, permute: bool, **common: int) -> None:
         super().__init__(**common)
-        self.root = os.path.expanduser(str(root))
+        self.root = user_path(str(root))
         self.download = download
         self.layout = layout
         self.permutation = torch.randperm(SIDE * SIDE, generator=torch.Generator().manual_seed(PERMUTATION_SEED)) if permute else None
