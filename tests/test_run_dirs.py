@@ -134,3 +134,18 @@ def test_a_glob_sweep_runs_every_option_of_a_group(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name.split("_", 1)[1] for p in sweep.iterdir() if p.is_dir()) == [
         "model=gru", "model=lstm", "model=rnn", "model=scratch_rnn"]
+
+
+def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_written(tmp_path):
+    run_dir = tmp_path / "run"
+    full_disk = (  # report.md cannot be written: the disk filled up after training
+        "import errno, rnnlab.reports as r; real = r.write_atomic; "
+        "r.write_atomic = lambda p, d: (_ for _ in ()).throw(OSError(errno.ENOSPC, 'No space left on device', str(p))) "
+        "if str(p).endswith('report.md') else real(p, d); "
+    )
+    result = command("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path, before=full_disk)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith(f"rnnlab: failed: cannot write {run_dir / 'report.md'} (No space left on device)")
+    assert (run_dir / "last.pt").exists() and not list(run_dir.glob(".*.tmp"))  # the trained weights are kept

@@ -63,6 +63,14 @@ def _train(cfg: DictConfig) -> float:
         if not in_sweep:
             fail(str(err))
         failure = f"error: {err}"
+    except OSError as err:  # the disk, not the program: a full disk, a dir made read-only, a quota
+        if full_errors():
+            raise
+        failure = f"failed: cannot write {err.filename or 'a file'} ({err.strerror or err})"
+        if not in_sweep:
+            print(f"rnnlab: {failure}; what was written before is intact (checkpoints and reports are replaced "
+                  "whole or not at all)", file=sys.stderr)
+            sys.exit(1)
     except Exception as err:  # a bug or a broken environment: in a sweep, this job fails and the others run on
         if not in_sweep:
             raise
@@ -70,7 +78,10 @@ def _train(cfg: DictConfig) -> float:
         failure = f"failed: {type(err).__name__}: {err}"
     if failure is not None:  # the job never produced a report of its own: say why in its place
         report = {"status": failure, "test": {}}
-        write_json(out / "report.json", report)
+        try:
+            write_json(out / "report.json", report)
+        except OSError:  # the disk that failed the job: the sweep's summary still names it
+            log.error("%s: %s (report.json could not be written)", out, failure)
     if report["status"] == "interrupted":
         again = (f"the same command with sweep.resume=true hydra.sweep.dir={out.parent}" if in_sweep
                  else f"resume=true hydra.run.dir={out}")
