@@ -20,7 +20,7 @@ from test_mnist import FILES, digit_images, write_idx
 
 EXPERIMENTS = Path(rnnlab.conf.__file__).parent / "experiment"
 TOY = ["logger=none", "trainer.progress=false", "trainer.max_steps=3", "trainer.eval_every=2", "task.val_size=8",
-       "task.test_size=8", "device=cpu"]
+       "task.test_size=8", "trainer.batch_size=8", "device=cpu"]
 
 
 def expected_jobs(name: str) -> int:
@@ -46,7 +46,7 @@ def tiny_mnist(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
 def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
-    extra = [f"task.root={tiny_mnist}", "task.download=false"] if name.startswith("mnist") else []
+    extra = [f"task.root={tiny_mnist}", "task.download=false"] if "mnist" in name else []
     with initialize_config_module("rnnlab.conf", version_base="1.3"):
         study = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True)
         swept = [f"{key}={value}" for key, value in (study.hydra.sweeper.params or {}).items()]

@@ -136,6 +136,30 @@ class CharSequenceSchema(TaskSchema):
         require(self.generate_chars >= 0, "generate_chars", self.generate_chars, "an integer >= 0")
 
 
+@dataclass
+class AddingSchema(TaskSchema):
+    _target_: str = "rnnlab.tasks.adding.Adding"
+    length: int = MISSING  # T: steps per training sequence
+    test_lengths: list[int] = MISSING  # [] = [T, 2T]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.length >= 2, "length", self.length, "an integer >= 2 (a marker in each half)")
+        require(all(n >= 2 for n in self.test_lengths), "test_lengths", self.test_lengths, "lengths >= 2 ([] = [T, 2T])")
+
+
+@dataclass
+class CopyMemorySchema(TaskSchema):
+    _target_: str = "rnnlab.tasks.copy_memory.CopyMemory"
+    length: int = MISSING  # T: the blank steps between the symbols and the delimiter's end
+    test_lengths: list[int] = MISSING  # [] = [T, 2T]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.length >= 1, "length", self.length, "an integer >= 1")
+        require(all(n >= 1 for n in self.test_lengths), "test_lengths", self.test_lengths, "lengths >= 1 ([] = [T, 2T])")
+
+
 MNIST_LAYOUTS = ("rows", "pixels")
 
 
@@ -172,7 +196,9 @@ class ModelSchema:
     attention: str = MISSING
     attention_heads: int = MISSING
     attention_query: str = MISSING  # additive attention's query: learned (per head) or final (from the final state)
-    forget_bias: float = 0.0  # the lstm cell's initial forget-gate bias; set in conf/model/lstm.yaml
+    # The initial forget-gate bias: a number (the lstm cell's; set in conf/model/lstm.yaml) or chrono (Tallec &
+    # Ollivier 2018: drawn from the task's sequence length; lstm and gru).
+    forget_bias: Any = 0.0
 
     def __post_init__(self) -> None:
         require_choice("cell", self.cell, CELLS)
@@ -183,10 +209,17 @@ class ModelSchema:
             self.cell == "rnn" or self.nonlinearity == "tanh", "nonlinearity", self.nonlinearity,
             f"only the rnn cell takes relu; {self.cell} has its own gates (use model=rnn)",
         )
-        require(math.isfinite(self.forget_bias), "forget_bias", self.forget_bias, "a finite number")
+        chrono = self.forget_bias == "chrono"
+        number = isinstance(self.forget_bias, (int, float)) and not isinstance(self.forget_bias, bool)
+        require(chrono or (number and math.isfinite(self.forget_bias)), "forget_bias", self.forget_bias,
+                "a finite number, or chrono")
         require(
-            self.cell == "lstm" or self.forget_bias == 0, "forget_bias", self.forget_bias,
-            f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm)",
+            self.cell in ("lstm", "gru") or not chrono, "forget_bias", self.forget_bias,
+            f"chrono sets the gates of lstm and gru cells; {self.cell} has none (use model=lstm or model=gru)",
+        )
+        require(
+            self.cell == "lstm" or chrono or self.forget_bias == 0, "forget_bias", self.forget_bias,
+            f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm, or forget_bias=chrono)",
         )
         require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
         require_choice("attention", self.attention, ATTENTION)
@@ -321,6 +354,8 @@ GROUP_SCHEMAS: dict[str, dict[str, type]] = {
         "temporal_order": TemporalOrderSchema,
         "mnist": MNISTSchema,
         "char_sequence": CharSequenceSchema,
+        "adding": AddingSchema,
+        "copy_memory": CopyMemorySchema,
     },
     "model": {"model": ModelSchema, "scratch_rnn": ScratchRNNSchema},
     "loss": {"loss": LossSchema},

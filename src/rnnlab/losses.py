@@ -2,7 +2,8 @@
 
 Targets are class indices, IGNORE (-1) on steps past a sequence's end. For two classes, mse and bce use a single
 sigmoid output (one bit), as the original reports did; for more, mse compares softmax probabilities with the
-one-hot target (the Brier score), and bce is refused since the classes exclude each other.
+one-hot target (the Brier score), and bce is refused since the classes exclude each other. A regression task
+(adding: one real number) takes mse alone, on the raw output; the other losses are refused for it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Loss(nn.Module):
 
     def check(self, task: Task) -> None:
         """Raise ConfigError if this loss makes no sense for the task."""
+        if task.regression:
+            raise ConfigError(f"loss={self.name} compares classes, but {task.name} asks for a real number "
+                              "(a regression task): use loss=mse")
 
     @staticmethod
     def predict(outputs: Tensor) -> Tensor:
@@ -64,11 +68,20 @@ class NLL(Loss):
 
 class MSE(Loss):
     name = "mse"
+    regression = False  # set by check(): the task asks for a real number, not a class
 
     def num_outputs(self, num_classes: int) -> int:
-        return 1 if num_classes == 2 else num_classes
+        return 1 if num_classes <= 2 else num_classes
+
+    def check(self, task: Task) -> None:
+        self.regression = task.regression
+
+    def predict(self, outputs: Tensor) -> Tensor:
+        return outputs.squeeze(-1) if self.regression else Loss.predict(outputs)
 
     def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        if self.regression:
+            return F.mse_loss(outputs.squeeze(-1), targets)
         outputs, targets = _scored(outputs, targets)
         if outputs.shape[-1] == 1:
             return F.mse_loss(torch.sigmoid(outputs.squeeze(-1)), targets.float())
@@ -83,6 +96,7 @@ class BCE(Loss):
         return 1
 
     def check(self, task: Task) -> None:
+        super().check(task)
         if task.num_classes != 2:
             raise ConfigError(
                 f"loss=bce needs a task with two classes (one output bit), but {task.name} has "

@@ -38,7 +38,8 @@ class RecurrentNet(nn.Module):
         attention: str = "none",
         attention_heads: int = 1,
         attention_query: str = "learned",
-        forget_bias: float = 0.0,
+        forget_bias: float | str = 0.0,
+        sequence_steps: int | None = None,
     ) -> None:
         super().__init__()
         require_choice("model.cell", cell, CELLS)  # the schema checked a config already; this is for direct use
@@ -66,7 +67,9 @@ class RecurrentNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.readout = nn.Linear(readout_size, output_size)
         self.last_attention: Tensor | None = None  # weights of the latest forward pass, for plots
-        if cell == "lstm":
+        if forget_bias == "chrono":
+            self._set_chrono(sequence_steps or 100)
+        elif cell == "lstm":
             self._set_forget_bias(forget_bias)
 
     @property
@@ -83,6 +86,22 @@ class RecurrentNet(nn.Module):
                     bias[h : 2 * h].fill_(value)
                 elif name.startswith("bias_hh"):
                     bias[h : 2 * h].zero_()
+
+    def _set_chrono(self, steps: int) -> None:
+        """Chrono initialisation (Tallec & Ollivier 2018): gates that keep memory for T steps, T drawn per unit
+        from U(1, steps - 1): the forget (lstm) or update (gru) bias log(T), the lstm's input bias -log(T). Memory
+        then decays on every time scale up to the task's sequence length from the first step of training."""
+        h = self.hidden_size
+        keep = slice(h, 2 * h)  # lstm gates (input, forget, cell, output); gru gates (reset, update, new)
+        with torch.no_grad():
+            for name, bias in self.rnn.named_parameters():
+                if name.startswith("bias_hh"):
+                    bias[: 2 * h].zero_()
+                elif name.startswith("bias_ih"):
+                    log_t = torch.log(torch.empty(h).uniform_(1, max(steps - 1, 1 + 1e-6)))
+                    bias[keep] = log_t
+                    if self.rnn.mode == "LSTM":
+                        bias[:h] = -log_t
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         n, steps, _ = x.shape

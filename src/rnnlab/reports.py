@@ -179,6 +179,8 @@ def write_json(path: Path, report: dict[str, Any]) -> None:
 
 def fmt(value: Any) -> str:
     if isinstance(value, float):
+        if 0 < abs(value) < 1e-3:  # an MSE of 5.8e-05 is not 0.0001
+            return f"{value:.2e}"
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
     # a | in generated text would end a table cell, a line break the table
     return str(value).replace("|", "\\|").replace("\n", "\\n")
@@ -220,6 +222,8 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
         lines += [f"| {k} | {fmt(v)} |" for k, v in report["test"].items()]
         if "chance" in report:
             lines.append(f"| chance | {fmt(report['chance'])} |")
+    if report.get("reference"):
+        lines += ["", "## Reference", "", *[f"- {line}" for line in report["reference"]]]
     if rows := report.get("test_by_length"):
         metrics = list(next(iter(rows.values())))
         lines += ["", "## Test by length", "", "| length | " + " | ".join(map(metric_label, metrics)) + " |",

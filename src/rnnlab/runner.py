@@ -53,7 +53,8 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     loss_fn.check(task)
     outputs = loss_fn.num_outputs(task.num_classes)
     check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
-    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step}
+    # What the model takes from the task: its sizes, and the longest sequence (chrono initialisation scales to it)
+    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step, "sequence_steps": task.steps()}
     if not weights:  # the model's own checks, on torch's meta device: shapes without memory
         with torch.device("meta"):
             build(cfg.model, **shape)
@@ -200,6 +201,7 @@ def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.dev
         "seed": cfg.seed,
         "metric": task.metric,
         "chance": task.chance,
+        **({"reference": task.reference()} if task.reference() else {}),
         "setup": described,
     }
 

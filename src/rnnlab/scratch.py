@@ -128,7 +128,7 @@ class ScratchRNN(nn.Module):
     name = "scratch_rnn"
 
     def __init__(self, input_size: int, output_size: int, per_step: bool, hidden_size: int = 50, bias: bool = True,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, sequence_steps: int | None = None) -> None:  # (steps: for gated cells only)
         super().__init__()
         if not per_step:
             raise ConfigError("model=scratch_rnn reads out at every step: use it with a per-step task (char_sequence, binary_addition)")

@@ -34,7 +34,9 @@ def _model_settings(node: DictConfig) -> dict[str, Any]:
     settings = _settings(node)
     if settings.get("attention", "none") == "none":  # its heads and query mean nothing then
         settings = {k: v for k, v in settings.items() if k not in ("attention_heads", "attention_query")}
-    return {k: v for k, v in settings.items() if CELL_ONLY.get(k, settings.get("cell")) == settings.get("cell")}
+    # (chrono is a forget bias the gru takes too)
+    return {k: v for k, v in settings.items()
+            if CELL_ONLY.get(k, settings.get("cell")) == settings.get("cell") or v == "chrono"}
 
 
 def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, Any]:

@@ -72,6 +72,7 @@ class Task(ABC):
     input_size: int
     num_classes: int
     per_step: bool  # one target per step (addition) or one per sequence (read at its last step)
+    regression = False  # the target is a real number (adding), not a class: loss=mse alone, on the raw output
     step_metric = "step_acc"  # per-step tasks: name of the fraction of steps right ("bit_acc" for addition)
 
     def __init__(self, val_size: int, test_size: int, stop_window: int) -> None:
@@ -138,6 +139,10 @@ class Task(ABC):
     def chance(self) -> float:
         """The accuracy of guessing: a line on plots, a baseline in reports."""
         return 1 / self.num_classes
+
+    def reference(self) -> list[str]:
+        """Numbers to read the result against (a baseline, published results): report.md lists them."""
+        return []
 
     def relevant_steps(self, batch: Batch) -> Tensor | None:
         """(n, steps) bool: the steps that decide the answer, where the task knows them (None: it does not).
