@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every study of the original course reports, one rnnlab command each (conf/experiment/*.yaml).
+# Every study of the original course reports and the long-memory benchmarks, one rnnlab command each
+# (conf/experiment/*.yaml; copy_lengths_gpu, smnist_lstm and pmnist_lstm are for a GPU and not run here).
 #   scripts/reproduce.sh            # full size: outputs/studies/<study>/summary.md (+ plots), one dir per job
 #   scripts/reproduce.sh --quick    # toy size, to check that everything runs (~2 min on a 2-core CPU)
 # MNIST studies need the data: $RNNLAB_DATA (or data/) holding MNIST/raw/; they are skipped without it.
@@ -30,6 +31,8 @@ study char_hidden_size          # "Acknowledgement", hidden 5 / 20 / 50
 study char_optimizers           # Adam, Adagrad, RMSprop, SGD x 3 learning rates
 study char_fast                 # hidden 5, "edgement"
 study scratch_sentence          # NumPy RNN, "You are a good guy", with and without biases
+study adding_lengths            # the adding problem, T 200 / 600 x LSTM, GRU x plain, chrono (~25 min on 2 cores)
+study copy_lengths              # the copying problem, T 100 / 200 x LSTM, GRU x plain, chrono
 
 data=${RNNLAB_DATA:-data}
 if [[ -f "$data/MNIST/raw/train-images-idx3-ubyte" ]]; then

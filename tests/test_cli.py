@@ -64,7 +64,7 @@ BAD_INPUTS = [
     (["device=tpu"], "device=tpu is not allowed: auto, cpu, cuda or cuda:N"),
     (["threads=0"], "threads=0 is not allowed: auto or a number of threads >= 1"),
     (["threads=many"], "threads=many is not allowed: auto or a number of threads >= 1"),
-    (["model=gru", "model.forget_bias=1"], "model.forget_bias=1.0 is not allowed: only the lstm cell"),
+    (["model=gru", "model.forget_bias=1"], "model.forget_bias=1 is not allowed: only the lstm cell"),
     (["model.hidden_size=[1"], "cannot read the override 'model.hidden_size=[1'"),
     (["-m", "model=rnn,transformer"], "model=transformer is not an option"),
     (["-m", "model.hidden_size=4,0"], "model.hidden_size=0 is not allowed"),

@@ -39,6 +39,8 @@ def test_every_option_composes_validates_and_builds(group, option):
         overrides.append("task=binary_addition")  # the one task bce makes sense for
     if option == "scratch_rnn":
         overrides.append("task=char_sequence")  # a per-step task
+    if option == "adding":
+        overrides.append("loss=mse")  # a regression task: mse alone
     cfg = compose_config(*overrides)
     validate(cfg)
     task, model, loss, optimizer, scheduler = build_run(cfg, resolve_device("cpu"))
@@ -57,7 +59,7 @@ def test_every_option_composes_validates_and_builds(group, option):
         ("model.attention=luong", "model.attention=luong is not allowed: choose one of none, additive, dot, report_input"),
         ("model.attention_heads=0", "model.attention_heads=0 is not allowed: an integer >= 1"),
         ("model.attention_query=mean", "model.attention_query=mean is not allowed: choose one of learned, final"),
-        ("model.forget_bias=1", "model.forget_bias=1.0 is not allowed: only the lstm cell has a forget gate"),
+        ("model.forget_bias=1", "model.forget_bias=1 is not allowed: only the lstm cell has a forget gate"),
         ("model.forget_bias=nan", "model.forget_bias=nan is not allowed: a finite number"),
         ("optimizer.lr=0", "optimizer.lr=0.0 is not allowed: a learning rate > 0"),
         ("optimizer.weight_decay=-1", "optimizer.weight_decay=-1.0 is not allowed"),
