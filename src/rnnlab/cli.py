@@ -10,11 +10,10 @@ exit code 2. A sweep's jobs as files (reports, overrides, the failed ones) are s
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -24,10 +23,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from rnnlab import sweep_resume
 from rnnlab.command_line import (
     check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, pin_output_dir, register_plugins,
 )
-from rnnlab import sweep_resume
 from rnnlab.config import ConfigError
 from rnnlab.run_dirs import claim, output_dir, refuse_occupied
 from rnnlab.run_files import LAST
@@ -106,19 +105,21 @@ def train() -> None:
     multirun = bool({"-m", "--multirun"} & set(sys.argv[1:]))
     if multirun:  # sweepers only take part in a multirun (and optuna loads slowly)
         register_plugins()
-        if first is not None:
-            sys.argv = [sys.argv[0], *name_jobs_by_what_varies(sys.argv[1:], first)]
-    if first is not None:  # the dir checked and claimed is the dir Hydra writes: ${now:...} is resolved once
-        sys.argv = [sys.argv[0], *pin_output_dir(sys.argv[1:], output_dir(first, multirun), multirun)]
+    if first is None:  # --help, --cfg and the like: Hydra answers them itself
+        _train()
+        return
+    args = name_jobs_by_what_varies(sys.argv[1:], first) if multirun else sys.argv[1:]
+    where = output_dir(first, multirun)
+    sys.argv = [sys.argv[0], *pin_output_dir(args, where, multirun)]  # the dir checked is the dir Hydra writes
     try:
-        if first is not None and multirun and first.sweep.resume:  # which dir holds which job's settings
-            os.environ[sweep_resume.PLAN] = json.dumps(sweep_resume.plan(sys.argv[1:], first, output_dir(first, True)))
-        # The run or sweep dir is this process's until it ends (None: Hydra answers --help and the like itself)
-        with claim(output_dir(first, multirun)) if first is not None else contextlib.nullcontext():
-            if first is not None:
-                refuse_occupied(first, multirun)  # again, now that no other process can start there
+        if multirun and first.sweep.resume:  # which existing dir holds which job's settings
+            os.environ[sweep_resume.PLAN] = json.dumps(sweep_resume.plan(sys.argv[1:], first, where))
+        with claim(where):  # the run or sweep dir is this process's until it ends
+            refuse_occupied(first, multirun)  # again, now that no other process can start there
             _train()
     except ConfigError as err:
+        if full_errors():
+            raise
         fail(str(err))
     finally:
         os.environ.pop(sweep_resume.PLAN, None)

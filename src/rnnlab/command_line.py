@@ -1,6 +1,8 @@
 """The command line, checked before anything runs: every job a (multi)run asks for is composed and validated,
-its launcher and sweeper must be installed, its output dir creatable. A mistake is one line on stderr and exit code
-2, with no run dir, no report and no torch import (HYDRA_FULL_ERROR=1 shows the traceback instead).
+its launcher and sweeper must be installed, its output dir creatable and free (src/rnnlab/run_dirs.py); then,
+with torch, its device, combinations, data files and memory (every job built on the meta device). A mistake is one
+line on stderr and exit code 2, with nothing written: no run dir, no log, no report (HYDRA_FULL_ERROR=1 shows the
+traceback instead). Typos are found before torch is imported.
 
     first = check_command_line(sys.argv[1:])        # exits 2 at the first mistake; the first job's config
     argv = name_jobs_by_what_varies(argv, first)    # sweep job dirs named by what varied: 3_model=lstm
@@ -10,8 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import re
 import os
+import re
 import sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import ConfigError, expected_type, validate
-from rnnlab.run_dirs import output_dir, refuse_occupied
+from rnnlab.run_dirs import output_dir, refuse_occupied, require_last_checkpoint
 
 USAGE_ERROR = 2
 CONFIG_MODULE = "rnnlab.conf"
@@ -176,9 +178,10 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             _check_output_dir(first, parsed.multirun)
             refuse_occupied(first, parsed.multirun)
             if first.resume and not parsed.multirun:
+                require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
                 from rnnlab.runner import load_resume
 
-                load_resume(first, output_dir(first, False))  # there, and the same experiment
+                load_resume(first, output_dir(first, False))  # the same experiment
             # What needs torch, for every job: the device, combinations (loss x task, attention x task), the data
             # files, whether the sizes fit in memory. A mistake found here still leaves nothing on disk.
             from rnnlab.runner import build_parts, resolve_device

@@ -47,6 +47,12 @@ def refuse_occupied(cfg: DictConfig, multirun: bool) -> None:
                           "hydra.run.dir")
 
 
+def require_last_checkpoint(run_dir: Path) -> None:
+    """resume=true needs the run's last.pt (checked without torch, so that a wrong dir is answered at once)."""
+    if not (run_dir / LAST).exists():
+        raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
+
+
 _held: dict[Path, int] = {}  # the locks this process holds, by dir: a second claim of one dir is not a conflict
 
 

@@ -21,6 +21,7 @@ from rnnlab.config import ConfigError, build, check_device, check_seed, validate
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
 from rnnlab.resources import check_memory
+from rnnlab.run_dirs import require_last_checkpoint
 from rnnlab.run_files import LAST
 from rnnlab.tasks.base import COUNTS, Task, abbreviate
 from rnnlab.scoring import TestOutcome, score_tests
@@ -77,8 +78,7 @@ RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
 
 def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """The last.pt to continue from (resume=true), after checking it belongs to this config."""
-    if not (run_dir / LAST).exists():
-        raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
+    require_last_checkpoint(run_dir)
     payload = load_checkpoint(run_dir / LAST)
     saved = payload["config"]
     for key in RESUME_MUST_MATCH:
