@@ -94,7 +94,8 @@ def explain(err: Exception, overrides: list[str]) -> str:
         group = key.rsplit(".", 1)[0]
         return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
     if key:
-        given = next((o.split("=", 1)[1] for o in overrides if "=" in o and o.lstrip("+~").split("=", 1)[0] == key.split("[")[0]), None)
+        name = key.split("[")[0]
+        given = next((o.split("=", 1)[1] for o in overrides if "=" in o and o.lstrip("+~").split("=", 1)[0] == name), None)
         allowed = expected_type(message)
         shown = f"{key.split('[')[0]}={given}" if given is not None else key
         return f"{shown} is not allowed: {allowed}"

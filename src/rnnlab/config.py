@@ -145,7 +145,8 @@ class AddingSchema(TaskSchema):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.length >= 2, "length", self.length, "an integer >= 2 (a marker in each half)")
-        require(all(n >= 2 for n in self.test_lengths), "test_lengths", self.test_lengths, "lengths >= 2 ([] = [T, 2T])")
+        require(all(n >= 2 for n in self.test_lengths), "test_lengths", self.test_lengths,
+                "lengths >= 2 ([] = [T, 2T])")
 
 
 @dataclass
@@ -157,7 +158,8 @@ class CopyMemorySchema(TaskSchema):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.length >= 1, "length", self.length, "an integer >= 1")
-        require(all(n >= 1 for n in self.test_lengths), "test_lengths", self.test_lengths, "lengths >= 1 ([] = [T, 2T])")
+        require(all(n >= 1 for n in self.test_lengths), "test_lengths", self.test_lengths,
+                "lengths >= 1 ([] = [T, 2T])")
 
 
 MNIST_LAYOUTS = ("rows", "pixels")

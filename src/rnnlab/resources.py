@@ -42,7 +42,8 @@ def floats_per_step(model_cfg, input_size: int, num_outputs: int) -> int:
     cell, hidden = model_cfg.get("cell", "rnn"), model_cfg.hidden_size
     directions = 2 if model_cfg.get("bidirectional", False) else 1
     per_layer = directions * hidden * (GATES[cell] + 2)
-    attention = model_cfg.get("attention_heads", 1) * directions * hidden if model_cfg.get("attention", "none") != "none" else 0
+    attends = model_cfg.get("attention", "none") != "none"
+    attention = model_cfg.get("attention_heads", 1) * directions * hidden if attends else 0
     return input_size + model_cfg.get("num_layers", 1) * per_layer + attention + num_outputs
 
 
@@ -96,8 +97,8 @@ def check_memory(task: Task, model_cfg, num_outputs: int, batch_size: int, devic
     phases = needs(task, model_cfg, num_outputs, batch_size)
     weights = "the model's weights and optimizer state"
     # The weights are part of every phase: when they alone cannot fit, they are what to change.
-    what, peak = (weights, phases[weights]) if phases[weights] > available_bytes(device) else max(phases.items(), key=lambda item: item[1])
     free = available_bytes(device)
+    what, peak = (weights, phases[weights]) if phases[weights] > free else max(phases.items(), key=lambda item: item[1])
     if peak > free:
         advice = SUGGESTIONS.get(what, "shorter task.test_lengths or a smaller task.test_size")
         raise ConfigError(f"this run needs about {show(peak)} of memory for {what}, more than the {show(free)} "

@@ -55,7 +55,8 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     outputs = loss_fn.num_outputs(task.num_classes)
     check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
     # What the model takes from the task: its sizes, and the longest sequence (chrono initialisation scales to it)
-    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step, "sequence_steps": task.steps()}
+    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
+             "sequence_steps": task.steps()}
     if not weights:  # the model's own checks, on torch's meta device: shapes without memory
         with torch.device("meta"):
             build(cfg.model, **shape)
@@ -257,4 +258,5 @@ def _numbers(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
 
 def _summary(metrics: dict[str, float]) -> str:
     """One log line: numbers to 4 places, a long generated text abbreviated (report.json has all of it)."""
-    return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={abbreviate(str(v), 60)}" for k, v in metrics.items())
+    return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={abbreviate(str(v), 60)}"
+                     for k, v in metrics.items())

@@ -172,10 +172,11 @@ def _mean_std(values: list[float], digits: int = 4) -> str:
     if not values:
         return ""
     mean = statistics.fmean(values)
-    text = f"{mean:.{digits}f}" if digits else f"{mean:,.0f}"
+    small = digits and 0 < abs(mean) < 10**-(digits - 1)  # an MSE of 8e-06 is not 0.0000
+    text = f"{mean:.2e}" if small else f"{mean:.{digits}f}" if digits else f"{mean:,.0f}"
     if len(values) > 1:
         std = statistics.stdev(values)
-        text += f" ± {std:.{digits}f}" if digits else f" ± {std:,.0f}"
+        text += f" ± {std:.2e}" if small else f" ± {std:.{digits}f}" if digits else f" ± {std:,.0f}"
     return text
 
 

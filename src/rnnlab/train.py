@@ -109,6 +109,48 @@ class Interrupts:
             signal.signal(signum, handler)
 
 
+@dataclass
+class TrainState:
+    """Where training stands: what last.pt keeps under "trainer", and what a resumed run continues from."""
+
+    recent: RecentSequences  # the stop rule's window of recent training sequences
+    step: int = 0  # steps done
+    sequences: int = 0  # training sequences seen (a short last batch of an epoch counts as what it holds)
+    train_time: float = 0.0  # seconds of training work (batch, forward, backward, update), every session
+    wall_s: float = 0.0  # seconds of the sessions before this one
+    best: float = -math.inf  # the best validation value of the task's metric (what best.pt holds)
+    finished: bool = False  # training ended: a resume goes straight to the test
+
+    def state_dict(self, session_s: float) -> dict[str, Any]:
+        return {"step": self.step, "sequences": self.sequences, "train_time": self.train_time,
+                "wall_s": self.wall_s + session_s, "best": self.best, "finished": self.finished,
+                "recent": [list(b) for b in self.recent.batches]}
+
+    def load_state_dict(self, saved: dict[str, Any], batch_size: int) -> None:
+        self.step, self.best, self.finished = saved["step"], saved["best"], saved["finished"]
+        self.train_time, self.wall_s = saved["train_time"], saved.get("wall_s", 0.0)
+        self.sequences = saved.get("sequences", saved["step"] * batch_size)  # a last.pt from before it was counted
+        for sequences, wrong in saved["recent"]:
+            self.recent.add(sequences, wrong)
+
+
+def train_step(model: nn.Module, loss_fn: Loss, optimizer, scheduler, batch: Batch, clip: float) -> tuple[float, Tensor]:
+    """One update on one batch: (the loss, the outputs). A non-finite loss returns before the update, so the
+    weights (and so last.pt) stay good."""
+    outputs = model(batch.x, batch.lengths)
+    loss = loss_fn(outputs, batch.y)
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        return loss_value, outputs
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    scheduler.step()
+    return loss_value, outputs
+
+
 def fit(
     model: nn.Module,
     task: Task,
@@ -128,118 +170,102 @@ def fit(
     ThreadPolicy that may change the thread count between steps."""
     generator = seeded(seed, device)
     val_set = task.validation_set(device)
-    recent = RecentSequences(task.stop_window if trainer.early_stop else 0)
-    counters = {"step": 0, "sequences": 0, "train_time": 0.0, "best": -math.inf, "finished": False}
+    state = TrainState(RecentSequences(task.stop_window if trainer.early_stop else 0))
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
         restore_rng(resume["rng"], generator)
         task.load_state_dict(resume["task"])
-        counters = {"sequences": resume["trainer"]["step"] * trainer.batch_size, **resume["trainer"]}  # older last.pt
-        for sequences, wrong in counters.pop("recent"):
-            recent.add(sequences, wrong)
+        state.load_state_dict(resume["trainer"], trainer.batch_size)
+    started = time.perf_counter()
 
-    def snapshot() -> dict[str, Any]:
-        return {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": capture_rng(generator),
-            "task": task.state_dict(),
-            "trainer": {**counters, "wall_s": wall_before + time.perf_counter() - started,
-                        "recent": [list(b) for b in recent.batches]},
-        }
+    def save_last() -> None:
+        if checkpoints is not None:
+            checkpoints.save(LAST, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng": capture_rng(generator), "task": task.state_dict(),
+                "trainer": state.state_dict(time.perf_counter() - started),
+            })
 
     def validate_and_keep_best(step: int) -> dict:
         metrics = _validate(model, loss_fn, task, val_set, logger, step)
-        if metrics[task.metric] > counters["best"]:
-            counters["best"] = metrics[task.metric]
+        if metrics[task.metric] > state.best:
+            state.best = metrics[task.metric]
             if checkpoints is not None:
                 checkpoints.save(BEST, {"model": model.state_dict(), "step": step, "val": metrics})
         return metrics
 
-    status, val, caught = "ok", None, None
-    step = first = counters["step"]
-    wall_before = counters.pop("wall_s", 0.0)  # the sessions before a resume: wall_s is the whole run's
-    started = time.perf_counter()
-    bar = tqdm(
-        total=trainer.max_steps, initial=first, desc=task.name, disable=None if trainer.progress else True, unit="step"
-    )
+    status, val, caught = "ok", None, None  # status: ok, or why training stopped short
+    first = state.step
+    bar = tqdm(total=trainer.max_steps, initial=first, desc=task.name, disable=None if trainer.progress else True,
+               unit="step")
     model.train()
     loop_started, work_s = time.perf_counter(), 0.0
     with Interrupts() as interrupts:
-        for step in range(first + 1, trainer.max_steps + 1) if not counters["finished"] else ():
+        for step in range(first + 1, trainer.max_steps + 1) if not state.finished else ():
             tick = time.perf_counter()
             batch = task.make_batch(trainer.batch_size, generator, device)
-            outputs = model(batch.x, batch.lengths)
-            loss = loss_fn(outputs, batch.y)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):  # before the update: the weights and last.pt stay good
+            loss_value, outputs = train_step(model, loss_fn, optimizer, scheduler, batch, trainer.clip_grad_norm)
+            if not math.isfinite(loss_value):
                 status = f"diverged: loss {loss_value} at step {step}"
-                step -= 1
                 break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if trainer.clip_grad_norm > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), trainer.clip_grad_norm)
-            optimizer.step()
-            scheduler.step()
             work = time.perf_counter() - tick  # the training work itself; what follows is the runner's bookkeeping
-            counters["train_time"] += work
-            counters["sequences"] += len(batch)  # a short last batch of an epoch counts as what it holds
             work_s += work
+            state.train_time += work
+            state.sequences += len(batch)
+            state.step = step
             predictions = loss_fn.predict(outputs.detach())
-            wrong = int((~task.sequences_right(predictions, batch)).sum())
-            counters["step"] = step
+            state.recent.add(len(batch), int((~task.sequences_right(predictions, batch)).sum()))
             bar.update()
-
-            recent.add(len(batch), wrong)
             if step % trainer.log_every == 0:
-                train_metrics = task.metrics(predictions, batch)
-                logger.scalars(
-                    {
-                        "train/loss": loss_value,
-                        **{f"train/{k}": v for k, v in train_metrics.items() if k not in COUNTS},
-                        "train/lr": scheduler.get_last_lr()[0],
-                        "train/samples_per_s": counters["sequences"] / counters["train_time"],
-                    },
-                    step,
-                )
-                bar.set_postfix(loss=f"{loss_value:.4f}", **{task.metric: f"{train_metrics[task.metric]:.3f}"})
+                _log_training(logger, bar, task, predictions, batch, loss_value, scheduler, state, step)
                 if threads is not None:  # a large model: fewer threads while another process competes
                     threads.adapt()
-            if recent.all_right:
+            if state.recent.all_right:
                 break
             if step % trainer.eval_every == 0:
                 val = validate_and_keep_best(step)
             if interrupts.signal is not None:
-                caught = interrupts.signal
-                status = "interrupted"
+                status, caught = "interrupted", interrupts.signal
                 break
-            if checkpoints is not None and trainer.checkpoint_every and step % trainer.checkpoint_every == 0:
-                checkpoints.save(LAST, snapshot())
+            if trainer.checkpoint_every and step % trainer.checkpoint_every == 0:
+                save_last()
     bar.close()
     loop_s = time.perf_counter() - loop_started
     if status == "ok":
-        counters["finished"] = True
-        val = validate_and_keep_best(step)
-    if checkpoints is not None and not status.startswith("diverged"):
-        checkpoints.save(LAST, snapshot())
-    train_time = counters["train_time"]
+        state.finished = True
+        val = validate_and_keep_best(state.step)
+    if not status.startswith("diverged"):
+        save_last()
     return TrainResult(
-        steps=step,
-        sequences_seen=counters["sequences"],
-        wall_s=wall_before + time.perf_counter() - started,
-        samples_per_s=counters["sequences"] / train_time if train_time > 0 else 0.0,
+        steps=state.step,
+        sequences_seen=state.sequences,
+        wall_s=state.wall_s + time.perf_counter() - started,
+        samples_per_s=state.sequences / state.train_time if state.train_time > 0 else 0.0,
         loop_s=loop_s,
         work_s=work_s,
-        stopped_early=recent.all_right,
+        stopped_early=state.recent.all_right,
         status=status,
         val=val,
         signal=caught,
-        best_val=counters["best"] if math.isfinite(counters["best"]) else None,
+        best_val=state.best if math.isfinite(state.best) else None,
     )
+
+
+def _log_training(logger, bar, task: Task, predictions: Tensor, batch: Batch, loss_value: float, scheduler,
+                  state: TrainState, step: int) -> None:
+    metrics = task.metrics(predictions, batch)
+    logger.scalars(
+        {
+            "train/loss": loss_value,
+            **{f"train/{k}": v for k, v in metrics.items() if k not in COUNTS},
+            "train/lr": scheduler.get_last_lr()[0],
+            "train/samples_per_s": state.sequences / state.train_time,
+        },
+        step,
+    )
+    bar.set_postfix(loss=f"{loss_value:.4f}", **{task.metric: f"{metrics[task.metric]:.3f}"})
 
 
 def _validate(model: nn.Module, loss_fn: Loss, task: Task, val_set: Batch, logger: NullLogger, step: int) -> dict:
