@@ -84,6 +84,7 @@ BAD_INPUTS = [
     (["+trainer.max_step=3"], "trainer.max_step is not a key of trainer: choose one of batch_size, max_steps"),
     (["model=scratch_rnn", "task=mnist"], "In 'task_defaults/mnist': Key 'num_layers' not in 'ScratchRNNSchema'"),
     (["-m", "model.hidden_size=interval(1,4)"], "an interval is a range for a search to sample from"),
+    (["-m", "--cfg", "job", "model=rnn,lstm"], "-m and --cfg cannot be combined"),
     # Sizes that cannot fit in memory, refused with an estimate instead of found by the allocator:
     (["model.hidden_size=10000000"], "PB of memory for the model's weights and optimizer state"),
     (["trainer.batch_size=1000000000"], "of memory for a training batch"),

@@ -163,6 +163,10 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
     from hydra._internal.utils import get_args_parser  # Hydra's own parser: the same reading of argv as @hydra.main
 
     parsed, _ = get_args_parser().parse_known_args(args)
+    modes = [flag for flag, on in (("--run", parsed.run), ("-m", parsed.multirun), ("--cfg", parsed.cfg),
+                                   ("--info", parsed.info), ("--shell-completion", parsed.shell_completion)) if on]
+    if len(modes) > 1:  # Hydra would raise a ValueError for this
+        fail(f"{' and '.join(modes)} cannot be combined: pick one (--cfg shows the config of one run)")
     if parsed.help or parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion:
         return None  # Hydra answers these itself
     try:
