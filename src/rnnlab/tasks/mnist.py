@@ -55,7 +55,8 @@ def load_mnist(root: str, download: bool) -> tuple[Tensor, Tensor, Tensor, Tenso
     except Exception as err:  # no network, a checksum that fails, a truncated or foreign file
         if new is not None:  # a download that failed leaves no directories (nor partial files) behind
             shutil.rmtree(new, ignore_errors=True)
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()] or [type(err).__name__]
+        reason = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "Error downloading x.gz:" says why next
         if missing:
             raise ConfigError(
                 f"task.root={root}: MNIST is not in {where}/ and could not be downloaded ({reason}); "
