@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import CPU, TINY, command, compose_config
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.models import RecurrentNet
 from rnnlab.runner import build_run, resolve_device, run
 from rnnlab.tasks.base import seeded

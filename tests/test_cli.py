@@ -397,3 +397,11 @@ def test_every_command_answers_a_mistake_in_one_line_and_writes_nothing(tmp_path
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert sorted(p for p in trained_run.rglob("*")) == before  # no eval/ dir, nothing changed
+
+
+def test_a_typo_is_answered_before_torch_is_imported(tmp_path):
+    report = "import atexit, sys; atexit.register(lambda: print('torch imported:', 'torch' in sys.modules)); "
+    result = command("rnnlab", "model.hidden_sise=3", cwd=tmp_path, before=report)
+    assert result.returncode == 2 and "torch imported: False" in result.stdout, result.stdout + result.stderr
+    loaded = command("rnnlab", "device=cuda:7", cwd=tmp_path, before=report)  # found only with torch: it loads
+    assert loaded.returncode == 2 and "torch imported: True" in loaded.stdout

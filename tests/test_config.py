@@ -9,7 +9,9 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from conftest import compose_config
-from rnnlab.config import GROUPS, ConfigError, build, validate
+from rnnlab.config import build, validate
+from rnnlab.errors import ConfigError
+from rnnlab.schemas import GROUPS
 from rnnlab.runner import build_run, resolve_device
 from rnnlab.tasks.base import seeded
 

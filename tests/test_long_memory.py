@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from conftest import CPU, compose_config
-from rnnlab.config import ConfigError, validate
+from rnnlab.config import validate
+from rnnlab.errors import ConfigError
 from rnnlab.losses import CrossEntropy
 from rnnlab.runner import build_parts, run
 from rnnlab.tasks.adding import Adding

@@ -7,7 +7,7 @@ import torch
 
 from conftest import CPU
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.losses import BCE, MSE, NLL, CrossEntropy
 from rnnlab.tasks.base import IGNORE, seeded
 from rnnlab.tasks.binary_addition import BinaryAddition

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.predict import load_photo, predict_files, prepare_digit
 from rnnlab.runner import run
 from rnnlab.tasks.base import seeded

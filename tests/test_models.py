@@ -7,7 +7,8 @@ import itertools
 import pytest
 import torch
 
-from rnnlab.config import CELLS, ConfigError
+from rnnlab.errors import ConfigError
+from rnnlab.schemas import CELLS
 from rnnlab.models import RecurrentNet
 
 ATTENTION = ["none", "additive", "dot", "report_input"]

@@ -11,7 +11,7 @@ import torch
 
 from rnnlab import reports
 from rnnlab.checkpoint import load_checkpoint
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.runner import run
 from rnnlab.tasks.binary_addition import BinaryAddition
 

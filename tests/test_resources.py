@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CPU, compose_config
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.models import RecurrentNet
 from rnnlab.resources import check_memory, parameter_count
 from rnnlab.runner import build_parts

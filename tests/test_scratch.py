@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnnlab import scratch
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:

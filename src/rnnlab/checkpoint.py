@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.reports import write_atomic
 from rnnlab.run_files import BEST, LAST
 

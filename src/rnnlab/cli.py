@@ -27,7 +27,7 @@ from rnnlab import sweep_resume
 from rnnlab.command_line import (
     check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, pin_output_dir, register_plugins,
 )
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import claim, output_dir, refuse_occupied
 from rnnlab.run_files import LAST
 from rnnlab.sweep_jobs import FailedJobs, finished_job, read_report

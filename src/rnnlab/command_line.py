@@ -26,7 +26,8 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.config import ConfigError, expected_type, validate
+from rnnlab.config import expected_type, validate
+from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import output_dir, refuse_occupied, require_last_checkpoint
 
 USAGE_ERROR = 2

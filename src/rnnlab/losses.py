@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import IGNORE, Task
 
 

@@ -22,7 +22,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rnnlab.checkpoint import load_checkpoint
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.reports import write_atomic
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}

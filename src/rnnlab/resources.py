@@ -15,7 +15,7 @@ import os
 
 import torch
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import Task
 
 FLOAT = 4  # bytes

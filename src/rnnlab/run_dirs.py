@@ -20,7 +20,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.run_files import HYDRA_DIR, LAST, LOCK, REPORT
 
 

@@ -17,7 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnlab import reports, setup
 from rnnlab.checkpoint import Checkpoints, load_checkpoint, resolve_checkpoint
-from rnnlab.config import ConfigError, build, check_device, check_seed, validate, validate_group
+from rnnlab.config import build, check_device, check_seed, validate, validate_group
+from rnnlab.errors import ConfigError
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
 from rnnlab.resources import check_memory

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 
 NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 

@@ -26,7 +26,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import holds_a_run
 from rnnlab.sweep_jobs import read_overrides, read_report, without_resume
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import Batch, Task, abbreviate, seeded, user_path
 
 GENERATION_SEED = 3_000_017

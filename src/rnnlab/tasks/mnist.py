@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import Batch, Task, seeded, user_path
 
 MEAN, STD = 0.1307, 0.3081

@@ -1,0 +1,237 @@
+"""Config schemas: the types, ranges and choices of every key (dataclasses in Hydra's ConfigStore).
+
+Schemas hold types, not values: the values live in the YAML files alone. Each option file under conf/ names its
+schema first in its defaults list, so Hydra checks types while it composes (``model.hidden_size=abc`` is refused
+there) and keys that do not exist are refused too:
+
+    # conf/model/lstm.yaml
+    defaults:
+      - /schema/model@_here_
+      - _self_
+    cell: lstm
+
+Ranges and relations are checked by each schema's ``__post_init__``, which runs when ``config.validate(cfg)``
+turns the composed config into dataclass objects.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from rnnlab.errors import require, require_choice
+from rnnlab.tasks.schemas import (
+    AddingSchema, BinaryAdditionSchema, CharSequenceSchema, CopyMemorySchema, IndexRecallSchema, MNISTSchema,
+    TemporalOrderSchema,
+)
+
+
+# ---------------------------------------------------------------------------------------------- model
+
+CELLS = ("rnn", "lstm", "gru")
+NONLINEARITIES = ("tanh", "relu")
+ATTENTION = ("none", "additive", "dot", "report_input")
+ATTENTION_QUERIES = ("learned", "final")
+
+
+@dataclass
+class ModelSchema:
+    _target_: str = "rnnlab.models.RecurrentNet"
+    cell: str = MISSING
+    hidden_size: int = MISSING
+    num_layers: int = MISSING
+    nonlinearity: str = "tanh"  # the rnn cell's; set in conf/model/rnn.yaml
+    dropout: float = MISSING
+    bidirectional: bool = MISSING
+    attention: str = MISSING
+    attention_heads: int = MISSING
+    attention_query: str = MISSING  # additive attention's query: learned (per head) or final (from the final state)
+    # The initial forget-gate bias: a number (the lstm cell's; set in conf/model/lstm.yaml) or chrono (Tallec &
+    # Ollivier 2018: drawn from the task's sequence length; lstm and gru).
+    forget_bias: Any = 0.0
+
+    def __post_init__(self) -> None:
+        require_choice("cell", self.cell, CELLS)
+        require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
+        require(self.num_layers >= 1, "num_layers", self.num_layers, "an integer >= 1")
+        require_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        require(
+            self.cell == "rnn" or self.nonlinearity == "tanh", "nonlinearity", self.nonlinearity,
+            f"only the rnn cell takes relu; {self.cell} has its own gates (use model=rnn)",
+        )
+        chrono = self.forget_bias == "chrono"
+        number = isinstance(self.forget_bias, (int, float)) and not isinstance(self.forget_bias, bool)
+        require(chrono or (number and math.isfinite(self.forget_bias)), "forget_bias", self.forget_bias,
+                "a finite number, or chrono")
+        require(
+            self.cell in ("lstm", "gru") or not chrono, "forget_bias", self.forget_bias,
+            f"chrono sets the gates of lstm and gru cells; {self.cell} has none (use model=lstm or model=gru)",
+        )
+        require(
+            self.cell == "lstm" or chrono or self.forget_bias == 0, "forget_bias", self.forget_bias,
+            f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm, or forget_bias=chrono)",
+        )
+        require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
+        require_choice("attention", self.attention, ATTENTION)
+        require(self.attention_heads >= 1, "attention_heads", self.attention_heads, "an integer >= 1")
+        require_choice("attention_query", self.attention_query, ATTENTION_QUERIES)
+
+
+@dataclass
+class ScratchRNNSchema:
+    _target_: str = "rnnlab.scratch.ScratchRNN"
+    hidden_size: int = MISSING
+    bias: bool = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
+
+
+# ---------------------------------------------------------------------------------------------- loss
+
+
+@dataclass
+class LossSchema:
+    _target_: str = MISSING
+
+
+# ---------------------------------------------------------------------------------------------- optimizer
+
+
+@dataclass
+class OptimizerSchema:
+    _target_: str = MISSING
+    _partial_: bool = True  # the parameters come later: build(cfg.optimizer)(model.parameters())
+    lr: float = MISSING
+    weight_decay: float = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.lr > 0, "lr", self.lr, "a learning rate > 0")
+        require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "an L2 weight >= 0")
+
+
+@dataclass
+class MomentumOptimizerSchema(OptimizerSchema):
+    momentum: float = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(0 <= self.momentum < 1, "momentum", self.momentum, "0 <= momentum < 1")
+
+
+@dataclass
+class SchedulerSchema:
+    _target_: str = MISSING
+    _partial_: bool = True  # the optimizer comes later: build(cfg.scheduler)(optimizer)
+
+
+@dataclass
+class ConstantSchedulerSchema(SchedulerSchema):
+    factor: float = MISSING
+    total_iters: int = MISSING
+
+
+@dataclass
+class CosineSchedulerSchema(SchedulerSchema):
+    T_max: int = MISSING  # steps from optimizer.lr down to eta_min
+    eta_min: float = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.T_max >= 1, "T_max", self.T_max, "an integer >= 1 (steps)")
+        require(self.eta_min >= 0, "eta_min", self.eta_min, "a learning rate >= 0")
+
+
+# ---------------------------------------------------------------------------------------------- trainer, logger
+
+
+@dataclass
+class TrainerSchema:
+    batch_size: int = MISSING
+    max_steps: int = MISSING
+    eval_every: int = MISSING
+    log_every: int = MISSING
+    early_stop: bool = MISSING
+    clip_grad_norm: float = MISSING  # 0 = no clipping
+    checkpoint_every: int = MISSING  # steps between last.pt saves; 0 = only at the end
+    progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "max_steps", "eval_every", "log_every"):
+            require(getattr(self, key) >= 1, key, getattr(self, key), "an integer >= 1")
+        require(self.clip_grad_norm >= 0, "clip_grad_norm", self.clip_grad_norm, "a norm >= 0 (0 = off)")
+        require(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "steps >= 0 (0 = at the end only)")
+
+
+@dataclass
+class LoggerSchema:
+    _target_: str = "rnnlab.logger.TensorBoardLogger"
+    samples: int = MISSING  # text samples ("input ... predicted ... true ...") written at the end
+
+    def __post_init__(self) -> None:
+        require(self.samples >= 0, "samples", self.samples, "an integer >= 0")
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+@dataclass
+class SweepSchema:
+    resume: bool = False  # re-run a sweep into its hydra.sweep.dir, skipping jobs whose report is ok
+
+
+@dataclass
+class RunSchema:
+    task: Any = MISSING
+    model: Any = MISSING
+    loss: Any = MISSING
+    optimizer: Any = MISSING
+    scheduler: Any = MISSING
+    trainer: Any = MISSING
+    logger: Any = MISSING
+    seed: int = MISSING
+    device: str = MISSING
+    threads: Any = MISSING  # auto, or the number of torch threads (src/rnnlab/threads.py)
+    resume: bool = MISSING
+    sweep: SweepSchema = field(default_factory=SweepSchema)
+
+
+GROUP_SCHEMAS: dict[str, dict[str, type]] = {
+    "task": {
+        "index_recall": IndexRecallSchema,
+        "binary_addition": BinaryAdditionSchema,
+        "temporal_order": TemporalOrderSchema,
+        "mnist": MNISTSchema,
+        "char_sequence": CharSequenceSchema,
+        "adding": AddingSchema,
+        "copy_memory": CopyMemorySchema,
+    },
+    "model": {"model": ModelSchema, "scratch_rnn": ScratchRNNSchema},
+    "loss": {"loss": LossSchema},
+    "optimizer": {"optimizer": OptimizerSchema, "momentum": MomentumOptimizerSchema},
+    "scheduler": {"constant": ConstantSchedulerSchema, "cosine": CosineSchedulerSchema},
+    "trainer": {"trainer": TrainerSchema},
+    "logger": {"logger": LoggerSchema},
+}
+GROUPS = tuple(GROUP_SCHEMAS)
+
+
+def register_schemas() -> None:
+    """Put the schemas in Hydra's ConfigStore as /schema/<group>/<name> (conf/ files extend them)."""
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunSchema)
+    for group, schemas in GROUP_SCHEMAS.items():
+        for name, schema in schemas.items():
+            if name == group:  # the group's one schema: /schema/model
+                cs.store(group="schema", name=group, node=schema)
+            else:  # one schema per option: /schema/task/binary_addition
+                cs.store(group=f"schema/{group}", name=name, node=schema)
+
+
+register_schemas()
