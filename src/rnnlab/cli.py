@@ -25,7 +25,8 @@ from omegaconf import DictConfig
 
 from rnnlab import sweep_resume
 from rnnlab.command_line import (
-    check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, pin_output_dir, register_plugins,
+    check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, pin_output_dir, quiet_when_piped,
+    register_plugins,
 )
 from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import claim, output_dir, refuse_occupied
@@ -96,6 +97,7 @@ def _train(cfg: DictConfig) -> float:
     return report["val"][report["metric"]]  # what a sweeper (Optuna) maximises
 
 
+@quiet_when_piped
 def train() -> None:
     """The rnnlab command."""
     # conf/hydra/launcher/ray.yaml takes the place of the Ray plugin's config of the same name on purpose (its keys
@@ -135,6 +137,7 @@ Re-tests a saved model and writes report.json, report.md (and per-length files) 
 """
 
 
+@quiet_when_piped
 def evaluate(argv: list[str] | None = None) -> None:
     """The rnnlab-eval command."""
     pairs = key_values(sys.argv[1:] if argv is None else argv, "rnnlab-eval", EVAL_USAGE, ("checkpoint",))
@@ -164,6 +167,7 @@ An unreadable file gets an error line and the others are still predicted; the ex
 """
 
 
+@quiet_when_piped
 def predict(argv: list[str] | None = None) -> None:
     """The rnnlab-predict command."""
     pairs = key_values(sys.argv[1:] if argv is None else argv, "rnnlab-predict", PREDICT_USAGE, ("checkpoint", "inputs"))

@@ -10,6 +10,7 @@ traceback instead). Typos are found before torch is imported.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import itertools
 import os
@@ -50,6 +51,21 @@ PLUGIN_OPTIONS = {  # options that exist only once their plugin is installed, wi
 def fail(message: str, prog: str = "rnnlab") -> None:
     print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(USAGE_ERROR)
+
+
+def quiet_when_piped(command):
+    """`rnnlab --help | head`: a reader that stops early closes the pipe; end quietly, as Unix tools do, instead
+    of Python's BrokenPipeError traceback."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's final flush too
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+
+    return run
 
 
 def full_errors() -> bool:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnlab import reports
+from rnnlab.command_line import quiet_when_piped
 from rnnlab.setup import hparams
 from rnnlab.sweep_jobs import read_overrides, read_report
 
@@ -225,6 +226,7 @@ def csv_text(summary: Summary) -> str:
     return out.getvalue()
 
 
+@quiet_when_piped
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="rnnlab-report", description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="sweep dirs, run dirs, or folders holding them")
