@@ -26,13 +26,15 @@ SMOOTHING = 0.9  # TensorBoard's default exponential moving average for the trai
 
 
 class Styles:
-    """Colour by model (or the first other setting that varies), line style by hidden size, a label per run."""
+    """Colour by model (or the first other setting that varies), line style by hidden size (or the next setting
+    that varies, a sequence length last: the plots by length set those apart already), a label per run."""
 
     def __init__(self, runs: list[Run]) -> None:
         self.varied = [k for k in varied_keys(runs) if k not in ("seed", "model.params")]
         others = [k for k in self.varied if k != "model.hidden_size"]
         self.colour_key = "model.cell" if "model.cell" in self.varied else (others[0] if others else None)
-        self.style_key = "model.hidden_size" if "model.hidden_size" in self.varied else None
+        rest = sorted((k for k in others if k != self.colour_key), key=lambda k: k.endswith("length"))
+        self.style_key = "model.hidden_size" if "model.hidden_size" in self.varied else (rest[0] if rest else None)
         self._colours: dict[str, int] = {}
         self._styles: dict[str, int] = {}
 
