@@ -29,7 +29,10 @@ def job_dir_name(num: Any, overrides: str) -> str:
 
     if planned := planned_dir(overrides):
         return planned
-    num = int(num) + first_new_number()
+    return default_job_dir(int(num) + first_new_number(), overrides)
+
+
+def default_job_dir(num: int, overrides: str) -> str:
     name = f"{num}_{overrides.replace('/', '_')}" if overrides else str(num)
     encoded = name.encode()
     return name if len(encoded) <= MAX_DIR_NAME else encoded[:MAX_DIR_NAME].decode(errors="ignore") + "…"

@@ -26,14 +26,14 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
+from rnnlab.command_line import CONFIG_MODULE, NAMING_KEY
+from rnnlab.config import default_job_dir
 from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import holds_a_run
 from rnnlab.sweep_jobs import read_overrides, read_report, without_resume
 
-CONFIG_MODULE = "rnnlab.conf"
 PLAN = "RNNLAB_SWEEP_PLAN"  # JSON {override_dirname: {"dir": name, "done": bool}}, read by the resolvers
 NEXT = "next number"  # in the plan: the first job number free in the sweep dir
-NAMING_KEY = "hydra.job.config.override_dirname.exclude_keys"
 
 
 def _job_overrides(args: list[str], config_loader=None) -> list[list[str]]:
@@ -58,12 +58,13 @@ def _plan(args: list[str], first: DictConfig, sweep_dir: Path, config_loader) ->
     jobs = _job_overrides(args, config_loader)
     exclude = next((list(o.value()) for job in jobs[:1] for o in parser.parse_overrides(job) if o.key_or_group == NAMING_KEY),
                    list(naming.exclude_keys))
-    existing = {d.name.split("_", 1)[-1]: d for d in sweep_dir.iterdir() if d.is_dir() and holds_a_run(d)}
+    existing = [d for d in sweep_dir.iterdir() if d.is_dir() and holds_a_run(d) and _number(d) is not None]
     mapping = {}
     for job in jobs:
         task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
         name = get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep)
-        there = existing.get(name.replace("/", "_"))
+        # the dir these settings got, under whichever number they had then
+        there = next((d for d in existing if default_job_dir(_number(d), name) == d.name), None)
         if there is None:
             continue
         theirs, ours = read_overrides(there), [o.input_line for o in task]
@@ -76,8 +77,14 @@ def _plan(args: list[str], first: DictConfig, sweep_dir: Path, config_loader) ->
             )
         report = read_report(there)
         mapping[name] = {"dir": there.name, "done": report is not None and report["status"] == "ok"}
-    numbers = [int(n) for n in (d.name.split("_", 1)[0] for d in sweep_dir.iterdir()) if n.isdigit()]
-    return {**mapping, NEXT: max(numbers, default=-1) + 1} if numbers else mapping
+    numbers = [n for n in map(_number, sweep_dir.iterdir()) if n is not None]
+    return {**mapping, NEXT: max(numbers) + 1} if numbers else mapping
+
+
+def _number(job_dir: Path) -> int | None:
+    """A job dir's number (3 for 3_model=lstm); None for anything else in the sweep dir."""
+    number = job_dir.name.split("_", 1)[0]
+    return int(number) if number.isdigit() else None
 
 
 def _planned(override_dirname: str) -> dict | None:
