@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 from omegaconf import MISSING
 
@@ -96,29 +96,29 @@ class CharSequenceSchema(TaskSchema):
 
 
 @dataclass
-class AddingSchema(TaskSchema):
-    _target_: str = "rnnlab.tasks.adding.Adding"
-    length: int = MISSING  # T: steps per training sequence
+class FixedLengthSchema(TaskSchema):
+    """A task trained at one sequence length T and tested at T and longer (the long-memory benchmarks)."""
+
+    shortest: ClassVar[int] = 1
+    length: int = MISSING  # T
     test_lengths: list[int] = MISSING  # [] = [T, 2T]
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(self.length >= 2, "length", self.length, "an integer >= 2 (a marker in each half)")
-        require(all(n >= 2 for n in self.test_lengths), "test_lengths", self.test_lengths,
-                "lengths >= 2 ([] = [T, 2T])")
+        require(self.length >= self.shortest, "length", self.length, f"an integer >= {self.shortest}")
+        require(all(n >= self.shortest for n in self.test_lengths), "test_lengths", self.test_lengths,
+                f"lengths >= {self.shortest} ([] = [T, 2T])")
 
 
 @dataclass
-class CopyMemorySchema(TaskSchema):
-    _target_: str = "rnnlab.tasks.copy_memory.CopyMemory"
-    length: int = MISSING  # T: the blank steps between the symbols and the delimiter's end
-    test_lengths: list[int] = MISSING  # [] = [T, 2T]
+class AddingSchema(FixedLengthSchema):
+    _target_: str = "rnnlab.tasks.adding.Adding"
+    shortest: ClassVar[int] = 2  # a marker in each half
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require(self.length >= 1, "length", self.length, "an integer >= 1")
-        require(all(n >= 1 for n in self.test_lengths), "test_lengths", self.test_lengths,
-                "lengths >= 1 ([] = [T, 2T])")
+
+@dataclass
+class CopyMemorySchema(FixedLengthSchema):
+    _target_: str = "rnnlab.tasks.copy_memory.CopyMemory"
 
 
 MNIST_LAYOUTS = ("rows", "pixels")
