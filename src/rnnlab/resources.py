@@ -16,12 +16,13 @@ import os
 import torch
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.base import Task
+from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Task
 
 FLOAT = 4  # bytes
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight blocks per layer of each cell (scratch_rnn: a tanh rnn)
 EVAL_CHUNK = 1000  # sequences per forward pass in train.evaluate
 COPIES_OF_WEIGHTS = 4  # the weights, their gradients, and Adam's two moments
+WEIGHTS = "the model's weights and optimizer state"
 
 
 def parameter_count(model_cfg, input_size: int, num_outputs: int) -> int:
@@ -72,13 +73,13 @@ def needs(task: Task, model_cfg, num_outputs: int, batch_size: int) -> dict[str,
     per_step = floats_per_step(model_cfg, task.input_size, num_outputs) * FLOAT
     sets = task.sets(batch_size)
     held = {what: n * steps * (task.input_size + 2) * FLOAT for what, (n, steps) in sets.items()}  # x, y, lengths
-    tests = {what: size for what, size in held.items() if what.startswith("the test set")}
-    val = held["the validation set"]
-    n, steps = sets["a training batch"]
+    tests = {what: size for what, size in held.items() if what not in (TRAINING_BATCH, VALIDATION_SET)}
+    val = held[VALIDATION_SET]
+    n, steps = sets[TRAINING_BATCH]
     phases = {
-        "the model's weights and optimizer state": weights,
-        "a training batch": weights + val + 2 * n * steps * per_step,  # forward activations and their gradients
-        "the validation set": weights + val + min(EVAL_CHUNK, sets["the validation set"][0]) * steps * per_step,
+        WEIGHTS: weights,
+        TRAINING_BATCH: weights + val + 2 * n * steps * per_step,  # forward activations and their gradients
+        VALIDATION_SET: weights + val + min(EVAL_CHUNK, sets[VALIDATION_SET][0]) * steps * per_step,
     }
     for what, (n, steps) in sets.items():
         if what in tests:
@@ -87,18 +88,17 @@ def needs(task: Task, model_cfg, num_outputs: int, batch_size: int) -> dict[str,
 
 
 SUGGESTIONS = {
-    "the model's weights and optimizer state": "a smaller model.hidden_size or model.num_layers",
-    "a training batch": "a smaller trainer.batch_size or shorter training sequences",
-    "the validation set": "a smaller task.val_size",
+    WEIGHTS: "a smaller model.hidden_size or model.num_layers",
+    TRAINING_BATCH: "a smaller trainer.batch_size or shorter training sequences",
+    VALIDATION_SET: "a smaller task.val_size",
 }
 
 
 def check_memory(task: Task, model_cfg, num_outputs: int, batch_size: int, device: torch.device) -> None:
     phases = needs(task, model_cfg, num_outputs, batch_size)
-    weights = "the model's weights and optimizer state"
     # The weights are part of every phase: when they alone cannot fit, they are what to change.
     free = available_bytes(device)
-    what, peak = (weights, phases[weights]) if phases[weights] > free else max(phases.items(), key=lambda item: item[1])
+    what, peak = (WEIGHTS, phases[WEIGHTS]) if phases[WEIGHTS] > free else max(phases.items(), key=lambda item: item[1])
     if peak > free:
         advice = SUGGESTIONS.get(what, "shorter task.test_lengths or a smaller task.test_size")
         raise ConfigError(f"this run needs about {show(peak)} of memory for {what}, more than the {show(free)} "

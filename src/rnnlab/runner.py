@@ -191,6 +191,7 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
 
 def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.device, job: str) -> dict[str, Any]:
     described = setup.describe(cfg, task, model, loss_fn, sum(p.numel() for p in model.parameters()))
+    reference = task.reference()
     return {
         "status": "ok",
         "run": setup.run_name(described, job),
@@ -203,7 +204,7 @@ def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.dev
         "seed": cfg.seed,
         "metric": task.metric,
         "chance": task.chance,
-        **({"reference": task.reference()} if task.reference() else {}),
+        **({"reference": reference} if reference else {}),
         "setup": described,
     }
 

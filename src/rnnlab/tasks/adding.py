@@ -17,13 +17,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnlab.tasks.base import Batch, LengthTask
+from rnnlab.tasks.base import Batch, FixedLengthTask
 
 TOLERANCE = 0.04  # |error| below this counts as right (Hochreiter & Schmidhuber 1997)
 BASELINE_MSE = 1 / 6  # always predicting 1: the variance of the sum of two U(0, 1) values
 
 
-class Adding(LengthTask):
+class Adding(FixedLengthTask):
     name = "adding"
     input_size = 2
     num_classes = 1  # one real output
@@ -31,10 +31,6 @@ class Adding(LengthTask):
     per_step = False
     # What always predicting 1 reaches: P(|a + b - 1| < 0.04) for a, b ~ U(0, 1).
     chance = 2 * TOLERANCE - TOLERANCE**2
-
-    def __init__(self, length: int, test_lengths: list[int], **common: int) -> None:
-        super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length], **common)
-        self.length = length
 
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None

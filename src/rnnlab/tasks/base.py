@@ -19,6 +19,8 @@ TEST_SEED = 2_000_003
 IGNORE = -1  # target of a step past a sequence's end: never scored, never trained on
 # Metrics that are counts, not rates: they add up over test sets and are left out of curves and per-length tables.
 COUNTS = frozenset({"wrong", "n"})
+# Task.sets names the training batch and the validation set so; every other set it names is a test set.
+TRAINING_BATCH, VALIDATION_SET = "a training batch", "the validation set"
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,8 @@ class Task(ABC):
         sets (all held at once while testing). What the memory estimate (src/rnnlab/resources.py) sizes."""
         test = {f"the test set at length {n}": (self.test_size, self.steps(n)) for n in self.test_lengths}
         return {
-            "a training batch": (batch_size, self.steps()),
-            "the validation set": (self.val_size, self.steps()),
+            TRAINING_BATCH: (batch_size, self.steps()),
+            VALIDATION_SET: (self.val_size, self.steps()),
             **(test or {"the test set": (self.test_size, self.steps())}),
         }
 
@@ -201,3 +203,12 @@ class LengthTask(Task):
     def length_range(self, length: int | None) -> tuple[int, int]:
         """(low, high) of the lengths to draw: the training range, or exactly `length`."""
         return (length, length) if length is not None else self.train_lengths
+
+
+class FixedLengthTask(LengthTask):
+    """A task trained at one length T (task.length) and tested at T and 2T unless task.test_lengths says otherwise:
+    the long-memory benchmarks (adding, copy_memory)."""
+
+    def __init__(self, length: int, test_lengths: list[int], **common: int) -> None:
+        super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length], **common)
+        self.length = length

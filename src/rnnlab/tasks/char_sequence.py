@@ -23,7 +23,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.base import Batch, Task, abbreviate, seeded, user_path
+from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Batch, Task, abbreviate, seeded, user_path
 
 GENERATION_SEED = 3_000_017
 EVAL_WINDOWS = 512  # windows a long text is validated and tested on (spread over the whole text)
@@ -91,7 +91,7 @@ class CharSequence(Task):
 
     def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
         windows = len(self._window_starts())
-        return {"a training batch": (batch_size, self.window), "the validation set": (windows, self.window),
+        return {TRAINING_BATCH: (batch_size, self.window), VALIDATION_SET: (windows, self.window),
                 "the test set (windows of the text)": (windows, self.window)}
 
     def test_sets(self, device: torch.device) -> dict[str, Batch]:

@@ -19,24 +19,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnlab.tasks.base import Batch, LengthTask
+from rnnlab.tasks.base import Batch, FixedLengthTask
 
 SYMBOLS = 10  # symbols to copy
 CATEGORIES = 8  # 1..8; 0 is the blank
 BLANK, DELIMITER = 0, 9
 
 
-class CopyMemory(LengthTask):
+class CopyMemory(FixedLengthTask):
     name = "copy_memory"
     input_size = 10  # blank, 8 categories, delimiter: one-hot
     num_classes = 9  # blank and the 8 categories
     per_step = True
     step_metric = "recall_acc"
     chance = 1 / CATEGORIES
-
-    def __init__(self, length: int, test_lengths: list[int], **common: int) -> None:
-        super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length], **common)
-        self.length = length
 
     def steps(self, length: int | None = None) -> int:
         return self.length_range(length)[1] + 2 * SYMBOLS

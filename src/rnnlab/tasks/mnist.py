@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.base import Batch, Task, seeded, user_path
+from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Batch, Task, seeded, user_path
 
 MEAN, STD = 0.1307, 0.3081
 SIDE = 28
@@ -137,7 +137,7 @@ class MNIST(Task):
 
     def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
         steps = self.steps()  # the image files bound the splits (60,000 training, 10,000 test images)
-        return {"a training batch": (batch_size, steps), "the validation set": (min(self.val_size, 60_000), steps),
+        return {TRAINING_BATCH: (batch_size, steps), VALIDATION_SET: (min(self.val_size, 60_000), steps),
                 "the test set": (min(self.test_size, 10_000), steps)}
 
     def make_batch(
