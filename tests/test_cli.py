@@ -4,7 +4,6 @@ signals, rnnlab-eval."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,16 +20,6 @@ FAST = ["debug=tiny", "logger=tensorboard"]
 
 def rnnlab(*args: str, cwd) -> subprocess.CompletedProcess:
     return command("rnnlab", *args, cwd=cwd)
-
-
-def job_dir(sweep: Path, num: int) -> Path:
-    """A sweep job's dir: its number, then what varied in it (1_optimizer.lr=1e+30)."""
-    (found,) = [p for p in sweep.iterdir() if p.name.split("_", 1)[0] == str(num)]
-    return found
-
-
-def job_number(path: Path) -> int:
-    return int(path.name.split("_", 1)[0])
 
 
 def test_a_run_writes_its_report_and_tensorboard_events(tmp_path):
@@ -184,178 +173,6 @@ def test_an_output_dir_that_cannot_be_created_is_refused_up_front(tmp_path, mult
     result = rnnlab(*(["-m", "model=rnn,gru"] if multirun else []), f"{key}={blocker}/run", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == f"rnnlab: error: {key}={blocker}/run cannot be created: {blocker} is a file"
-
-
-def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left(tmp_path):
-    sweep = tmp_path / "sweep"
-    args = ["-m", "task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
-            "optimizer.lr=0.1,1e30,0.05", "trainer.clip_grad_norm=0", "trainer.max_steps=30", "logger=none",
-            "task.val_size=32", "task.test_size=32", f"hydra.sweep.dir={sweep}"]
-    first = rnnlab(*args, cwd=tmp_path)
-    assert first.returncode == 1
-    statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")}
-    # Each job's dir says what varied in it, and only that (the settings every job shares are left out).
-    assert sorted(statuses) == ["0_optimizer.lr=0.1", "1_optimizer.lr=1e+30", "2_optimizer.lr=0.05"]
-    assert statuses["0_optimizer.lr=0.1"] == "ok" and statuses["2_optimizer.lr=0.05"] == "ok"  # ran after the failure
-    assert statuses["1_optimizer.lr=1e+30"].startswith("diverged: loss")
-    assert f"1 of 3 jobs failed:\n  {sweep}/1_optimizer.lr=1e+30: diverged: loss" in first.stderr
-
-    finished = {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 2)}
-    again = rnnlab(*args, "sweep.resume=true", cwd=tmp_path)
-    assert again.returncode == 1  # job 1 diverges again: it was re-run, the others were not
-    assert {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 2)} == finished
-    assert again.stdout.count("sweep.resume: done already in") == 2
-
-
-def test_the_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
-    sweep = tmp_path / "sweep"
-    result = rnnlab("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "task=binary_addition",
-                    "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    reports = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/report.json"))]
-    assert [r["params"] for r in reports] == sorted(r["params"] for r in reports) and len(reports) == 2
-    assert all(r["status"] == "ok" for r in reports)
-    assert "Joblib" in result.stdout + result.stderr
-
-
-def test_an_optuna_search_goes_on_past_a_crashing_trial(tmp_path):
-    extra = tmp_path / "conf" / "hparams_search"
-    extra.mkdir(parents=True)
-    (extra / "diverging.yaml").write_text(
-        "# @package _global_\n"
-        "defaults:\n  - recall_optuna\n"
-        "hydra:\n  sweeper:\n    n_trials: 4\n    params:\n      optimizer.lr: choice(1e30, 0.01)\n"
-    )
-    sweep = tmp_path / "search"
-    result = rnnlab("-m", "hparams_search=diverging", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
-                    "hydra.sweeper.sampler.seed=3",  # this seed draws lr=1e30 for one of the four trials
-                    "trainer.max_steps=20", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
-                    "trainer.clip_grad_norm=0", "task.val_size=32", "task.test_size=16", "logger=none",
-                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    statuses = [json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")]
-    assert len(statuses) == 4, result.stderr[-2000:]  # every trial ran, the diverging ones included
-    assert any(s.startswith("diverged") for s in statuses) and "ok" in statuses
-    assert (sweep / "optimization_results.yaml").exists()
-    assert result.returncode == 1 and "jobs failed" in result.stderr
-
-
-@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
-def test_the_submitit_local_launcher_runs_a_sweep(tmp_path):
-    sweep = tmp_path / "sweep"
-    result = rnnlab("-m", "hydra/launcher=submitit_local", "task=binary_addition", "model.hidden_size=4,8", *FAST,
-                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
-
-
-def test_the_slurm_config_composes_for_a_cluster(tmp_path):
-    from hydra import compose, initialize_config_module
-
-    with initialize_config_module("rnnlab.conf", version_base="1.3"):
-        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
-    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher") and cfg.hydra.launcher.gpus_per_node == 1
-
-
-SEARCH = ["hparams_search=recall_optuna", "debug=tiny", "logger=none"]
-
-
-def _study(sweep: Path):
-    import optuna
-
-    return optuna.load_study(study_name="recall_optuna", storage=f"sqlite:///{sweep / 'optuna.db'}")
-
-
-def test_a_resumed_optuna_search_runs_only_the_missing_trials(tmp_path):
-    import optuna
-
-    sweep = tmp_path / "search"
-    first = rnnlab("-m", *SEARCH, "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-2000:]
-    done = {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 1)}
-    # A search stopped while its third trial ran: Optuna has it as RUNNING, with its parameters drawn.
-    study = _study(sweep)
-    stopped = study.ask()
-    stopped.suggest_float("optimizer.lr", 0.001, 0.05, log=True)
-    stopped.suggest_categorical("model.hidden_size", [4, 8, 16, 32])
-
-    again = rnnlab("-m", *SEARCH, "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep}", "sweep.resume=true",
-                   cwd=tmp_path)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert "2 trials of study recall_optuna finished, 1 stopped and asked again, 2 to run" in again.stdout + again.stderr
-    assert {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 1)} == done  # not run again
-    assert sorted(job_number(p.parent) for p in sweep.glob("*/report.json")) == [0, 1, 3, 4]
-    trials = _study(sweep).trials
-    states = [t.state for t in trials]
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 4 and states.count(optuna.trial.TrialState.FAIL) == 1
-    rerun = yaml_list(job_dir(sweep, 3) / ".hydra" / "overrides.yaml")
-    assert f"model.hidden_size={stopped.params['model.hidden_size']}" in rerun  # the stopped trial, asked again
-    assert f"optimizer.lr={stopped.params['optimizer.lr']}" in rerun
-    # The sampler was reseeded: the new trial does not repeat the first trial's draw.
-    assert yaml_list(job_dir(sweep, 4) / ".hydra" / "overrides.yaml")[:2] != yaml_list(job_dir(sweep, 0) / ".hydra" / "overrides.yaml")[:2]
-
-
-def yaml_list(path: Path) -> list[str]:
-    import yaml
-
-    return yaml.safe_load(path.read_text())
-
-
-@pytest.mark.parametrize("blocked, choice, extra", [
-    ("hydra_plugins.hydra_ray_launcher", "hydra/launcher=ray", "ray"),
-    ("hydra_plugins.hydra_submitit_launcher", "hydra/launcher=submitit_local", "slurm"),
-    ("hydra_plugins.hydra_optuna_sweeper", "hparams_search=recall_optuna", "optuna"),
-])
-def test_a_launcher_or_sweeper_without_its_extra_is_one_line(tmp_path, blocked, choice, extra):
-    # None in sys.modules: as if the extra were not installed
-    result = command("rnnlab", "-m", choice, cwd=tmp_path, before=f"sys.modules[{blocked!r}] = None; ")
-    assert result.returncode == 2
-    assert f"needs the {extra} extra: pip install 'rnnlab[{extra}]'" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "outputs").exists()
-
-
-@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
-def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
-    sweep = tmp_path / "sweep"
-    result = rnnlab("-m", "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2", "task=binary_addition",
-                    "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    reports = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/report.json"))]
-    assert [r["status"] for r in reports] == ["ok", "ok"]
-    assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr
-    assert "(_run_job pid=" in result.stdout + result.stderr  # the jobs ran in Ray's worker processes
-
-
-@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
-def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
-    import socket
-
-    with socket.socket() as s:  # a free port for this cluster's head
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ray = Path(sys.executable).parent / "ray"
-    env = {**ENV, "HOME": str(tmp_path)}
-    started = subprocess.run([str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
-                             capture_output=True, text=True, timeout=120, env=env)
-    assert started.returncode == 0, started.stderr[-2000:]
-    try:
-        sweep = tmp_path / "sweep"
-        result = rnnlab("-m", "hydra/launcher=ray", f"hydra.launcher.ray.init.address=127.0.0.1:{port}",
-                        "task=binary_addition", "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert "Connected to Ray cluster" in result.stdout + result.stderr
-        assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
-    finally:
-        subprocess.run([str(ray), "stop", "--force"], capture_output=True, timeout=120, env=env)
-
-
-@pytest.mark.parametrize("search", sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "hparams_search").glob("*.yaml")))
-def test_every_search_config_runs_two_trials(tmp_path, search):
-    sweep = tmp_path / "search"
-    result = rnnlab("-m", f"hparams_search={search}", "hydra.sweeper.n_trials=2", "trainer.max_steps=10",
-                    "task.val_size=32", "task.test_size=16", "logger=none", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
-    assert (sweep / "optuna.db").exists() and (sweep / "optimization_results.yaml").exists()
 
 
 @pytest.fixture(scope="module")

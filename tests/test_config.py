@@ -130,7 +130,13 @@ def test_every_experiment_composes_validates_and_builds(experiment):
 
 
 def test_task_defaults_apply_to_their_task_only_and_yield_to_the_command_line():
-    assert compose_config("task=mnist").trainer.batch_size == 128
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).parents[1] / "conf"
+    own = OmegaConf.load(conf / "task_defaults" / "mnist.yaml")  # every setting MNIST sets for itself
+    shared = compose_config("task=binary_addition")  # a task without task_defaults
+    mnist = compose_config("task=mnist")
+    for key in ("model.hidden_size", "model.num_layers", "trainer.batch_size", "trainer.max_steps"):
+        assert OmegaConf.select(mnist, key) == OmegaConf.select(own, key) != OmegaConf.select(shared, key), key
     assert compose_config("task=mnist", "trainer.batch_size=7").trainer.batch_size == 7
-    assert compose_config("task=binary_addition").trainer.batch_size == 32
     assert compose_config("experiment=mnist_bilstm").model.bidirectional is True

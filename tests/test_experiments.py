@@ -1,5 +1,5 @@
 """Every study in conf/experiment/ runs at toy size: its sweep is expanded with the CLI's own expansion and every
-job runs in-process through run(), so each job writes its report. (test_cli runs sweeps through the real command.)"""
+job runs in-process through run(), so each job writes its report. (test_launchers runs sweeps through the real command.)"""
 
 from __future__ import annotations
 

@@ -18,6 +18,11 @@ the recurrent memory instead of replacing it; `report_input` is the exception, o
   vectors cannot tell XY from YX (both are one X and one Y), so it cannot solve the temporal-order problem.
 
 Padding (steps past a sequence's end) gets weight 0.
+
+null=True (additive, dot) gives every head one more place to look: a learned "nothing here" slot whose value is
+zero. A head that finds X in XY has no X to find in YY; without the slot its softmax must still put its weight on
+some step, and it learns to park it on the start symbol, the one step that is the same in every sequence. With the
+slot it abstains, and the weights it returns over the true steps sum to 1 minus what it put there.
 """
 
 from __future__ import annotations
@@ -36,13 +41,19 @@ def position_features(steps: int, device: torch.device) -> Tensor:
     return torch.exp(-t / torch.tensor(TIME_SCALES, device=device))
 
 
-def _masked_softmax(scores: Tensor, mask: Tensor) -> Tensor:
-    """scores (n, heads, steps), mask (n, steps) -> weights that sum to 1 over each sequence's true steps."""
-    return scores.masked_fill(~mask[:, None, :], float("-inf")).softmax(dim=-1)
+def _masked_softmax(scores: Tensor, mask: Tensor, null: Tensor | None = None) -> Tensor:
+    """scores (n, heads, steps), mask (n, steps) -> weights that sum to 1 over each sequence's true steps; with
+    `null` (n or 1, heads), the score of the empty slot, they sum to 1 minus the slot's share."""
+    scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+    if null is None:
+        return scores.softmax(dim=-1)
+    with_null = torch.cat([scores, null.expand(len(scores), -1)[..., None]], dim=-1)
+    return with_null.softmax(dim=-1)[..., :-1]
 
 
 class AdditiveAttention(nn.Module):
-    def __init__(self, state_size: int, input_size: int, heads: int, query: str, size: int | None = None) -> None:
+    def __init__(self, state_size: int, input_size: int, heads: int, query: str, null: bool = False,
+                 size: int | None = None) -> None:
         super().__init__()
         size = size or state_size
         self.heads, self.size, self.query_kind = heads, size, query
@@ -52,6 +63,7 @@ class AdditiveAttention(nn.Module):
         else:
             self.query = nn.Linear(state_size, heads * size, bias=False)
         self.score = nn.Parameter(torch.randn(heads, size) / math.sqrt(size))
+        self.null = nn.Parameter(torch.zeros(heads, size)) if null else None  # the empty slot's key
         self.context_size = heads * state_size
 
     def forward(self, states: Tensor, inputs: Tensor, final: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -60,21 +72,25 @@ class AdditiveAttention(nn.Module):
         keys = self.key(torch.cat([states, inputs, where], dim=-1)).view(n, steps, self.heads, self.size)
         query = self.query if self.query_kind == "learned" else self.query(final).view(n, 1, self.heads, self.size)
         scores = torch.einsum("nthd,hd->nht", torch.tanh(keys + query), self.score)
-        weights = _masked_softmax(scores, mask)
+        null = None
+        if self.null is not None:  # (1 or n, heads): the empty slot scored like a step
+            null = (torch.tanh(self.null + query) * self.score).sum(-1).reshape(-1, self.heads)
+        weights = _masked_softmax(scores, mask, null)
         return torch.einsum("nht,ntf->nhf", weights, states).reshape(n, -1), weights
 
 
 class DotAttention(nn.Module):
-    def __init__(self, state_size: int, heads: int) -> None:
+    def __init__(self, state_size: int, heads: int, null: bool = False) -> None:
         super().__init__()
         self.heads = heads
         self.query = nn.Linear(state_size, heads * state_size, bias=False)  # one query per head
+        self.null = nn.Parameter(torch.zeros(1, heads)) if null else None  # the empty slot's score, per head
         self.context_size = heads * state_size
 
     def forward(self, states: Tensor, inputs: Tensor, final: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         n, _, features = states.shape
         query = self.query(final).view(n, self.heads, features)
-        weights = _masked_softmax(torch.einsum("nhf,ntf->nht", query, states) / math.sqrt(features), mask)
+        weights = _masked_softmax(torch.einsum("nhf,ntf->nht", query, states) / math.sqrt(features), mask, self.null)
         return torch.einsum("nht,ntf->nhf", weights, states).reshape(n, -1), weights
 
 
@@ -91,11 +107,11 @@ class ReportInputAttention(nn.Module):
         return torch.einsum("nht,nti->ni", weights, inputs), weights
 
 
-def build_attention(kind: str, state_size: int, input_size: int, heads: int, query: str) -> nn.Module:
+def build_attention(kind: str, state_size: int, input_size: int, heads: int, query: str, null: bool = False) -> nn.Module:
     if kind == "additive":
-        return AdditiveAttention(state_size, input_size, heads, query)
+        return AdditiveAttention(state_size, input_size, heads, query, null)
     if kind == "dot":
-        return DotAttention(state_size, heads)
+        return DotAttention(state_size, heads, null)
     if kind == "report_input":
         return ReportInputAttention(state_size, input_size)
     raise ValueError(f"unknown attention {kind!r}: choose one of none, additive, dot, report_input")

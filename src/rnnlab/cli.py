@@ -39,14 +39,12 @@ FAILED_SCORE = 0.0  # what a failed job of a sweep returns to the sweeper
 
 @hydra.main(version_base="1.3", config_path="pkg://rnnlab.conf", config_name="config")
 def _train(cfg: DictConfig) -> float:
-    from rnnlab.reports import write_json
-    from rnnlab.runner import run  # torch loads here, after the command line was found sound
-
+    """One run or one sweep job: its score for a sweeper (Optuna maximises it). A single run that fails exits."""
     hydra_cfg = HydraConfig.get()
     out = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     if in_sweep and cfg.sweep.resume:
-        if done := finished_job(out.parent, list(hydra_cfg.overrides.task)):
+        if (done := finished_job(out.parent, list(hydra_cfg.overrides.task))) is not None:
             log.info("sweep.resume: done already in %s, skipped", done)
             finished = read_report(done)
             return finished["val"].get(finished["metric"], math.nan)
@@ -54,9 +52,16 @@ def _train(cfg: DictConfig) -> float:
         if (out / LAST).exists() and (previous is None or previous["status"] == "interrupted"):
             log.info("sweep.resume: continuing %s from its %s", out, LAST)
             cfg.resume = True
-    failure = None
+    return _outcome(_run_or_failure(cfg, out, in_sweep), out, in_sweep)
+
+
+def _run_or_failure(cfg: DictConfig, out: Path, in_sweep: bool) -> dict:
+    """The run's report; or, where a sweep job failed, a report that says why (a single run exits instead)."""
+    from rnnlab.reports import write_json
+    from rnnlab.runner import run  # torch loads here, after the command line was found sound
+
     try:
-        report = run(cfg, out)
+        return run(cfg, out)
     except ConfigError as err:  # what needs torch to check: the device, task/model/loss combinations
         if full_errors():
             raise
@@ -76,12 +81,16 @@ def _train(cfg: DictConfig) -> float:
             raise
         log.exception("job failed")  # the traceback goes to this job's rnnlab.log
         failure = f"failed: {type(err).__name__}: {err}"
-    if failure is not None:  # the job never produced a report of its own: say why in its place
-        report = {"status": failure, "test": {}}
-        try:
-            write_json(out / "report.json", report)
-        except OSError:  # the disk that failed the job: the sweep's summary still names it
-            log.error("%s: %s (report.json could not be written)", out, failure)
+    report = {"status": failure, "test": {}}  # the job never produced a report of its own: say why in its place
+    try:
+        write_json(out / "report.json", report)
+    except OSError:  # the disk that failed the job: the sweep's summary still names it
+        log.error("%s: %s (report.json could not be written)", out, failure)
+    return report
+
+
+def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
+    """Say how a run that did not finish ended (and exit, unless a sweep goes on); the score of one that did."""
     if report["status"] == "interrupted":
         again = (f"the same command with sweep.resume=true hydra.sweep.dir={out.parent}" if in_sweep
                  else f"resume=true hydra.run.dir={out}")

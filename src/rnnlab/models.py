@@ -39,6 +39,7 @@ class RecurrentNet(nn.Module):
         attention: str = "none",
         attention_heads: int = 1,
         attention_query: str = "learned",
+        attention_null: bool = False,
         forget_bias: float | str = 0.0,
         sequence_steps: int | None = None,
     ) -> None:
@@ -62,7 +63,8 @@ class RecurrentNet(nn.Module):
         self.context_only = False  # the readout sees the context alone (report_input), not beside the final state
         readout_size = features
         if attention != "none":
-            self.attention = build_attention(attention, features, input_size, attention_heads, attention_query)
+            self.attention = build_attention(attention, features, input_size, attention_heads, attention_query,
+                                             attention_null)
             self.context_only = getattr(self.attention, "replaces_final_state", False)
             readout_size = self.attention.context_size + (0 if self.context_only else features)
         self.dropout = nn.Dropout(dropout)

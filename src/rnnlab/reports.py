@@ -213,6 +213,8 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
             f"- training: {train['steps']:,} steps, {train['sequences_seen']:,} sequences, {train['wall_s']:.1f} s, "
             f"{train['samples_per_s']:,.0f} sequences/s" + (", stopped early (criterion met)" if train["stopped_early"] else "")
         )
+    if report.get("timing"):  # this session's phases; the command's start-up (imports, Hydra) comes before them
+        lines.append("- time by phase: " + ", ".join(f"{phase} {s:.1f} s" for phase, s in report["timing"].items()))
     if report.get("best_val") is not None:
         lines.append(f"- best validation {report['metric']}: {fmt(report['best_val'])}")
     if "checkpoint" in report:

@@ -9,6 +9,8 @@ the config costs nothing and writes no report.
 from __future__ import annotations
 
 import logging
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from rnnlab.run_files import LAST
 from rnnlab.tasks.base import COUNTS, Task, abbreviate
 from rnnlab.scoring import TestOutcome, score_tests
 from rnnlab.threads import ThreadPolicy, work_per_step
-from rnnlab.train import Interrupts, fit
+from rnnlab.train import Interrupts, Parts, fit
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +69,11 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     return task, model, loss_fn
 
 
-def build_run(cfg: DictConfig, device: torch.device) -> tuple[Task, RecurrentNet, Loss, torch.optim.Optimizer, Any]:
+def build_run(cfg: DictConfig, device: torch.device) -> Parts:
     """All the objects of a run: build_parts, then the optimizer and its schedule."""
     task, model, loss_fn = build_parts(cfg, device)
     optimizer = build(cfg.optimizer)(model.parameters())
-    scheduler = build(cfg.scheduler)(optimizer)
-    return task, model, loss_fn, optimizer, scheduler
+    return Parts(task, model, loss_fn, optimizer, build(cfg.scheduler)(optimizer))
 
 
 RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
@@ -101,55 +102,62 @@ def job_label() -> str:
     return HydraConfig.get().job.override_dirname
 
 
+class Timings(dict):
+    """Seconds per phase of a run (report.json "timing"): `with timings("test"): ...`."""
+
+    @contextmanager
+    def __call__(self, phase: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[phase] = round(self.get(phase, 0.0) + time.perf_counter() - started, 3)
+
+
 def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    validate(cfg)
-    device = resolve_device(cfg.device)
-    task, model, loss_fn, optimizer, scheduler = build_run(cfg, device)
-    threads = ThreadPolicy.for_run(cfg.threads, work_per_step(model, cfg.trainer.batch_size), device)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resume = load_resume(cfg, run_dir) if cfg.resume else None
-    checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
-    logger = build(cfg.logger, log_dir=run_dir)
-    report = _header(cfg, task, model, loss_fn, device, job_label())
+    timings, run_dir = Timings(), Path(run_dir)
+    with timings("setup"):
+        validate(cfg)
+        device = resolve_device(cfg.device)
+        parts = build_run(cfg, device)
+        threads = ThreadPolicy.for_run(cfg.threads, work_per_step(parts.model, cfg.trainer.batch_size), device)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        resume = load_resume(cfg, run_dir) if cfg.resume else None
+        checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
+        logger = build(cfg.logger, log_dir=run_dir)
+        report = _header(cfg, parts.task, parts.model, parts.loss_fn, device, job_label())
     log.info("%s (%s parameters) on %s, %d thread(s)", report["run"], f"{report['setup']['model']['params']:,}", device,
              torch.get_num_threads())
     if resume is not None:
         log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
-
     logger.start_session(setup.hparams(report["setup"]))
     outcome = None
     try:
-        result = fit(model, task, loss_fn, optimizer, scheduler, cfg.trainer, device, cfg.seed, logger, checkpoints, resume,
-                     threads)
-        report.update(
-            status=result.status,
-            train={
-                "steps": result.steps,
-                "sequences_seen": result.sequences_seen,
-                "wall_s": round(result.wall_s, 3),
-                "samples_per_s": round(result.samples_per_s, 1),
-                "stopped_early": result.stopped_early,
-            },
-            val=result.val or {},
-            best_val=result.best_val,
-            test={},
-        )
+        with timings("train"):
+            result = fit(parts, cfg.trainer, device, cfg.seed, logger, checkpoints, resume, threads)
+        report.update(status=result.status, train=_training_summary(result), val=result.val or {},
+                      best_val=result.best_val, test={}, timing=timings)
         if result.signal is not None:
             report["signal"] = result.signal
         if result.status == "ok":  # an interrupted or diverged run is not tested: resume it, or rnnlab-eval last.pt
-            with Interrupts() as interrupts:  # a signal while testing: the same contract as while training
-                outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples,
+            with Interrupts() as interrupts, timings("test"):  # a signal while testing: as while training
+                outcome = score_tests(parts.model, parts.loss_fn, parts.task, device, report["run"], logger.samples,
                                       stop=lambda: interrupts.signal is not None)
             if outcome is None:  # last.pt says training finished: resume=true goes straight to the test
                 report.update(status="interrupted", signal=interrupts.signal)
             else:
-                publish(outcome, report, logger, result.steps, run_dir)
+                with timings("figures"):  # plots, TensorBoard figures, by-length tables
+                    publish(outcome, report, logger, result.steps, run_dir)
         logger.end_session(report["status"])
     finally:
         logger.close()
     _write_reports(report, outcome.samples if outcome else [], run_dir)
     return report
+
+
+def _training_summary(result) -> dict[str, Any]:
+    return {"steps": result.steps, "sequences_seen": result.sequences_seen, "wall_s": round(result.wall_s, 3),
+            "samples_per_s": round(result.samples_per_s, 1), "stopped_early": result.stopped_early}
 
 
 SAVED_WITH_THE_WEIGHTS = ("model", "loss")  # config groups rnnlab-eval cannot change

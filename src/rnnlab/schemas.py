@@ -51,9 +51,10 @@ class ModelSchema:
     attention: str = MISSING
     attention_heads: int = MISSING
     attention_query: str = MISSING  # additive attention's query: learned (per head) or final (from the final state)
-    # The initial forget-gate bias: a number (the lstm cell's; set in conf/model/lstm.yaml) or chrono (Tallec &
-    # Ollivier 2018: drawn from the task's sequence length; lstm and gru).
-    forget_bias: Any = 0.0
+    attention_null: bool = MISSING  # additive, dot: each head may attend to an empty slot (src/rnnlab/attention.py)
+    # The initial forget-gate bias: a number (the lstm cell's; 0 for the others) or chrono (Tallec & Ollivier 2018:
+    # drawn from the task's sequence length; lstm and gru). Each conf/model/<cell>.yaml sets its own.
+    forget_bias: Any = MISSING
 
     def __post_init__(self) -> None:
         require_choice("cell", self.cell, CELLS)
@@ -146,6 +147,21 @@ class CosineSchedulerSchema(SchedulerSchema):
         require(self.eta_min >= 0, "eta_min", self.eta_min, "a learning rate >= 0")
 
 
+@dataclass
+class HoldCosineSchedulerSchema(SchedulerSchema):
+    total_steps: int = MISSING
+    warmup: float = MISSING  # fractions of total_steps
+    hold: float = MISSING
+    eta_min: float = MISSING
+
+    def __post_init__(self) -> None:
+        require(self.total_steps >= 1, "total_steps", self.total_steps, "an integer >= 1 (steps)")
+        require(0 <= self.warmup <= 1, "warmup", self.warmup, "a fraction of the steps, 0..1")
+        require(0 <= self.hold <= 1, "hold", self.hold, "a fraction of the steps, 0..1")
+        require(self.warmup + self.hold <= 1, "hold", self.hold, "a fraction with warmup + hold <= 1")
+        require(self.eta_min >= 0, "eta_min", self.eta_min, "a learning rate >= 0")
+
+
 # ---------------------------------------------------------------------------------------------- trainer, logger
 
 
@@ -215,7 +231,8 @@ GROUP_SCHEMAS: dict[str, dict[str, type]] = {
     "model": {"model": ModelSchema, "scratch_rnn": ScratchRNNSchema},
     "loss": {"loss": LossSchema},
     "optimizer": {"optimizer": OptimizerSchema, "momentum": MomentumOptimizerSchema},
-    "scheduler": {"constant": ConstantSchedulerSchema, "cosine": CosineSchedulerSchema},
+    "scheduler": {"constant": ConstantSchedulerSchema, "cosine": CosineSchedulerSchema,
+                  "hold_cosine": HoldCosineSchedulerSchema},
     "trainer": {"trainer": TrainerSchema},
     "logger": {"logger": LoggerSchema},
 }

@@ -77,17 +77,19 @@ def _attention(model, batch: Batch) -> torch.Tensor:
 
 
 def attention_scores(model, task: Task, batch: Batch, chunk: int = 1000) -> dict[str, float]:
-    """test attention_on_target: the share of attention weight on the steps the task says matter, averaged over
-    sequences and heads (1.0: every head looks only at those steps)."""
-    shares = []
+    """test attention_on_target: of the attention weight the heads put on the sequences' steps, the share on the
+    steps the task says matter (1.0: every head looks only there). A head that attends to the empty slot
+    (model.attention_null) looks at no step, so it neither adds to nor takes from the share."""
+    on_target, on_steps = 0.0, 0.0
     for start in range(0, len(batch), chunk):
         part = batch[start : start + chunk]
         target = task.relevant_steps(part)
         if target is None:
             return {}
         weights = _attention(model, part)  # (n, heads, steps)
-        shares.append((weights * target[:, None, : weights.shape[-1]]).sum(dim=-1).flatten())
-    return {"attention_on_target": float(torch.cat(shares).mean())}
+        on_target += float((weights * target[:, None, : weights.shape[-1]]).sum())
+        on_steps += float(weights.sum())
+    return {"attention_on_target": on_target / on_steps if on_steps > 0 else 0.0}
 
 
 def attention_figure(model, task: Task, batch: Batch, title: str) -> Figure:

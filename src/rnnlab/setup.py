@@ -33,7 +33,7 @@ def _settings(node: DictConfig) -> dict[str, Any]:
 def _model_settings(node: DictConfig) -> dict[str, Any]:
     settings = _settings(node)
     if settings.get("attention", "none") == "none":  # its heads and query mean nothing then
-        settings = {k: v for k, v in settings.items() if k not in ("attention_heads", "attention_query")}
+        settings = {k: v for k, v in settings.items() if k not in ("attention_heads", "attention_query", "attention_null")}
     # (chrono is a forget bias the gru takes too)
     return {k: v for k, v in settings.items()
             if CELL_ONLY.get(k, settings.get("cell")) == settings.get("cell") or v == "chrono"}

@@ -1,6 +1,6 @@
 """The training loop and evaluation.
 
-    result = fit(model, task, loss_fn, optimizer, scheduler, trainer_cfg, device, seed, logger)
+    result = fit(Parts(task, model, loss_fn, optimizer, scheduler), trainer_cfg, device, seed, logger)
     metrics, predictions = evaluate(model, loss_fn, task, batch)
 
 Synthetic tasks get a fresh batch every step from one seeded generator on the device, so a run is a function of
@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -151,104 +151,134 @@ def train_step(model: nn.Module, loss_fn: Loss, optimizer, scheduler, batch: Bat
     return loss_value, outputs
 
 
-def fit(
-    model: nn.Module,
-    task: Task,
-    loss_fn: Loss,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    trainer,
-    device: torch.device,
-    seed: int,
-    logger: NullLogger,
-    checkpoints: Checkpoints | None = None,
-    resume: dict[str, Any] | None = None,
-    threads=None,
-) -> TrainResult:
-    """Train until max_steps, the task's stop criterion, a signal or a non-finite loss; `resume` is a loaded
-    last.pt to continue from (the same steps, batches and numbers as a run that never stopped); `threads` a
-    ThreadPolicy that may change the thread count between steps."""
-    generator = seeded(seed, device)
-    val_set = task.validation_set(device)
-    state = TrainState(RecentSequences(task.stop_window if trainer.early_stop else 0))
-    if resume is not None:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        scheduler.load_state_dict(resume["scheduler"])
-        restore_rng(resume["rng"], generator)
-        task.load_state_dict(resume["task"])
-        state.load_state_dict(resume["trainer"], trainer.batch_size)
-    started = time.perf_counter()
+class Parts(NamedTuple):
+    """What a run trains: the task, the model, its loss, the optimizer and its schedule."""
 
-    def save_last() -> None:
-        if checkpoints is not None:
-            checkpoints.save(LAST, {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": capture_rng(generator), "task": task.state_dict(),
-                "trainer": state.state_dict(time.perf_counter() - started),
+    task: Task
+    model: nn.Module
+    loss_fn: Loss
+    optimizer: torch.optim.Optimizer
+    scheduler: Any  # torch.optim.lr_scheduler.LRScheduler
+
+
+# Why a loop ends. A criterion or max_steps stop is a finished run ("ok"); the other two are not tested.
+MAX_STEPS, CRITERION, INTERRUPTED, DIVERGED = "max_steps", "criterion", "interrupted", "diverged"
+
+
+class Training:
+    """One fit: the parts, where training stands (TrainState) and the checkpoints it writes."""
+
+    def __init__(self, parts: Parts, trainer, device: torch.device, seed: int, logger: NullLogger,
+                 checkpoints: Checkpoints | None = None, threads=None) -> None:
+        self.parts, self.trainer, self.device, self.logger = parts, trainer, device, logger
+        self.checkpoints, self.threads = checkpoints, threads
+        self.generator = seeded(seed, device)
+        self.val_set = parts.task.validation_set(device)
+        self.state = TrainState(RecentSequences(parts.task.stop_window if trainer.early_stop else 0))
+        self.started = time.perf_counter()
+        self.val: dict | None = None
+        self.diverged = ""  # the non-finite loss and its step
+
+    def restore(self, resume: dict[str, Any]) -> None:
+        """Continue from a loaded last.pt: the same steps, batches and numbers as a run that never stopped."""
+        p = self.parts
+        p.model.load_state_dict(resume["model"])
+        p.optimizer.load_state_dict(resume["optimizer"])
+        p.scheduler.load_state_dict(resume["scheduler"])
+        restore_rng(resume["rng"], self.generator)
+        p.task.load_state_dict(resume["task"])
+        self.state.load_state_dict(resume["trainer"], self.trainer.batch_size)
+
+    def save_last(self) -> None:
+        if self.checkpoints is not None:
+            p = self.parts
+            self.checkpoints.save(LAST, {
+                "model": p.model.state_dict(), "optimizer": p.optimizer.state_dict(),
+                "scheduler": p.scheduler.state_dict(), "rng": capture_rng(self.generator),
+                "task": p.task.state_dict(), "trainer": self.state.state_dict(time.perf_counter() - self.started),
             })
 
-    def validate_and_keep_best(step: int) -> dict:
-        metrics = _validate(model, loss_fn, task, val_set, logger, step)
-        if metrics[task.metric] > state.best:
-            state.best = metrics[task.metric]
-            if checkpoints is not None:
-                checkpoints.save(BEST, {"model": model.state_dict(), "step": step, "val": metrics})
-        return metrics
+    def validate(self) -> None:
+        """Validation metrics now; best.pt when the task's metric is the best yet."""
+        p, step = self.parts, self.state.step
+        self.val = _validate(p.model, p.loss_fn, p.task, self.val_set, self.logger, step)
+        if self.val[p.task.metric] > self.state.best:
+            self.state.best = self.val[p.task.metric]
+            if self.checkpoints is not None:
+                self.checkpoints.save(BEST, {"model": p.model.state_dict(), "step": step, "val": self.val})
 
-    status, val, caught = "ok", None, None  # status: ok, or why training stopped short
-    first = state.step
-    bar = tqdm(total=trainer.max_steps, initial=first, desc=task.name, disable=None if trainer.progress else True,
-               unit="step")
-    model.train()
-    loop_started, work_s = time.perf_counter(), 0.0
+    def step(self, step: int, bar) -> float | None:
+        """One training step with its bookkeeping: the seconds of training work, or None on a non-finite loss."""
+        p, trainer, state = self.parts, self.trainer, self.state
+        tick = time.perf_counter()
+        batch = p.task.make_batch(trainer.batch_size, self.generator, self.device)
+        loss_value, outputs = train_step(p.model, p.loss_fn, p.optimizer, p.scheduler, batch, trainer.clip_grad_norm)
+        if not math.isfinite(loss_value):
+            self.diverged = f"loss {loss_value} at step {step}"
+            return None
+        work = time.perf_counter() - tick  # the training work itself; what follows is the runner's bookkeeping
+        state.train_time += work
+        state.sequences += len(batch)
+        state.step = step
+        predictions = p.loss_fn.predict(outputs.detach())
+        state.recent.add(len(batch), int((~p.task.sequences_right(predictions, batch)).sum()))
+        bar.update()
+        if step % trainer.log_every == 0:
+            _log_training(self.logger, bar, p.task, predictions, batch, loss_value, p.scheduler, state, step)
+            if self.threads is not None:  # a large model: fewer threads while another process competes
+                self.threads.adapt()
+        return work
+
+    def loop(self, interrupts: Interrupts) -> tuple[str, float]:
+        """Steps until a stop: (why it stopped, the seconds of training work in this call)."""
+        trainer, state, work_s = self.trainer, self.state, 0.0
+        if state.finished:  # a resumed run whose training had ended: straight to the test
+            return (CRITERION if state.recent.all_right else MAX_STEPS), work_s
+        bar = tqdm(total=trainer.max_steps, initial=state.step, desc=self.parts.task.name, unit="step",
+                   disable=None if trainer.progress else True)
+        try:
+            for step in range(state.step + 1, trainer.max_steps + 1):
+                work = self.step(step, bar)
+                if work is None:
+                    return DIVERGED, work_s
+                work_s += work
+                if state.recent.all_right:
+                    return CRITERION, work_s
+                if step % trainer.eval_every == 0:
+                    self.validate()
+                if interrupts.signal is not None:
+                    return INTERRUPTED, work_s
+                if trainer.checkpoint_every and step % trainer.checkpoint_every == 0:
+                    self.save_last()
+            return MAX_STEPS, work_s
+        finally:
+            bar.close()
+
+
+def fit(parts: Parts, trainer, device: torch.device, seed: int, logger: NullLogger,
+        checkpoints: Checkpoints | None = None, resume: dict[str, Any] | None = None, threads=None) -> TrainResult:
+    """Train until max_steps, the task's stop criterion, a signal or a non-finite loss; `resume` is a loaded
+    last.pt to continue from; `threads` a ThreadPolicy that may change the thread count between steps."""
+    training = Training(parts, trainer, device, seed, logger, checkpoints, threads)
+    if resume is not None:
+        training.restore(resume)
+    parts.model.train()
+    loop_started = time.perf_counter()
     with Interrupts() as interrupts:
-        for step in range(first + 1, trainer.max_steps + 1) if not state.finished else ():
-            tick = time.perf_counter()
-            batch = task.make_batch(trainer.batch_size, generator, device)
-            loss_value, outputs = train_step(model, loss_fn, optimizer, scheduler, batch, trainer.clip_grad_norm)
-            if not math.isfinite(loss_value):
-                status = f"diverged: loss {loss_value} at step {step}"
-                break
-            work = time.perf_counter() - tick  # the training work itself; what follows is the runner's bookkeeping
-            work_s += work
-            state.train_time += work
-            state.sequences += len(batch)
-            state.step = step
-            predictions = loss_fn.predict(outputs.detach())
-            state.recent.add(len(batch), int((~task.sequences_right(predictions, batch)).sum()))
-            bar.update()
-            if step % trainer.log_every == 0:
-                _log_training(logger, bar, task, predictions, batch, loss_value, scheduler, state, step)
-                if threads is not None:  # a large model: fewer threads while another process competes
-                    threads.adapt()
-            if state.recent.all_right:
-                break
-            if step % trainer.eval_every == 0:
-                val = validate_and_keep_best(step)
-            if interrupts.signal is not None:
-                status, caught = "interrupted", interrupts.signal
-                break
-            if trainer.checkpoint_every and step % trainer.checkpoint_every == 0:
-                save_last()
-    bar.close()
+        stop, work_s = training.loop(interrupts)
     loop_s = time.perf_counter() - loop_started
-    if status == "ok":
+    state = training.state
+    if stop in (MAX_STEPS, CRITERION):
         state.finished = True
-        val = validate_and_keep_best(state.step)
-    if not status.startswith("diverged"):
-        save_last()
+        training.validate()
+    if stop != DIVERGED:  # a non-finite loss leaves last.pt as it was: the last good weights
+        training.save_last()
+    status = {DIVERGED: f"diverged: {training.diverged}", INTERRUPTED: "interrupted"}.get(stop, "ok")
     return TrainResult(
-        steps=state.step,
-        sequences_seen=state.sequences,
-        wall_s=state.wall_s + time.perf_counter() - started,
-        samples_per_s=state.sequences / state.train_time if state.train_time > 0 else 0.0,
-        loop_s=loop_s,
-        work_s=work_s,
-        stopped_early=state.recent.all_right,
-        status=status,
-        val=val,
-        signal=caught,
+        steps=state.step, sequences_seen=state.sequences, wall_s=state.wall_s + time.perf_counter() - training.started,
+        samples_per_s=state.sequences / state.train_time if state.train_time > 0 else 0.0, loop_s=loop_s,
+        work_s=work_s, stopped_early=stop == CRITERION, status=status, val=training.val,
+        signal=interrupts.signal if stop == INTERRUPTED else None,
         best_val=state.best if math.isfinite(state.best) else None,
     )
 

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Batch, Task, seeded, user_path
+from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Batch, Task, user_path
 
 MEAN, STD = 0.1307, 0.3081
 SIDE = 28

@@ -1,0 +1,68 @@
+"""bench.json as the Markdown table people read (outputs/bench/bench.md)."""
+
+from __future__ import annotations
+
+import json
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    peak, sgemm, on_cpu = m.get("cpu_peak_gflops_fp32"), m["sgemm_gflops"], m["device"] == "cpu"
+    lines = [
+        f"# rnnlab benchmark ({r['date']})", "",
+        f"{m['cpu']}, {m['cores']} cores ({m['threads_used']} torch threads), torch {m['torch']}, device {m['device']}"
+        + (f" ({m['gpu']})" if "gpu" in m else "")
+        + (f"; CPU fp32 peak {peak} GFLOP/s (cores x clock x FMA width)" if peak and on_cpu else "")
+        + f"; one 2048x2048 fp32 matmul: {sgemm} GFLOP/s",
+        f"MNIST data: {r['mnist_data']}", "",
+        "## Training throughput (runner's own loop, logging off)", "",
+        "| run | batch | sequences/s | recurrent matmul GFLOP/s | % of fp32 peak | % of the large matmul |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, t in r["throughput"].items():
+        share = f"{100 * t['gflops'] / peak:.0f}%" if peak and on_cpu else "-"
+        lines.append(f"| {name} | {t['batch_size']} | {t['sequences_per_s']:,.0f} | {t['gflops']:.1f} | {share} | "
+                     f"{100 * t['gflops'] / sgemm:.0f}% |")
+    d = r["dataloader"]
+    lines += [
+        "", "## MNIST, one LSTM layer of 128, batch 128: rnnlab vs the hand-written Dataset + DataLoader loop", "",
+        "| loop | training sequences/s | data path alone, images/s |", "|---|---|---|",
+        f"| torchvision Dataset + per-item transforms + DataLoader | {d['baseline_sequences_per_s']:,.0f} | "
+        f"{d['data_only_baseline_per_s']:,.0f} |",
+        f"| rnnlab (splits as one tensor on the device) | {d['rnnlab_sequences_per_s']:,.0f} | "
+        f"{d['data_only_rnnlab_per_s']:,.0f} |",
+        f"| speed-up | {d['speedup']:.2f}x | {d['data_only_speedup']:.0f}x |",
+        "",  # a data path that cost nothing would leave only the model: the most any data path can gain here
+        f"Upper bound on this device, whatever the data path: 1 + model rate / DataLoader rate = "
+        f"{1 + d['rnnlab_sequences_per_s'] / d['data_only_baseline_per_s']:.2f}x.",
+        "", "## Data generation (sequences/s, batches of 4096)", "", "| task | sequences/s |", "|---|---|",
+        *(f"| {k} | {v:,.0f} |" for k, v in r["generation"].items()),
+        "", "## Runner overhead (temporal order, LSTM-32, batch 32: the smallest model, where it shows most)", "",
+        "| runner | ms per step | share of the step not spent on the training work |", "|---|---|---|",
+        *(f"| {name} | {o['ms_per_step']:.2f} | {o['overhead_pct']:.1f}% |" for name, o in r["overhead"].items()),
+    ]
+    if "tried" in r:
+        lines += ["", "## Tried for speed: MNIST LSTM 2x128", "", "| setting | sequences/s |", "|---|---|"]
+        lines += [f"| {name} | {t['error'] if 'error' in t else format(t['sequences_per_s'], ',.0f')} |"
+                  for name, t in r["tried"].items()]
+    if "busy" in r:
+        lines += ["", "## Beside one competing CPU-bound process (threads=auto, the default)", "",
+                  "| run | threads | sequences/s | share of quiet |", "|---|---|---|---|"]
+        lines += [f"| {name} | {t['threads']} | {t['sequences_per_s']:,.0f} | "
+                  f"{100 * t['sequences_per_s'] / r['throughput'][name]['sequences_per_s']:.0f}% |"
+                  for name, t in r["busy"].items()]
+    c = r["command"]
+    lines += ["", "## The whole command: `rnnlab` (default binary addition), start to exit", "",
+              "| part | seconds |", "|---|---|", f"| **whole command** | **{c['whole']:.2f}** |",
+              f"| imports (torch, rnnlab, matplotlib, TensorBoard) | {c['imports']:.2f} |",
+              *(f"| run: {phase} | {s:.2f} |" for phase, s in c["phases"].items()),
+              f"| the rest (interpreter, Hydra, up-front checks, report files) | {c['other']:.2f} |",
+              f"| `rnnlab --help` | {c['help']:.2f} |", f"| a mistake (`model.hiden_size=5`) | {c['mistake']:.2f} |"]
+    s = r["sweep"]
+    lines += ["", "## A 9-job sweep (index recall, 3 cells x 3 hidden sizes)", "", "| launcher | seconds |", "|---|---|",
+              f"| basic (one job after another) | {s['basic']:.1f} |",
+              f"| joblib, {s['jobs']} processes | {s['joblib']:.1f} |", f"| speed-up | {s['speedup']:.2f}x |"]
+    lines += ["", "## Time to target", "", "| target | training time | sequences | test |", "|---|---|---|---|"]
+    for name, t in r["time_to_target"].items():
+        lines.append(f"| {name} | {t['train_s']:.1f} s | {t['sequences']:,} | {json.dumps(t['test'])} |")
+    return "\n".join(lines) + "\n"
