@@ -67,6 +67,23 @@ def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
     assert (weights[1, :, 2:] == 0).all() and (weights[1, :, :2] > 0).all()
 
 
+@pytest.mark.parametrize("attention", ["additive", "dot"])
+def test_with_the_empty_slot_a_head_shares_its_weight_with_nothing_and_still_ignores_padding(attention):
+    net = model(attention=attention, attention_heads=2, attention_null=True)
+    with torch.no_grad():  # make the empty slot win: every head attends mostly to nothing
+        if attention == "additive":
+            net.attention.score.fill_(1.0)  # a step scores sum(tanh(key)) < 8 (size 8); the slot scores ~8
+            net.attention.null.fill_(10.0)
+        else:
+            net.attention.null.fill_(20.0)
+    x = torch.randn(2, 6, 3)
+    x[1, 2:] = 100.0
+    net(x, torch.tensor([6, 2]))
+    weights = net.last_attention
+    assert (weights.sum(-1) < 0.5).all() and (weights.sum(-1) > 0).all()
+    assert (weights[1, :, 2:] == 0).all()
+
+
 def test_the_readout_sees_the_context_beside_the_final_state_except_in_the_reports_design():
     hidden, heads = 8, 3
     assert model(attention="additive", attention_heads=heads).readout.in_features == heads * hidden + hidden
@@ -134,3 +151,30 @@ def test_attention_learns_to_look_at_the_step_that_decides():
         accuracy = (net(x, lengths).argmax(-1) == y).float().mean()
     on_marked = net.last_attention[torch.arange(500), 0, marked].mean()
     assert on_marked > 0.7 and accuracy > 0.9  # chance: 1/12 of the weight, 25% accuracy
+
+
+def test_attention_on_target_counts_what_the_heads_put_on_steps_not_what_went_to_the_empty_slot():
+    """Two heads on temporal order: one all on X and Y, one on the empty slot (no weight on any step); then the
+    second head looks at a wrong step instead. The share is 1.0, then 0.5."""
+    from rnnlab.scoring import attention_scores
+    from rnnlab.tasks.base import seeded
+    from rnnlab.tasks.temporal_order import TemporalOrder
+
+    task = TemporalOrder(variant="6a", val_size=8, test_size=8, stop_window=0)
+    batch = task.make_batch(8, seeded(0, torch.device("cpu")), torch.device("cpu"))
+    target = task.relevant_steps(batch).float()  # (n, steps): 1 at the X/Y steps
+
+    class Looking(torch.nn.Module):
+        def __init__(self, second_head):
+            super().__init__()
+            self.second_head = second_head
+
+        def forward(self, x, lengths):
+            self.last_attention = torch.stack([target / target.sum(-1, keepdim=True), self.second_head], dim=1)
+            return torch.zeros(len(x), 4)
+
+    abstains = torch.zeros_like(target)
+    wrong = torch.zeros_like(target)
+    wrong[:, 0] = 1.0  # the start symbol, never X or Y
+    assert attention_scores(Looking(abstains), task, batch)["attention_on_target"] == 1.0
+    assert attention_scores(Looking(wrong), task, batch)["attention_on_target"] == 0.5

@@ -11,7 +11,8 @@ the recurrent memory instead of replacing it; `report_input` is the exception, o
   Several heads (Lin et al. 2017, structured self-attention) can each find one of several steps that matter: one
   softmax pool averages the steps it finds and so loses their order. The position features let a head prefer an
   early or a late step, which a tanh RNN's state alone does not tell.
-- dot (Luong 2015): score_t = (W h_T) . h_t / sqrt(d), the final state against every state (a W per head).
+- dot (Luong 2015, scaled as in Vaswani et al. 2017): score_t = (W_q h_T) . k_t / sqrt(d), the final state as
+  the query against every step's key (state, input and position, as for additive), a W_q per head.
 - report_input: the design of one of the original course reports, kept for a side-by-side: each one-hot input is
   scored against the final state, the scores are normalised as sigmoid(e_t) / sum_j sigmoid(e_j), and the readout
   sees only the weighted sum of the inputs (one head, whatever attention_heads says). A weighted sum of one-hot
@@ -62,7 +63,11 @@ class AdditiveAttention(nn.Module):
             self.query = nn.Parameter(torch.zeros(heads, size))
         else:
             self.query = nn.Linear(state_size, heads * size, bias=False)
-        self.score = nn.Parameter(torch.randn(heads, size) / math.sqrt(size))
+        # v starts at 0: every head begins as a plain average over the steps, and none starts saturated on one
+        # step whose context never changes (the start symbol, whose key the position features make extreme).
+        # Measured on temporal order, LSTM, seeds 0-1: attention on target 0.47-0.81 with v ~ N(0, 1/size),
+        # 0.77-0.96 with v = 0.
+        self.score = nn.Parameter(torch.zeros(heads, size))
         self.null = nn.Parameter(torch.zeros(heads, size)) if null else None  # the empty slot's key
         self.context_size = heads * state_size
 
@@ -80,17 +85,22 @@ class AdditiveAttention(nn.Module):
 
 
 class DotAttention(nn.Module):
-    def __init__(self, state_size: int, heads: int, null: bool = False) -> None:
+    def __init__(self, state_size: int, input_size: int, heads: int, null: bool = False) -> None:
         super().__init__()
-        self.heads = heads
-        self.query = nn.Linear(state_size, heads * state_size, bias=False)  # one query per head
+        self.heads, self.size = heads, state_size
+        self.key = nn.Linear(state_size + input_size + len(TIME_SCALES), heads * state_size)
+        self.query = nn.Linear(state_size, heads * state_size, bias=False)  # one query per head, from h_T
+        nn.init.zeros_(self.query.weight)  # every head starts as a plain average (see AdditiveAttention.score)
         self.null = nn.Parameter(torch.zeros(1, heads)) if null else None  # the empty slot's score, per head
         self.context_size = heads * state_size
 
     def forward(self, states: Tensor, inputs: Tensor, final: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        n, _, features = states.shape
-        query = self.query(final).view(n, self.heads, features)
-        weights = _masked_softmax(torch.einsum("nhf,ntf->nht", query, states) / math.sqrt(features), mask, self.null)
+        n, steps, _ = states.shape
+        where = position_features(steps, states.device).expand(n, -1, -1)
+        keys = self.key(torch.cat([states, inputs, where], dim=-1)).view(n, steps, self.heads, self.size)
+        query = self.query(final).view(n, self.heads, self.size)
+        scores = torch.einsum("nhd,nthd->nht", query, keys)
+        weights = _masked_softmax(scores / math.sqrt(self.size), mask, self.null)
         return torch.einsum("nht,ntf->nhf", weights, states).reshape(n, -1), weights
 
 
@@ -111,7 +121,7 @@ def build_attention(kind: str, state_size: int, input_size: int, heads: int, que
     if kind == "additive":
         return AdditiveAttention(state_size, input_size, heads, query, null)
     if kind == "dot":
-        return DotAttention(state_size, heads, null)
+        return DotAttention(state_size, input_size, heads, null)
     if kind == "report_input":
         return ReportInputAttention(state_size, input_size)
     raise ValueError(f"unknown attention {kind!r}: choose one of none, additive, dot, report_input")
