@@ -172,6 +172,18 @@ def main() -> None:
     print(markdown(results))
 
 
+def throughputs(device: torch.device, steps: int, mnist: list[str]) -> dict:
+    """The default tasks and MNIST 2x128 for each cell on a quiet machine; on a CPU, again beside a competitor."""
+    runs = {**DEFAULT_TASKS, **{f"mnist rows {cell} 2x128": ["task=mnist", f"model={cell}", *mnist]
+                                for cell in ("rnn", "lstm", "gru")}}
+    result = {"throughput": {name: throughput(name.replace(" ", "_"), device, steps, o) for name, o in runs.items()}}
+    if device.type == "cpu":
+        busy = {**DEFAULT_TASKS, "mnist rows lstm 2x128": runs["mnist rows lstm 2x128"]}
+        with competing_process():
+            result["busy"] = {name: throughput(name.replace(" ", "_"), device, steps, o) for name, o in busy.items()}
+    return result
+
+
 def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) -> dict:
     mnist = [f"task.root={root}", "task.download=false"]
     steps = 20 if args.quick else 100
@@ -186,13 +198,7 @@ def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) 
         "temporal_order (6b)": generation_rate("temporal_order", device, seconds),
     }
     print("training throughput, quiet and beside a competing process ...", file=sys.stderr)
-    runs = {**DEFAULT_TASKS, **{f"mnist rows {cell} 2x128": ["task=mnist", f"model={cell}", *mnist]
-                                for cell in ("rnn", "lstm", "gru")}}
-    results["throughput"] = {name: throughput(name.replace(" ", "_"), device, steps, o) for name, o in runs.items()}
-    if device.type == "cpu":
-        busy = {**DEFAULT_TASKS, "mnist rows lstm 2x128": runs["mnist rows lstm 2x128"]}
-        with competing_process():
-            results["busy"] = {name: throughput(name.replace(" ", "_"), device, steps, o) for name, o in busy.items()}
+    results.update(throughputs(device, steps, mnist))
     print("hand-written DataLoader baseline ...", file=sys.stderr)
     one_layer = ["task=mnist", "model=lstm", *mnist, "model.num_layers=1", "model.dropout=0"]  # the baseline's model
     ours = throughput("mnist_lstm_1layer", device, steps, one_layer)

@@ -9,7 +9,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from rnnlab.runner import run
-from rnnlab.train import RecentSequences
+from rnnlab.train_state import RecentSequences
 
 REPORT_KEYS = {"status", "task", "model", "loss", "params", "train", "test"}
 TRAIN_KEYS = {"steps", "sequences_seen", "wall_s", "samples_per_s", "stopped_early"}
