@@ -23,17 +23,18 @@ def rnnlab(*args: str, cwd) -> subprocess.CompletedProcess:
 
 
 def test_a_run_writes_its_report_and_tensorboard_events(tmp_path):
-    result = rnnlab("task=index_recall", "model=gru", "model.hidden_size=10", "task.position=2", *FAST, cwd=tmp_path)
+    result = rnnlab("task=index_recall", "model=gru", "model.hidden_size=10", "task.position=2",
+                    "task.test_lengths=[4,40]", *FAST, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (run_dir,) = (tmp_path / "outputs" / "index_recall").iterdir()  # default run dir, relative to the cwd
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "ok" and report["task"] == "index_recall" and report["model"] == "gru"
-    assert list(report["accuracy_by_length"]) == ["3", "5", "10", "20", "50", "100"]
+    assert list(report["accuracy_by_length"]) == ["4", "40"]  # one per length asked for
     assert list(run_dir.glob("events.out.tfevents.*"))
     assert (run_dir / ".hydra" / "config.yaml").exists()
     assert (run_dir / "last.pt").exists() and (run_dir / "best.pt").exists()
     assert "test: acc=" in result.stdout + result.stderr
-    assert "accuracy by length: 3: " in result.stdout + result.stderr
+    assert "accuracy by length: 4: " in result.stdout + result.stderr
 
 
 BAD_INPUTS = [
