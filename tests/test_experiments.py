@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from hydra import compose, initialize_config_module
@@ -16,7 +15,6 @@ from omegaconf import OmegaConf
 import rnnlab.conf
 from rnnlab.command_line import expand_jobs
 from rnnlab.runner import run
-from test_mnist import FILES, digit_images, write_idx
 
 EXPERIMENTS = Path(rnnlab.conf.__file__).parent / "experiment"
 TOY = ["logger=none", "trainer.progress=false", "trainer.max_steps=3", "trainer.eval_every=2", "task.val_size=8",
@@ -29,19 +27,6 @@ def expected_jobs(name: str) -> int:
     swept = config.get("hydra", {}).get("sweeper", {}).get("params", {})
     overrides = OverridesParser.create().parse_overrides([f"{key}={value}" for key, value in swept.items()])
     return math.prod(len(list(o.sweep_string_iterator())) for o in overrides)
-
-
-@pytest.fixture(scope="module")
-def tiny_mnist(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("mnist")
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    labels = np.arange(100) % 10
-    for images_file, labels_file in (FILES[:2], FILES[2:]):
-        write_idx(raw / images_file, digit_images(labels, rng))
-        write_idx(raw / labels_file, labels)
-    return root
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))

@@ -212,10 +212,12 @@ def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
 
 
 @pytest.mark.parametrize("search", sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "hparams_search").glob("*.yaml")))
-def test_every_search_config_runs_two_trials(tmp_path, search):
+def test_every_search_config_runs_two_trials(tmp_path, search, tiny_mnist):
     sweep = tmp_path / "search"
+    data = [f"task.root={tiny_mnist}", "task.download=false"] if "mnist" in search else []
     result = rnnlab("-m", f"hparams_search={search}", "hydra.sweeper.n_trials=2", "trainer.max_steps=10",
-                    "task.val_size=32", "task.test_size=16", "logger=none", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+                    "task.val_size=32", "task.test_size=16", "logger=none", *data, f"hydra.sweep.dir={sweep}",
+                    cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
     assert (sweep / "optuna.db").exists() and (sweep / "optimization_results.yaml").exists()

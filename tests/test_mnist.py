@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -15,22 +14,9 @@ from rnnlab.predict import load_photo, predict_files, prepare_digit
 from rnnlab.runner import run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, stratified_split
-from conftest import CPU, command
+from conftest import CPU, command, digit_images, write_idx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = struct.pack(">I", 0x0800 + array.ndim) + b"".join(struct.pack(">I", n) for n in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def digit_images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Class c: a bright bar on row 4 + 2c (easy to learn row by row), over faint noise."""
-    images = (rng.random((len(labels), 28, 28)) * 40).astype(np.uint8)
-    for i, c in enumerate(labels):
-        images[i, 4 + 2 * c : 6 + 2 * c, 4:24] = 255
-    return images
 
 
 @pytest.fixture
