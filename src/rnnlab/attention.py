@@ -23,7 +23,9 @@ Padding (steps past a sequence's end) gets weight 0.
 null=True (additive, dot) gives every head one more place to look: a learned "nothing here" slot whose value is
 zero. A head that finds X in XY has no X to find in YY; without the slot its softmax must still put its weight on
 some step, and it learns to park it on the start symbol, the one step that is the same in every sequence. With the
-slot it abstains, and the weights it returns over the true steps sum to 1 minus what it put there.
+slot it can abstain instead, and the weights it returns over the true steps sum to 1 minus what it put there.
+Measured (README, Temporal order): it settles RNN heads (0.98-1.00 on target at every seed); LSTM heads often
+still do without it.
 """
 
 from __future__ import annotations
