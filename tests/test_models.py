@@ -68,6 +68,24 @@ def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
 
 
 @pytest.mark.parametrize("attention", ["additive", "dot"])
+def test_each_head_pools_the_states_and_the_inputs_of_the_steps_it_attends(attention):
+    from rnnlab.attention import build_attention
+
+    pool = build_attention(attention, state_size=4, input_size=3, heads=2, query="learned", null=True)
+    with torch.no_grad():  # heads that do not start as a plain average, so the weights below differ per step
+        for p in pool.parameters():
+            p.normal_()
+    states, inputs = torch.randn(2, 5, 4), torch.randn(2, 5, 3)
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    context, weights = pool(states, inputs, states[:, -1], mask)
+    assert context.shape == (2, 2 * (4 + 3)) == (2, pool.context_size)
+    for head in range(2):
+        pooled = context.view(2, 2, 7)[:, head]
+        torch.testing.assert_close(pooled[:, :4], torch.einsum("nt,ntf->nf", weights[:, head], states))
+        torch.testing.assert_close(pooled[:, 4:], torch.einsum("nt,ntf->nf", weights[:, head], inputs))
+
+
+@pytest.mark.parametrize("attention", ["additive", "dot"])
 def test_with_the_empty_slot_a_head_shares_its_weight_with_nothing_and_still_ignores_padding(attention):
     net = model(attention=attention, attention_heads=2, attention_null=True)
     with torch.no_grad():  # make the empty slot win: every head attends mostly to nothing
