@@ -20,7 +20,7 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
-# The tests marked slow alone (Ray, submitit, real MNIST from ../shared/data when present), one at a time: a local
+# The tests marked slow alone (Ray, submitit, Optuna, real MNIST from ../shared/data when present), one at a time: a local
 # Ray sweep would join the cluster another test starts.
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow -n 0

@@ -137,7 +137,7 @@ def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes
     assert report["test"]["n"] == 32
 
 
-def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path):
+def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path, command_here):
     run_dir = tmp_path / "run"
     trained = rnnlab("task=binary_addition", "model.hidden_size=8", "debug=tiny", "logger=none", f"hydra.run.dir={run_dir}",
                      cwd=tmp_path)
@@ -157,12 +157,12 @@ def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path):
         ([f"checkpoint={run_dir}", "task.colour=3"], "cannot apply task.colour=3"),
         ([], "checkpoint= is required"),
     ]:
-        bad = command("rnnlab-eval", *args, cwd=tmp_path)
+        bad = command_here("rnnlab-eval", *args, cwd=tmp_path)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
 
     torn = tmp_path / "torn.pt"
     torn.write_bytes((run_dir / "last.pt").read_bytes()[:1000])
-    bad = command("rnnlab-eval", f"checkpoint={torn}", cwd=tmp_path)
+    bad = command_here("rnnlab-eval", f"checkpoint={torn}", cwd=tmp_path)
     assert bad.returncode == 2 and "is not a readable rnnlab checkpoint" in bad.stderr
 
 
@@ -201,7 +201,8 @@ OTHER_BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("name,args,message", OTHER_BAD_INPUTS, ids=[f"{n} {' '.join(a)}" for n, a, _ in OTHER_BAD_INPUTS])
-def test_every_command_answers_a_mistake_in_one_line_and_writes_nothing(tmp_path, trained_run, name, args, message):
+def test_every_command_answers_a_mistake_in_one_line_and_writes_nothing(tmp_path, trained_run, command_here, name, args,
+                                                                        message):
     import torch
 
     places = {"file": tmp_path / "a_file", "other_pt": tmp_path / "other.pt", "empty_report": tmp_path / "runs"}
@@ -213,7 +214,7 @@ def test_every_command_answers_a_mistake_in_one_line_and_writes_nothing(tmp_path
     if name != "rnnlab-report" and not any(a.startswith("checkpoint=") for a in args):
         args.insert(0, f"checkpoint={trained_run}")
     before = sorted(p for p in trained_run.rglob("*"))
-    result = command(name, *args, cwd=tmp_path)
+    result = command_here(name, *args, cwd=tmp_path)
     assert "Traceback" not in result.stderr, result.stderr
     if message is None:
         assert result.returncode == 0 and "report.json is not an rnnlab report" in result.stdout

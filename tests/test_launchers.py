@@ -62,6 +62,7 @@ def test_the_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
     assert "Joblib" in result.stdout + result.stderr
 
 
+@pytest.mark.slow  # a sweeper of the optuna extra: make test-slow (and CI) run it
 def test_an_optuna_search_goes_on_past_a_crashing_trial(tmp_path):
     extra = tmp_path / "conf" / "hparams_search"
     extra.mkdir(parents=True)
@@ -84,7 +85,7 @@ def test_an_optuna_search_goes_on_past_a_crashing_trial(tmp_path):
     assert result.returncode == 1 and "jobs failed" in result.stderr
 
 
-@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
+@pytest.mark.slow  # a launcher of an extra: make test-slow (and CI) run it
 def test_the_submitit_local_launcher_runs_a_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     result = rnnlab("-m", "hydra/launcher=submitit_local", "task=binary_addition", "model.hidden_size=4,8", *FAST,
@@ -128,6 +129,7 @@ def _study(sweep: Path):
     return optuna.load_study(study_name="recall_optuna", storage=f"sqlite:///{sweep / 'optuna.db'}")
 
 
+@pytest.mark.slow  # a sweeper of the optuna extra: make test-slow (and CI) run it
 def test_a_resumed_optuna_search_runs_only_the_missing_trials(tmp_path):
     import optuna
 
@@ -176,7 +178,7 @@ def test_a_launcher_or_sweeper_without_its_extra_is_one_line(tmp_path, blocked, 
     assert "Traceback" not in result.stderr and not (tmp_path / "outputs").exists()
 
 
-@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
+@pytest.mark.slow  # a launcher of an extra: make test-slow (and CI) run it
 def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
     sweep = tmp_path / "sweep"
     result = rnnlab("-m", "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2", "task=binary_addition",
@@ -188,7 +190,7 @@ def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
     assert "(_run_job pid=" in result.stdout + result.stderr  # the jobs ran in Ray's worker processes
 
 
-@pytest.mark.slow  # a launcher beyond joblib: make test-slow (and CI) run it
+@pytest.mark.slow  # a launcher of an extra: make test-slow (and CI) run it
 def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
     import socket
 
@@ -211,6 +213,7 @@ def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
         subprocess.run([str(ray), "stop", "--force"], capture_output=True, timeout=120, env=env)
 
 
+@pytest.mark.slow  # a sweeper of the optuna extra: make test-slow (and CI) run it
 @pytest.mark.parametrize("search", sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "hparams_search").glob("*.yaml")))
 def test_every_search_config_runs_two_trials(tmp_path, search, tiny_mnist):
     sweep = tmp_path / "search"

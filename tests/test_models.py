@@ -103,10 +103,10 @@ def test_with_the_empty_slot_a_head_shares_its_weight_with_nothing_and_still_ign
 
 
 def test_the_readout_sees_the_context_beside_the_final_state_except_in_the_reports_design():
-    hidden, heads = 8, 3
-    assert model(attention="additive", attention_heads=heads).readout.in_features == heads * hidden + hidden
-    assert model(attention="dot", attention_heads=1).readout.in_features == hidden + hidden
-    assert model(attention="report_input").readout.in_features == 3  # the weighted one-hot inputs alone
+    hidden, inputs, heads = 8, 3, 3  # each head pools a state and an input
+    assert model(attention="additive", attention_heads=heads).readout.in_features == heads * (hidden + inputs) + hidden
+    assert model(attention="dot", attention_heads=1).readout.in_features == (hidden + inputs) + hidden
+    assert model(attention="report_input").readout.in_features == inputs  # the weighted one-hot inputs alone
 
 
 def test_the_reports_design_adds_no_order_beyond_the_final_state():
