@@ -61,6 +61,7 @@ def test_every_option_composes_validates_and_builds(group, option):
         ("model.attention=luong", "model.attention=luong is not allowed: choose one of none, additive, dot, report_input"),
         ("model.attention_heads=0", "model.attention_heads=0 is not allowed: an integer >= 1"),
         ("model.attention_query=mean", "model.attention_query=mean is not allowed: choose one of learned, final"),
+        ("trainer.precision=fp16", "trainer.precision=fp16 is not allowed: choose one of fp32, bf16, auto"),
         ("model.forget_bias=1", "model.forget_bias=1 is not allowed: only the lstm cell has a forget gate"),
         ("model.forget_bias=nan", "model.forget_bias=nan is not allowed: a finite number"),
         ("optimizer.lr=0", "optimizer.lr=0.0 is not allowed: a learning rate > 0"),

@@ -175,3 +175,44 @@ def test_auto_threads_one_for_small_models_all_cores_for_large_ones_while_nothin
     policy._checked -= threads.RECHECK_S
     policy.adapt()
     assert torch.get_num_threads() == 1
+
+
+def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_learns_as_fp32_does(tiny_config,
+                                                                                                    tmp_path):
+    import torch
+
+    from rnnlab.runner import build_run
+    from rnnlab.train import train_step
+
+    def losses(autocast):
+        torch.manual_seed(0)
+        parts = build_run(tiny_config("task=index_recall", "model.hidden_size=16"), torch.device("cpu"))
+        seen = []
+        parts.model.readout.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+        batch = parts.task.make_batch(64, torch.Generator().manual_seed(0), torch.device("cpu"))
+        values = [train_step(parts.model, parts.loss_fn, parts.optimizer, parts.scheduler, batch, 1.0, autocast)[0]
+                  for _ in range(60)]
+        assert all(p.dtype == torch.float32 for p in parts.model.parameters())
+        return values, set(seen)
+
+    fp32, fp32_dtypes = losses(None)
+    bf16, bf16_dtypes = losses(torch.bfloat16)
+    assert fp32_dtypes == {torch.float32} and bf16_dtypes == {torch.bfloat16}
+    assert bf16[-1] < 0.7 * bf16[0] and bf16[-1] == pytest.approx(fp32[-1], rel=0.1)  # one batch, learned alike
+    report = run(tiny_config("task=index_recall", "model=gru", "model.hidden_size=16", "trainer.max_steps=300",
+                             "task.train_lengths=[3,5]", "task.test_lengths=[3,5]", "trainer.precision=bf16"), tmp_path)
+    assert report["precision"] == "bf16" and report["setup"]["trainer"]["precision"] == "bf16"
+    assert report["test"]["acc"] > 0.3  # chance is 0.1
+
+
+@pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, "bf16"), (False, True, "bf16"), (False, False, None)])
+def test_auto_precision_is_bf16_only_where_the_cpu_multiplies_bf16_in_hardware(monkeypatch, avx512_bf16, amx, expected):
+    import torch
+
+    from rnnlab.precision import autocast_dtype
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    cpu = torch.device("cpu")
+    assert autocast_dtype("auto", cpu) == (torch.bfloat16 if expected else None)
+    assert autocast_dtype("fp32", cpu) is None and autocast_dtype("bf16", cpu) == torch.bfloat16

@@ -22,6 +22,7 @@ from rnnlab.checkpoint import Checkpoints, load_checkpoint, resolve_checkpoint
 from rnnlab.config import build, check_device, check_seed, validate, validate_group
 from rnnlab.errors import ConfigError
 from rnnlab.losses import Loss
+from rnnlab.precision import autocast_dtype
 from rnnlab.models import RecurrentNet
 from rnnlab.resources import check_memory
 from rnnlab.run_dirs import require_last_checkpoint
@@ -126,8 +127,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
         logger = build(cfg.logger, log_dir=run_dir)
         report = _header(cfg, parts.task, parts.model, parts.loss_fn, device, job_label())
-    log.info("%s (%s parameters) on %s, %d thread(s)", report["run"], f"{report['setup']['model']['params']:,}", device,
-             torch.get_num_threads())
+    report["precision"] = "bf16" if autocast_dtype(cfg.trainer.precision, device) else "fp32"  # what auto chose
+    log.info("%s (%s parameters) on %s, %d thread(s), %s", report["run"], f"{report['setup']['model']['params']:,}",
+             device, torch.get_num_threads(), report["precision"])
     if resume is not None:
         log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
     logger.start_session(setup.hparams(report["setup"]))

@@ -37,6 +37,7 @@ CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
 ATTENTION = ("none", "additive", "dot", "report_input")
 ATTENTION_QUERIES = ("learned", "final")
+PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/precision.py)
 
 
 @dataclass
@@ -175,12 +176,14 @@ class TrainerSchema:
     clip_grad_norm: float = MISSING  # 0 = no clipping
     checkpoint_every: int = MISSING  # steps between last.pt saves; 0 = only at the end
     progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
+    precision: str = MISSING  # fp32 | bf16 (autocast) | auto (bf16 where the hardware has it): src/rnnlab/precision.py
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "max_steps", "eval_every", "log_every"):
             require(getattr(self, key) >= 1, key, getattr(self, key), "an integer >= 1")
         require(self.clip_grad_norm >= 0, "clip_grad_norm", self.clip_grad_norm, "a norm >= 0 (0 = off)")
         require(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "steps >= 0 (0 = at the end only)")
+        require_choice("precision", self.precision, PRECISIONS)
 
 
 @dataclass

@@ -52,6 +52,7 @@ def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, 
         "trainer": {
             "batch_size": trainer.batch_size, "max_steps": trainer.max_steps,
             "clip_grad_norm": trainer.clip_grad_norm, "early_stop": trainer.early_stop,
+            "precision": trainer.precision,
         },
         "seed": cfg.seed,
     }

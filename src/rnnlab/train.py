@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 from rnnlab.checkpoint import Checkpoints, capture_rng, restore_rng
 from rnnlab.logger import NullLogger
 from rnnlab.losses import Loss
+from rnnlab.precision import autocast_dtype
 from rnnlab.run_files import BEST, LAST
 from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
 from rnnlab.train_state import RecentSequences, TrainState
@@ -85,10 +87,13 @@ class Interrupts:
             signal.signal(signum, handler)
 
 
-def train_step(model: nn.Module, loss_fn: Loss, optimizer, scheduler, batch: Batch, clip: float) -> tuple[float, Tensor]:
+def train_step(model: nn.Module, loss_fn: Loss, optimizer, scheduler, batch: Batch, clip: float,
+               autocast: torch.dtype | None = None) -> tuple[float, Tensor]:
     """One update on one batch: (the loss, the outputs). A non-finite loss returns before the update, so the
-    weights (and so last.pt) stay good."""
-    outputs = model(batch.x, batch.lengths)
+    weights (and so last.pt) stay good. `autocast` (bf16): the forward pass in that format, the loss in fp32."""
+    with torch.autocast(batch.x.device.type, dtype=autocast) if autocast is not None else nullcontext():
+        outputs = model(batch.x, batch.lengths)
+    outputs = outputs.float()
     loss = loss_fn(outputs, batch.y)
     loss_value = loss.item()
     if not math.isfinite(loss_value):
@@ -129,6 +134,7 @@ class Training:
         self.started = time.perf_counter()
         self.val: dict | None = None
         self.diverged = ""  # the non-finite loss and its step
+        self.autocast = autocast_dtype(trainer.get("precision", "fp32"), device)
 
     def restore(self, resume: dict[str, Any]) -> None:
         """Continue from a loaded last.pt: the same steps, batches and numbers as a run that never stopped."""
@@ -163,7 +169,8 @@ class Training:
         p, trainer, state = self.parts, self.trainer, self.state
         tick = time.perf_counter()
         batch = p.task.make_batch(trainer.batch_size, self.generator, self.device)
-        loss_value, outputs = train_step(p.model, p.loss_fn, p.optimizer, p.scheduler, batch, trainer.clip_grad_norm)
+        loss_value, outputs = train_step(p.model, p.loss_fn, p.optimizer, p.scheduler, batch, trainer.clip_grad_norm,
+                                         self.autocast)
         if not math.isfinite(loss_value):
             self.diverged = f"loss {loss_value} at step {step}"
             return None
