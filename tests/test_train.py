@@ -202,6 +202,7 @@ def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_
     report = run(tiny_config("task=index_recall", "model=gru", "model.hidden_size=16", "trainer.max_steps=300",
                              "task.train_lengths=[3,5]", "task.test_lengths=[3,5]", "trainer.precision=bf16"), tmp_path)
     assert report["precision"] == "bf16" and report["setup"]["trainer"]["precision"] == "bf16"
+    assert "- device: cpu, precision bf16" in (tmp_path / "report.md").read_text()
     assert report["test"]["acc"] > 0.3  # chance is 0.1
 
 

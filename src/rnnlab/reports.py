@@ -206,7 +206,8 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
     lines = [f"# {report.get('run', report['task'])}", "", f"- status: **{report['status']}**"]
     if "setup" in report:
         lines += _setup_lines(report["setup"])
-    lines.append(f"- device: {report['device']}")
+    precision = f", precision {report['precision']}" if "precision" in report else ""  # what trainer.precision chose
+    lines.append(f"- device: {report['device']}{precision}")
     if "train" in report:
         train = report["train"]
         lines.append(
