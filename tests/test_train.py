@@ -217,3 +217,4 @@ def test_auto_precision_is_bf16_only_where_the_cpu_multiplies_bf16_in_hardware(m
     cpu = torch.device("cpu")
     assert autocast_dtype("auto", cpu) == (torch.bfloat16 if expected else None)
     assert autocast_dtype("fp32", cpu) is None and autocast_dtype("bf16", cpu) == torch.bfloat16
+    assert autocast_dtype("auto", torch.device("cuda")) is None  # not measured on a GPU yet: auto stays at fp32

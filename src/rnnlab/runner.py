@@ -22,8 +22,8 @@ from rnnlab.checkpoint import Checkpoints, load_checkpoint, resolve_checkpoint
 from rnnlab.config import build, check_device, check_seed, validate, validate_group
 from rnnlab.errors import ConfigError
 from rnnlab.losses import Loss
-from rnnlab.precision import autocast_dtype
 from rnnlab.models import RecurrentNet
+from rnnlab.precision import autocast_dtype
 from rnnlab.resources import check_memory
 from rnnlab.run_dirs import require_last_checkpoint
 from rnnlab.run_files import LAST

@@ -176,7 +176,7 @@ class TrainerSchema:
     clip_grad_norm: float = MISSING  # 0 = no clipping
     checkpoint_every: int = MISSING  # steps between last.pt saves; 0 = only at the end
     progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
-    precision: str = MISSING  # fp32 | bf16 (autocast) | auto (bf16 where the hardware has it): src/rnnlab/precision.py
+    precision: str = MISSING  # fp32 | bf16 (autocast) | auto (bf16 on a CPU with AVX512-BF16 or AMX): src/rnnlab/precision.py
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "max_steps", "eval_every", "log_every"):
