@@ -134,7 +134,7 @@ class Training:
         self.started = time.perf_counter()
         self.val: dict | None = None
         self.diverged = ""  # the non-finite loss and its step
-        self.autocast = autocast_dtype(trainer.get("precision", "fp32"), device)
+        self.autocast = autocast_dtype(trainer.precision, device)
 
     def restore(self, resume: dict[str, Any]) -> None:
         """Continue from a loaded last.pt: the same steps, batches and numbers as a run that never stopped."""
