@@ -186,7 +186,8 @@ def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_
 
     def losses(autocast):
         torch.manual_seed(0)
-        parts = build_run(tiny_config("task=index_recall", "model.hidden_size=16"), torch.device("cpu"))
+        # The rnn cell: its bf16 kernel exists on every CPU (the LSTM's only with AVX-512, see the test below)
+        parts = build_run(tiny_config("task=index_recall", "model=rnn", "model.hidden_size=16"), torch.device("cpu"))
         seen = []
         parts.model.readout.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
         batch = parts.task.make_batch(64, torch.Generator().manual_seed(0), torch.device("cpu"))
@@ -204,6 +205,38 @@ def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_
     assert report["precision"] == "bf16" and report["setup"]["trainer"]["precision"] == "bf16"
     assert "- device: cpu, precision bf16" in (tmp_path / "report.md").read_text()
     assert report["test"]["acc"] > 0.3  # chance is 0.1
+
+
+def test_bf16_with_an_lstm_is_refused_up_front_where_the_cpu_has_no_bf16_lstm_kernel(monkeypatch, tiny_config):
+    import torch
+
+    from rnnlab import precision
+    from rnnlab.errors import ConfigError
+    from rnnlab.runner import build_parts
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "cpu_runs_lstm_in_bf16", lambda: False)  # an AVX2-only CPU (Zen 1-3)
+    with pytest.raises(ConfigError, match="trainer.precision=bf16: this CPU has no bf16 LSTM kernel"):
+        build_parts(tiny_config("trainer.precision=bf16"), cpu, weights=False)
+    for fine in (["model=gru", "trainer.precision=bf16"], ["trainer.precision=fp32"]):
+        build_parts(tiny_config(*fine), cpu, weights=False)  # no LSTM kernel needed, or no bf16
+    monkeypatch.setattr(precision, "cpu_runs_lstm_in_bf16", lambda: True)
+    build_parts(tiny_config("trainer.precision=bf16"), cpu, weights=False)
+
+
+def test_the_bf16_lstm_probe_agrees_with_the_kernel():
+    import torch
+
+    from rnnlab.precision import cpu_runs_lstm_in_bf16
+
+    lstm = torch.nn.LSTM(3, 4, batch_first=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, _ = lstm(torch.randn(2, 5, 3))
+        works = out.dtype == torch.bfloat16
+    except RuntimeError:
+        works = False
+    assert cpu_runs_lstm_in_bf16() == works
 
 
 @pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, "bf16"), (False, True, "bf16"), (False, False, None)])

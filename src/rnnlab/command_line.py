@@ -149,6 +149,46 @@ def _check_sweep_kinds(cfg: DictConfig, overrides: list[str]) -> None:
                 )
 
 
+def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:
+    """What Hydra prints for --help (the hydra.help template, its groups, the composed config), listing the groups
+    from one config repository. Hydra's own --help deep-copies the repository for each of the ~140 group lookups:
+    5.2 s on a Zen 1 EPYC, against 1 s this way."""
+    import string
+
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.object_type import ObjectType
+    from omegaconf import OmegaConf, open_dict
+
+    cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # --resolve: ${hydra:...} resolves as in a run
+    template = cfg.hydra.help.template
+    repository = GlobalHydra.instance().config_loader().repository  # read only: no copy needed
+
+    def groups(parent: str = ""):
+        for name in repository.get_group_options(parent, ObjectType.GROUP):
+            group = f"{parent}/{name}" if parent else name
+            if repository.get_group_options(group, ObjectType.CONFIG):
+                yield group
+            yield from groups(group)
+
+    def listing(wanted) -> str:
+        return "".join(f"{group}: {', '.join(sorted(repository.get_group_options(group, ObjectType.CONFIG)))}\n"
+                       for group in sorted(filter(wanted, groups())))
+
+    def is_hydra(group: str) -> bool:
+        return group == "hydra" or group.startswith("hydra/")
+
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return string.Template(template).substitute(
+        FLAGS_HELP=Hydra.format_args_help(get_args_parser()),
+        HYDRA_CONFIG_GROUPS=listing(is_hydra),
+        APP_CONFIG_GROUPS=listing(lambda group: not is_hydra(group)),
+        CONFIG=OmegaConf.to_yaml(cfg, resolve=resolve),
+    )
+
+
 def register_plugins() -> None:
     """Hydra finds plugins by scanning hydra_plugins/ on disk, which misses ours in an editable install."""
     from hydra.core.plugins import Plugins
@@ -184,10 +224,13 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                                    ("--info", parsed.info), ("--shell-completion", parsed.shell_completion)) if on]
     if len(modes) > 1:  # Hydra would raise a ValueError for this
         fail(f"{' and '.join(modes)} cannot be combined: pick one (--cfg shows the config of one run)")
-    if parsed.help or parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion:
+    if not parsed.help and (parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion):
         return None  # Hydra answers these itself
     try:
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+            if parsed.help:  # before --cfg and the others, as in Hydra
+                print(app_help(config_name, parsed.overrides, parsed.resolve))
+                sys.exit(0)
             jobs = expand_jobs(parsed.overrides, GlobalHydra.instance().config_loader())
             # The cheap checks first, for every job: no torch import before a typo is found. The first job is
             # composed with its hydra node (launcher, sweeper, output dir) for the checks below.

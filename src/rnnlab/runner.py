@@ -23,7 +23,7 @@ from rnnlab.config import build, check_device, check_seed, validate, validate_gr
 from rnnlab.errors import ConfigError
 from rnnlab.losses import Loss
 from rnnlab.models import RecurrentNet
-from rnnlab.precision import autocast_dtype
+from rnnlab.precision import autocast_dtype, check_precision
 from rnnlab.resources import check_memory
 from rnnlab.run_dirs import require_last_checkpoint
 from rnnlab.run_files import LAST
@@ -58,6 +58,7 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     loss_fn.check(task)
     outputs = loss_fn.num_outputs(task.num_classes)
     check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
+    check_precision(cfg.trainer.precision, cfg.model.get("cell"), device)
     # What the model takes from the task: its sizes, and the longest sequence (chrono initialisation scales to it)
     shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
              "sequence_steps": task.steps()}
