@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -53,19 +54,39 @@ def command(name: str, *args: str, cwd, before: str = "", timeout: float = 300) 
 
 @pytest.fixture
 def command_here(monkeypatch, capsys):
-    """Run one of the commands in this process, in `cwd`, as `command` does in a fresh one: for mistakes that are
-    answered before anything runs (a fresh interpreter costs 2-4 s of imports a time; exit code and output are
-    the same)."""
+    """Run one of the commands in this process, in `cwd`, as `command` does in a fresh one: same exit code, output
+    and files, without a fresh interpreter's imports (6-9 s a time on a slow 2-core machine: torch, torch._dynamo,
+    matplotlib). What a command changes in the process is put back after it: logging handlers and levels (Hydra
+    configures logging for each run), signal handlers, torch's thread count, cwd, argv, HOME. The tests of what
+    only a real process shows (the console script's imports, signals, two processes at once) use `command`."""
 
     def run(name: str, *args: str, cwd) -> subprocess.CompletedProcess:
         module, function = COMMANDS[name]
         monkeypatch.chdir(cwd)
         monkeypatch.setattr(sys, "argv", [name, *args])
+        monkeypatch.setenv("HOME", str(cwd))
+        loggers = {name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+                   for name, logger in [("", logging.getLogger()), *logging.Logger.manager.loggerDict.items()]
+                   if isinstance(logger, logging.Logger)}
+        logging.getLogger("rnnlab").setLevel(logging.NOTSET)  # as in a fresh process (quiet_logs raises it)
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+        threads = torch.get_num_threads()
         code = 0
         try:
             getattr(importlib.import_module(module), function)()
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        finally:
+            for logger_name, (level, kept, propagate, disabled) in loggers.items():
+                logger = logging.getLogger(logger_name or None)
+                for handler in [h for h in logger.handlers if h not in kept]:
+                    handler.close()  # the run's rnnlab.log
+                logger.handlers[:] = kept
+                logger.setLevel(level)
+                logger.propagate, logger.disabled = propagate, disabled
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            torch.set_num_threads(threads)
         out, err = capsys.readouterr()
         return subprocess.CompletedProcess([name, *args], code, out, err)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import CPU, TINY, command, compose_config
+from conftest import CPU, TINY, compose_config
 from rnnlab.errors import ConfigError
 from rnnlab.models import RecurrentNet
 from rnnlab.runner import build_run, resolve_device, run
@@ -94,9 +94,9 @@ def test_a_long_text_is_generated_up_to_generate_chars_and_tested_on_windows_ove
     assert t.text.endswith(last)  # the windows reach the end of the text
 
 
-def test_a_relative_text_file_is_found_from_where_the_command_started_also_under_chdir(tmp_path):
+def test_a_relative_text_file_is_found_from_where_the_command_started_also_under_chdir(tmp_path, command_here):
     (tmp_path / "word.txt").write_text("ab|cd\nab|cd")  # a | and a line break: report.md's table must hold them
-    result = command("rnnlab", "task=char_sequence", "task.file=word.txt", "task.prompt='ab|'", "hydra.job.chdir=true", *TINY,
+    result = command_here("rnnlab", "task=char_sequence", "task.file=word.txt", "task.prompt='ab|'", "hydra.job.chdir=true", *TINY,
                      f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     generated = [line for line in (tmp_path / "run" / "report.md").read_text().splitlines() if "| generated |" in line]

@@ -109,8 +109,9 @@ def test_full_error_shows_the_traceback(tmp_path):
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes(tmp_path, signum, code):
+# SIGTERM takes the same path as SIGINT (one handler, its own exit code): it runs in make test-slow
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)])
+def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes(tmp_path, command_here, signum, code):
     run_dir = tmp_path / "run"
     args = ["task=temporal_order", "model.hidden_size=8", "logger=none", "scheduler=constant", "trainer.max_steps=100000",
             "task.stop_window=0", "task.val_size=32", "task.test_size=32", "trainer.checkpoint_every=5",
@@ -130,7 +131,7 @@ def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes
     assert "resume=true" in stderr
 
     steps_before = report["train"]["steps"]
-    finish = rnnlab(*[a.replace("100000", str(steps_before + 5)) for a in args], "resume=true", cwd=tmp_path)
+    finish = command_here("rnnlab", *[a.replace("100000", str(steps_before + 5)) for a in args], "resume=true", cwd=tmp_path)
     assert finish.returncode == 0, finish.stderr
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "ok" and report["train"]["steps"] == steps_before + 5
@@ -139,10 +140,10 @@ def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes
 
 def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path, command_here):
     run_dir = tmp_path / "run"
-    trained = rnnlab("task=binary_addition", "model.hidden_size=8", "debug=tiny", "logger=none", f"hydra.run.dir={run_dir}",
+    trained = command_here("rnnlab", "task=binary_addition", "model.hidden_size=8", "debug=tiny", "logger=none", f"hydra.run.dir={run_dir}",
                      cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
-    result = command("rnnlab-eval", f"checkpoint={run_dir}", "task.test_lengths=[7,300]", f"out={tmp_path}/eval",
+    result = command_here("rnnlab-eval", f"checkpoint={run_dir}", "task.test_lengths=[7,300]", f"out={tmp_path}/eval",
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
@@ -167,11 +168,11 @@ def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path, 
 
 
 @pytest.mark.parametrize("multirun", [False, True])
-def test_an_output_dir_that_cannot_be_created_is_refused_up_front(tmp_path, multirun):
+def test_an_output_dir_that_cannot_be_created_is_refused_up_front(tmp_path, command_here, multirun):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    result = rnnlab(*(["-m", "model=rnn,gru"] if multirun else []), f"{key}={blocker}/run", cwd=tmp_path)
+    result = command_here("rnnlab", *(["-m", "model=rnn,gru"] if multirun else []), f"{key}={blocker}/run", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == f"rnnlab: error: {key}={blocker}/run cannot be created: {blocker} is a file"
 

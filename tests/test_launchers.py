@@ -30,12 +30,12 @@ def job_number(path: Path) -> int:
     return int(path.name.split("_", 1)[0])
 
 
-def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left(tmp_path):
+def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left(tmp_path, command_here):
     sweep = tmp_path / "sweep"
     args = ["-m", "task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
             "optimizer.lr=0.1,1e30,0.05", "trainer.clip_grad_norm=0", "trainer.max_steps=30", "logger=none",
             "task.val_size=32", "task.test_size=32", f"hydra.sweep.dir={sweep}"]
-    first = rnnlab(*args, cwd=tmp_path)
+    first = command_here("rnnlab", *args, cwd=tmp_path)
     assert first.returncode == 1
     statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")}
     # Each job's dir says what varied in it, and only that (the settings every job shares are left out).
@@ -45,15 +45,17 @@ def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left
     assert f"1 of 3 jobs failed:\n  {sweep}/1_optimizer.lr=1e+30: diverged: loss" in first.stderr
 
     finished = {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 2)}
-    again = rnnlab(*args, "sweep.resume=true", cwd=tmp_path)
+    again = command_here("rnnlab", *args, "sweep.resume=true", cwd=tmp_path)
     assert again.returncode == 1  # job 1 diverges again: it was re-run, the others were not
+    assert "1 of 3 jobs failed" in again.stderr  # this sweep's failure alone (both sweeps ran in this process)
     assert {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 2)} == finished
     assert again.stdout.count("sweep.resume: done already in") == 2
 
 
-def test_the_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+@pytest.mark.slow  # a launcher: worker processes that each import torch (15-25 s on a 2-core machine)
+def test_the_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path, command_here):
     sweep = tmp_path / "sweep"
-    result = rnnlab("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "task=binary_addition",
+    result = command_here("rnnlab", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "task=binary_addition",
                     "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     reports = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/report.json"))]

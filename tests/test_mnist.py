@@ -14,7 +14,7 @@ from rnnlab.predict import load_photo, predict_files, prepare_digit
 from rnnlab.runner import run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, stratified_split
-from conftest import CPU, command, digit_images, write_idx
+from conftest import CPU, digit_images, write_idx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -130,7 +130,7 @@ def test_a_photo_is_prepared_like_an_mnist_digit(tmp_path):
     assert prepared[:3].sum() == 0 and prepared[:, :3].sum() == 0  # dark background, not paper
 
 
-def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(tiny_config, mnist_root, tmp_path):
+def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(command_here, tiny_config, mnist_root, tmp_path):
     cfg = tiny_config("task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=50",
                       "task.test_size=100", "model.hidden_size=8")
     run(cfg, tmp_path / "run")
@@ -139,7 +139,7 @@ def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(tiny_config, mn
     photo_of(draw_digit(), photos / "a.jpg")
     Image.open(photos / "a.jpg").save(photos / "b.png")
     (photos / "c.jpg").write_bytes(b"not an image")
-    result = command("rnnlab-predict", f"checkpoint={tmp_path}/run", f"inputs={photos}", f"out={tmp_path}", cwd=tmp_path)
+    result = command_here("rnnlab-predict", f"checkpoint={tmp_path}/run", f"inputs={photos}", f"out={tmp_path}", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     lines = [l for l in result.stdout.splitlines() if l.startswith(str(photos))]
     assert [Path(l.split()[0]).name for l in lines] == ["a.jpg", "b.png"]
@@ -150,7 +150,7 @@ def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(tiny_config, mn
 
     other = tiny_config("task=binary_addition")
     run(other, tmp_path / "addition")
-    result = command("rnnlab-predict", f"checkpoint={tmp_path}/addition", f"inputs={photos}", cwd=tmp_path)
+    result = command_here("rnnlab-predict", f"checkpoint={tmp_path}/addition", f"inputs={photos}", cwd=tmp_path)
     assert result.returncode == 2 and "needs a run of the mnist task" in result.stderr
 
 

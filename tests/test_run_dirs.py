@@ -46,15 +46,15 @@ def hidden_sizes(sweep: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewrites_them(tmp_path):
+def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewrites_them(tmp_path, command_here):
     sweep = tmp_path / "sweep"
-    first = rnnlab("-m", *TINY, "model.hidden_size=2,5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    first = command_here("rnnlab", "-m", *TINY, "model.hidden_size=2,5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     finished = {job.name: snapshot(job) for job in sweep.iterdir() if job.is_dir()}
     assert sorted(finished) == ["0_model.hidden_size=2", "1_model.hidden_size=5"]
 
     # Other values, in another order: hidden 2 and 5 are found by their settings, hidden 1 alone is trained.
-    again = rnnlab("-m", *TINY, "model.hidden_size=1,2,5", f"hydra.sweep.dir={sweep}", "sweep.resume=true", cwd=tmp_path)
+    again = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", f"hydra.sweep.dir={sweep}", "sweep.resume=true", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("sweep.resume: done already in") == 2
     for name, files in finished.items():
@@ -65,19 +65,19 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
 
     # A shared setting changed between the commands would put other results under these names: refused.
     before = snapshot(sweep)
-    changed = rnnlab("-m", *TINY, "model.hidden_size=1,2,5", "task.position=1", f"hydra.sweep.dir={sweep}",
+    changed = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", "task.position=1", f"hydra.sweep.dir={sweep}",
                      "sweep.resume=true", cwd=tmp_path)
     one_line_error(changed, "where this command has task.position=1")
     # ... and so is a new sweep into the same dir without sweep.resume=true.
-    one_line_error(rnnlab("-m", *TINY, "model.hidden_size=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path),
+    one_line_error(command_here("rnnlab", "-m", *TINY, "model.hidden_size=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path),
                    "holds a sweep already: add sweep.resume=true")
     assert snapshot(sweep) == before
 
 
-def test_an_interrupted_sweep_job_continues_from_its_last_pt(tmp_path):
+def test_an_interrupted_sweep_job_continues_from_its_last_pt(tmp_path, command_here):
     sweep = tmp_path / "sweep"
     args = ["-m", "task=temporal_order", "model.hidden_size=16,17", "logger=none", "task.stop_window=0",
-            "task.val_size=32", "task.test_size=32", "trainer.max_steps=200", "trainer.checkpoint_every=5",
+            "task.val_size=32", "task.test_size=32", "trainer.max_steps=60", "trainer.checkpoint_every=5",
             "trainer.progress=false", f"hydra.sweep.dir={sweep}"]
     process = subprocess.Popen([*entry_point("rnnlab"), *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -89,29 +89,29 @@ def test_an_interrupted_sweep_job_continues_from_its_last_pt(tmp_path):
     assert process.returncode == 130, stderr
     (job,) = sweep.glob("0_*")
     interrupted = json.loads((job / "report.json").read_text())
-    assert interrupted["status"] == "interrupted" and 0 < interrupted["train"]["steps"] < 200
+    assert interrupted["status"] == "interrupted" and 0 < interrupted["train"]["steps"] < 60
 
-    again = rnnlab(*args, "sweep.resume=true", cwd=tmp_path)
+    again = command_here("rnnlab", *args, "sweep.resume=true", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     log = (job / "rnnlab.log").read_text()
     assert f"resuming from {job / 'last.pt'} at step {interrupted['train']['steps']}" in log  # not from step 0
     report = json.loads((job / "report.json").read_text())
-    assert report["status"] == "ok" and report["train"]["steps"] == 200
+    assert report["status"] == "ok" and report["train"]["steps"] == 60
     assert report["train"]["wall_s"] > interrupted["train"]["wall_s"]  # the whole run's time, both sessions
     assert len([p for p in sweep.iterdir() if p.is_dir()]) == 2  # the second job ran in a dir of its own
 
 
-def test_a_run_dir_that_holds_a_run_is_refused_and_a_refused_resume_changes_nothing(tmp_path):
+def test_a_run_dir_that_holds_a_run_is_refused_and_a_refused_resume_changes_nothing(tmp_path, command_here):
     run_dir = tmp_path / "run"
-    assert rnnlab(*TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
+    assert command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
     before = snapshot(run_dir)
-    one_line_error(rnnlab(*TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path), "holds another run: add resume=true")
-    one_line_error(rnnlab(*TINY, "task=binary_addition", f"hydra.run.dir={run_dir}", "resume=true", cwd=tmp_path),
+    one_line_error(command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path), "holds another run: add resume=true")
+    one_line_error(command_here("rnnlab", *TINY, "task=binary_addition", f"hydra.run.dir={run_dir}", "resume=true", cwd=tmp_path),
                    "resume=true: task differs from the checkpoint's")
     assert snapshot(run_dir) == before  # not even .hydra/config.yaml or overrides.yaml was rewritten
 
 
-def test_two_processes_never_write_one_run_dir(tmp_path):
+def test_two_processes_never_write_one_run_dir(tmp_path, command_here):
     run_dir = tmp_path / "run"
     # The first process holds the run dir (its lock) while the second starts into the same dir.
     args = [*TINY, "trainer.max_steps=100000", "task.stop_window=0", "scheduler=constant", "trainer.checkpoint_every=5",
@@ -123,7 +123,7 @@ def test_two_processes_never_write_one_run_dir(tmp_path):
         while not (run_dir / "last.pt").exists() and time.time() < deadline:
             time.sleep(0.05)
         before = snapshot(run_dir / ".hydra")
-        second = rnnlab(*args, "resume=true", cwd=tmp_path)  # a resume that would be allowed, were the run not live
+        second = command_here("rnnlab", *args, "resume=true", cwd=tmp_path)  # a resume that would be allowed, were the run not live
         one_line_error(second, f"is being written by another rnnlab process (pid {holder.pid})")
         assert snapshot(run_dir / ".hydra") == before
     finally:
@@ -141,14 +141,21 @@ def test_a_glob_sweep_is_expanded_over_every_option_of_a_group(tmp_path, capsys)
     assert "model=scratch_rnn reads out at every step" in capsys.readouterr().err
 
 
-def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_written(tmp_path):
+def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_written(tmp_path, command_here, monkeypatch):
+    import errno
+
+    import rnnlab.reports
+
     run_dir = tmp_path / "run"
-    full_disk = (  # report.md cannot be written: the disk filled up after training
-        "import errno, rnnlab.reports as r; real = r.write_atomic; "
-        "r.write_atomic = lambda p, d: (_ for _ in ()).throw(OSError(errno.ENOSPC, 'No space left on device', str(p))) "
-        "if str(p).endswith('report.md') else real(p, d); "
-    )
-    result = command("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path, before=full_disk)
+    real = rnnlab.reports.write_atomic
+
+    def full_disk(path, data):  # report.md cannot be written: the disk filled up after training
+        if str(path).endswith("report.md"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(rnnlab.reports, "write_atomic", full_disk)
+    result = command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr

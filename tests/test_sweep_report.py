@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import command
+
 
 
 
@@ -48,10 +48,10 @@ def make_sweep(sweep: Path) -> None:
     (eval_dir / "report.json").write_text(json.dumps(report(0.1)))
 
 
-def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_path):
+def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_path, command_here):
     sweep = tmp_path / "sweep"
     make_sweep(sweep)
-    result = command("rnnlab-report", str(sweep), cwd=tmp_path)
+    result = command_here("rnnlab-report", str(sweep), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     table = (sweep / "summary.md").read_text()
     lines = table.splitlines()
@@ -78,19 +78,19 @@ def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_pat
     assert "10 runs (2 failed)" in result.stdout
 
 
-def test_bad_dirs_are_one_line_errors(tmp_path):
-    missing = command("rnnlab-report", str(tmp_path / "nope"), cwd=tmp_path)
+def test_bad_dirs_are_one_line_errors(tmp_path, command_here):
+    missing = command_here("rnnlab-report", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2 and "not a directory" in missing.stderr and "Traceback" not in missing.stderr
-    empty = command("rnnlab-report", str(tmp_path), cwd=tmp_path)
+    empty = command_here("rnnlab-report", str(tmp_path), cwd=tmp_path)
     assert empty.returncode == 2 and "no runs" in empty.stderr
 
 
-def test_runs_without_a_recorded_setup_are_read_from_their_overrides(tmp_path):
+def test_runs_without_a_recorded_setup_are_read_from_their_overrides(tmp_path, command_here):
     old = {"status": "ok", "model": "lstm", "metric": "bit_acc", "test": {"bit_acc": 0.6}, "train": {"steps": 9, "wall_s": 1}}
     fake_run(tmp_path / "a" / "0", ["model.hidden_size=4"], old)
     fake_run(tmp_path / "a" / "1", ["model.hidden_size=8"], {**old, "test": {"bit_acc": 0.8}})
     fake_run(tmp_path / "b" / "0", ["optimizer.lr=0.1"], {**old, "test": {"bit_acc": 0.7}})
-    result = command("rnnlab-report", str(tmp_path / "a"), str(tmp_path / "b"), cwd=tmp_path)
+    result = command_here("rnnlab-report", str(tmp_path / "a"), str(tmp_path / "b"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     table = (tmp_path / "a" / "summary.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| run"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rnnlab.runner import run
-from test_cli import FAST, rnnlab
+from test_cli import FAST
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -52,9 +52,9 @@ def experiment(port: int, runs: int, timeout: float = 90) -> tuple[dict, dict]:
         time.sleep(1)
 
 
-def test_tensorboard_shows_a_sweep_and_another_task_side_by_side(tmp_path, tiny_config):
+def test_tensorboard_shows_a_sweep_and_another_task_side_by_side(tmp_path, command_here, tiny_config):
     logs = tmp_path / "logs"
-    sweep = rnnlab("-m", "task=index_recall", "model=rnn,lstm", "model.hidden_size=2,5", *FAST,
+    sweep = command_here("rnnlab", "-m", "task=index_recall", "model=rnn,lstm", "model.hidden_size=2,5", *FAST,
                    "trainer.max_steps=10", f"hydra.sweep.dir={logs}/sweep", cwd=tmp_path)
     assert sweep.returncode == 0, sweep.stderr[-2000:]
     run(tiny_config("task=binary_addition", "logger=tensorboard", "trainer.max_steps=10"), logs / "addition")

@@ -65,7 +65,10 @@ def finished_job(sweep_dir: Path, overrides: list[str]) -> Path | None:
 class FailedJobs(Callback):
     """At the end of a sweep: list the jobs whose report is not ok; the rnnlab command then exits 1."""
 
-    failed: list[str] = []
+    failed: list[str] = []  # read by the rnnlab command after Hydra returns
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        FailedJobs.failed.clear()  # this sweep's failures only, also for a second sweep in one process
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
