@@ -65,8 +65,8 @@ def command_here(monkeypatch, capsys):
         monkeypatch.chdir(cwd)
         monkeypatch.setattr(sys, "argv", [name, *args])
         monkeypatch.setenv("HOME", str(cwd))
-        loggers = {name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
-                   for name, logger in [("", logging.getLogger()), *logging.Logger.manager.loggerDict.items()]
+        loggers = {logger_name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+                   for logger_name, logger in [("", logging.getLogger()), *logging.Logger.manager.loggerDict.items()]
                    if isinstance(logger, logging.Logger)}
         logging.getLogger("rnnlab").setLevel(logging.NOTSET)  # as in a fresh process (quiet_logs raises it)
         handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}

@@ -96,8 +96,8 @@ def test_a_long_text_is_generated_up_to_generate_chars_and_tested_on_windows_ove
 
 def test_a_relative_text_file_is_found_from_where_the_command_started_also_under_chdir(tmp_path, command_here):
     (tmp_path / "word.txt").write_text("ab|cd\nab|cd")  # a | and a line break: report.md's table must hold them
-    result = command_here("rnnlab", "task=char_sequence", "task.file=word.txt", "task.prompt='ab|'", "hydra.job.chdir=true", *TINY,
-                     f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    result = command_here("rnnlab", "task=char_sequence", "task.file=word.txt", "task.prompt='ab|'",
+                          "hydra.job.chdir=true", *TINY, f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     generated = [line for line in (tmp_path / "run" / "report.md").read_text().splitlines() if "| generated |" in line]
     assert len(generated) == 1 and generated[0].startswith("| generated | ab\\|")  # the prompt's | escaped

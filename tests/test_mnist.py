@@ -139,7 +139,8 @@ def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(command_here, t
     photo_of(draw_digit(), photos / "a.jpg")
     Image.open(photos / "a.jpg").save(photos / "b.png")
     (photos / "c.jpg").write_bytes(b"not an image")
-    result = command_here("rnnlab-predict", f"checkpoint={tmp_path}/run", f"inputs={photos}", f"out={tmp_path}", cwd=tmp_path)
+    result = command_here("rnnlab-predict", f"checkpoint={tmp_path}/run", f"inputs={photos}", f"out={tmp_path}",
+                          cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     lines = [l for l in result.stdout.splitlines() if l.startswith(str(photos))]
     assert [Path(l.split()[0]).name for l in lines] == ["a.jpg", "b.png"]

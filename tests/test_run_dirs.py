@@ -54,7 +54,8 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
     assert sorted(finished) == ["0_model.hidden_size=2", "1_model.hidden_size=5"]
 
     # Other values, in another order: hidden 2 and 5 are found by their settings, hidden 1 alone is trained.
-    again = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", f"hydra.sweep.dir={sweep}", "sweep.resume=true", cwd=tmp_path)
+    again = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", f"hydra.sweep.dir={sweep}",
+                         "sweep.resume=true", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("sweep.resume: done already in") == 2
     for name, files in finished.items():
@@ -65,8 +66,8 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
 
     # A shared setting changed between the commands would put other results under these names: refused.
     before = snapshot(sweep)
-    changed = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", "task.position=1", f"hydra.sweep.dir={sweep}",
-                     "sweep.resume=true", cwd=tmp_path)
+    changed = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", "task.position=1",
+                           f"hydra.sweep.dir={sweep}", "sweep.resume=true", cwd=tmp_path)
     one_line_error(changed, "where this command has task.position=1")
     # ... and so is a new sweep into the same dir without sweep.resume=true.
     one_line_error(command_here("rnnlab", "-m", *TINY, "model.hidden_size=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path),
@@ -105,8 +106,10 @@ def test_a_run_dir_that_holds_a_run_is_refused_and_a_refused_resume_changes_noth
     run_dir = tmp_path / "run"
     assert command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
     before = snapshot(run_dir)
-    one_line_error(command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path), "holds another run: add resume=true")
-    one_line_error(command_here("rnnlab", *TINY, "task=binary_addition", f"hydra.run.dir={run_dir}", "resume=true", cwd=tmp_path),
+    one_line_error(command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path),
+                   "holds another run: add resume=true")
+    one_line_error(command_here("rnnlab", *TINY, "task=binary_addition", f"hydra.run.dir={run_dir}", "resume=true",
+                                cwd=tmp_path),
                    "resume=true: task differs from the checkpoint's")
     assert snapshot(run_dir) == before  # not even .hydra/config.yaml or overrides.yaml was rewritten
 
@@ -123,7 +126,8 @@ def test_two_processes_never_write_one_run_dir(tmp_path, command_here):
         while not (run_dir / "last.pt").exists() and time.time() < deadline:
             time.sleep(0.05)
         before = snapshot(run_dir / ".hydra")
-        second = command_here("rnnlab", *args, "resume=true", cwd=tmp_path)  # a resume that would be allowed, were the run not live
+        # a resume that would be allowed, were the run not live
+        second = command_here("rnnlab", *args, "resume=true", cwd=tmp_path)
         one_line_error(second, f"is being written by another rnnlab process (pid {holder.pid})")
         assert snapshot(run_dir / ".hydra") == before
     finally:
@@ -141,7 +145,8 @@ def test_a_glob_sweep_is_expanded_over_every_option_of_a_group(tmp_path, capsys)
     assert "model=scratch_rnn reads out at every step" in capsys.readouterr().err
 
 
-def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_written(tmp_path, command_here, monkeypatch):
+def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_written(tmp_path, command_here,
+                                                                                     monkeypatch):
     import errno
 
     import rnnlab.reports

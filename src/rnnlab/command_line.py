@@ -165,16 +165,17 @@ def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:
     template = cfg.hydra.help.template
     repository = GlobalHydra.instance().config_loader().repository  # read only: no copy needed
 
-    def groups(parent: str = ""):
+    def groups(parent: str = ""):  # (group, its options) for every group that has options, as Hydra walks them
         for name in repository.get_group_options(parent, ObjectType.GROUP):
             group = f"{parent}/{name}" if parent else name
-            if repository.get_group_options(group, ObjectType.CONFIG):
-                yield group
+            if options := repository.get_group_options(group, ObjectType.CONFIG):
+                yield group, sorted(options)
             yield from groups(group)
 
+    options = dict(groups())
+
     def listing(wanted) -> str:
-        return "".join(f"{group}: {', '.join(sorted(repository.get_group_options(group, ObjectType.CONFIG)))}\n"
-                       for group in sorted(filter(wanted, groups())))
+        return "".join(f"{group}: {', '.join(options[group])}\n" for group in sorted(filter(wanted, options)))
 
     def is_hydra(group: str) -> bool:
         return group == "hydra" or group.startswith("hydra/")
