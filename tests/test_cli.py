@@ -59,6 +59,7 @@ BAD_INPUTS = [
     (["model.hidden_size=[1"], "cannot read the override 'model.hidden_size=[1'"),
     (["-m", "model=rnn,transformer"], "model=transformer is not an option"),
     (["-m", "model.hidden_size=4,0"], "model.hidden_size=0 is not allowed"),
+    (["-m", "model=lstm,scratch_rnn", "model.num_layers=2"], "model.num_layers is not a key of model: choose one"),
     (["task=index_recall", "loss=bce"], "loss=bce needs a task with two classes"),
     (["-m", "task=binary_addition,temporal_order", "loss=bce"], "loss=bce needs a task with two classes"),
     (["task=binary_addition", "model.attention=additive"], "model.attention=additive pools a whole sequence"),

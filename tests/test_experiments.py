@@ -1,25 +1,23 @@
 """Every study in conf/experiment/ runs at toy size: its sweep is expanded with the CLI's own expansion and every
 job runs in-process through run(), so each job writes its report. (test_launchers runs sweeps through the real command.)
 
-Each job's config is Hydra's: the jobs that choose the same config groups share one composition (0.35-0.9 s each on
-a 2-core machine, the larger half of this file's time), and each job's values go on a copy of it through Hydra's own
-override step, the one composition ends with. Values cannot change the defaults list (it names groups only)."""
+Each job's config is Hydra's, through compose_jobs (the one the CLI checks sweeps with): the jobs that choose the same
+config groups share one composition (0.35-0.9 s each on a 2-core machine, the larger half of this file's time)."""
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 
 import pytest
 import yaml
 from hydra import compose, initialize_config_module
-from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 import rnnlab.conf
 from rnnlab.command_line import expand_jobs
+from rnnlab.compose_jobs import compose_jobs
 from rnnlab.runner import run
 
 CONF = Path(rnnlab.conf.__file__).parent
@@ -36,31 +34,6 @@ def expected_jobs(name: str) -> int:
     return math.prod(len(list(o.sweep_string_iterator())) for o in overrides)
 
 
-def job_configs(overrides: list[list[str]]) -> list[DictConfig]:
-    """compose("config", overrides=job) for each job, composing each set of group choices once."""
-    parser = OverridesParser.create()
-    composed: dict[tuple[str, ...], DictConfig] = {}
-    configs = []
-    for job in overrides:
-        parsed = parser.parse_overrides(job)
-        groups = tuple(o.input_line for o in parsed if (CONF / o.key_or_group).is_dir())
-        values = [o for o in parsed if o.input_line not in groups]
-        if groups not in composed:
-            composed[groups] = compose("config", overrides=list(groups))
-        cfg = copy.deepcopy(composed[groups])
-        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)  # what compose does with them, last
-        configs.append(cfg)
-    return configs
-
-
-def test_shared_compositions_give_the_configs_compose_gives():
-    jobs = [["experiment=adding_lengths", *TOY, "model=gru", "task.length=600", "model.forget_bias=chrono"],
-            ["experiment=addition_fixed_lengths", *TOY, "task.train_lengths=[5,5]", "seed=3"]]
-    with initialize_config_module("rnnlab.conf", version_base="1.3"):
-        assert [OmegaConf.to_yaml(c) for c in job_configs(jobs)] == [OmegaConf.to_yaml(compose("config", overrides=j))
-                                                                    for j in jobs]
-
-
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
 def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
     extra = [f"task.root={tiny_mnist}", "task.download=false"] if "mnist" in name else []
@@ -68,7 +41,7 @@ def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
         study = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True)
         swept = [f"{key}={value}" for key, value in (study.hydra.sweeper.params or {}).items()]
         jobs = expand_jobs(swept)
-        configs = job_configs([[f"experiment={name}", *TOY, *extra, *job] for job in jobs])
+        configs = compose_jobs("config", [[f"experiment={name}", *TOY, *extra, *job] for job in jobs])
     assert len(jobs) == expected_jobs(name)
     for number, (job, cfg) in enumerate(zip(jobs, configs)):
         report = run(cfg, tmp_path / str(number))

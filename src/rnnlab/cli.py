@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import hydra
@@ -109,9 +108,6 @@ def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
 @quiet_when_piped
 def train() -> None:
     """The rnnlab command."""
-    # conf/hydra/launcher/ray.yaml takes the place of the Ray plugin's config of the same name on purpose (its keys
-    # then exist without `+`); Hydra 1.3 still merges the two and warns that it may stop doing so in a later major.
-    warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema")
     first = check_command_line(sys.argv[1:])
     multirun = bool({"-m", "--multirun"} & set(sys.argv[1:]))
     if multirun:  # sweepers only take part in a multirun (and optuna loads slowly)

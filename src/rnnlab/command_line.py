@@ -27,6 +27,7 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from rnnlab.compose_jobs import compose_jobs
 from rnnlab.config import expected_type, validate
 from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import output_dir, refuse_occupied, require_last_checkpoint
@@ -194,6 +195,9 @@ def register_plugins() -> None:
     """Hydra finds plugins by scanning hydra_plugins/ on disk, which misses ours in an editable install."""
     from hydra.core.plugins import Plugins
 
+    from hydra_plugins.rnnlab_basic.basic_sweeper import BasicSweeper
+
+    Plugins.instance().register(BasicSweeper)
     try:
         from hydra_plugins.rnnlab_optuna.resumable_optuna_sweeper import ResumableOptunaSweeper
     except ImportError:  # no optuna extra
@@ -236,7 +240,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             # The cheap checks first, for every job: no torch import before a typo is found. The first job is
             # composed with its hydra node (launcher, sweeper, output dir) for the checks below.
             first = compose(config_name, overrides=jobs[0] if jobs else [], return_hydra_config=True)
-            configs = [first, *(compose(config_name, overrides=overrides) for overrides in jobs[1:])]
+            configs = [first, *compose_jobs(config_name, jobs[1:])]
             for cfg in configs:
                 validate(cfg)
             _check_plugins(first)
