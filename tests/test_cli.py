@@ -60,6 +60,8 @@ BAD_INPUTS = [
     (["-m", "model=rnn,transformer"], "model=transformer is not an option"),
     (["-m", "model.hidden_size=4,0"], "model.hidden_size=0 is not allowed"),
     (["-m", "model=lstm,scratch_rnn", "model.num_layers=2"], "model.num_layers is not a key of model: choose one"),
+    # A mistake only in the jobs an experiment's hydra.sweeper.params make (it sweeps task.variant):
+    (["-m", "experiment=temporal_order_models", "task=binary_addition"], "task.variant is not a key of task"),
     (["task=index_recall", "loss=bce"], "loss=bce needs a task with two classes"),
     (["-m", "task=binary_addition,temporal_order", "loss=bce"], "loss=bce needs a task with two classes"),
     (["task=binary_addition", "model.attention=additive"], "model.attention=additive pools a whole sequence"),
@@ -77,6 +79,7 @@ BAD_INPUTS = [
     (["model=scratch_rnn", "task=mnist"], "In 'task_defaults/mnist': Key 'num_layers' not in 'ScratchRNNSchema'"),
     (["-m", "model.hidden_size=interval(1,4)"], "an interval is a range for a search to sample from"),
     (["-m", "--cfg", "job", "model=rnn,lstm"], "-m and --cfg cannot be combined"),
+    (["-m", "hydra.sweeper.params={model.hidden_size:'2,5'}"], "cannot be merged into the config at hydra.sweeper.params"),
     # Sizes that cannot fit in memory, refused with an estimate instead of found by the allocator:
     (["model.hidden_size=10000000"], "PB of memory for the model's weights and optimizer state"),
     (["trainer.batch_size=1000000000"], "of memory for a training batch"),
@@ -235,6 +238,17 @@ def test_a_typo_is_answered_before_torch_is_imported(tmp_path):
     assert result.returncode == 2 and "torch imported: False" in result.stdout, result.stdout + result.stderr
     loaded = command("rnnlab", "device=cuda:7", cwd=tmp_path, before=report)  # found only with torch: it loads
     assert loaded.returncode == 2 and "torch imported: True" in loaded.stdout
+
+
+def test_our_hydra_plugins_load_without_loading_optuna(tmp_path):
+    """Hydra's plugin scan imports every module under hydra_plugins/ in every command of a wheel install (and the
+    rnnlab command registers ours for each sweep): importing optuna there cost 2.7-3.3 s a command."""
+    pytest.importorskip("optuna")
+    code = ("import sys; import hydra_plugins.rnnlab_basic.basic_sweeper as basic, "
+            "hydra_plugins.rnnlab_optuna.resumable_optuna_sweeper as search; "
+            "print(basic.BasicSweeper.__name__, search.ResumableOptunaSweeper.__name__, 'optuna' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert result.stdout.split() == ["BasicSweeper", "ResumableOptunaSweeper", "False"], result.stderr
 
 
 def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, command_here):

@@ -104,3 +104,31 @@ def test_the_default_sweeper_checks_a_batch_as_hydra_does(batch):
         assert str(raised.value) == str(expected)
     else:
         sweeper.validate_batch_is_legal(batch)
+
+
+@pytest.mark.parametrize("overrides", [["model=rnn,lstm", "model.hidden_size=2,5", "seed=1"],
+                                       ["model=rnn,gru", "seed=3", "model=lstm"],                # a key twice
+                                       ["model.hidden_size=range(1,4)", "+x=1", "x=2", "~seed"]])
+def test_expand_jobs_makes_the_jobs_hydras_basic_sweeper_makes(overrides):
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper as HydraBasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from rnnlab.compose_jobs import expand_jobs
+
+    def meaning(jobs):  # each override as (key, value): ~seed and ~seed=null are one override
+        return [[(o.get_key_element(), o.value()) for o in parser.parse_overrides(job)] for job in jobs]
+
+    parser = OverridesParser.create()
+    [batch] = HydraBasicSweeper.split_arguments(parser.parse_overrides(overrides), None)
+    assert meaning(expand_jobs(overrides)) == meaning(batch)
+
+
+def test_an_experiments_swept_keys_come_first_and_only_for_the_basic_sweeper():
+    from rnnlab.compose_jobs import swept_by_the_config
+
+    study = compose("config", overrides=["experiment=temporal_order_models"], return_hydra_config=True)
+    assert swept_by_the_config(study) == ["task.variant=6a,6b", "model=rnn,lstm",
+                                          "model.attention=none,additive,dot,report_input"]
+    assert swept_by_the_config(compose("config", return_hydra_config=True)) == []
+    search = compose("config", overrides=["hparams_search=recall_optuna"], return_hydra_config=True)
+    assert search.hydra.sweeper.params and swept_by_the_config(search) == []  # Optuna samples its own

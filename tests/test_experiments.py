@@ -16,8 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 import rnnlab.conf
-from rnnlab.command_line import expand_jobs
-from rnnlab.compose_jobs import compose_jobs
+from rnnlab.compose_jobs import compose_jobs, expand_jobs, swept_by_the_config
 from rnnlab.runner import run
 
 CONF = Path(rnnlab.conf.__file__).parent
@@ -39,8 +38,7 @@ def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
     extra = [f"task.root={tiny_mnist}", "task.download=false"] if "mnist" in name else []
     with initialize_config_module("rnnlab.conf", version_base="1.3"):
         study = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True)
-        swept = [f"{key}={value}" for key, value in (study.hydra.sweeper.params or {}).items()]
-        jobs = expand_jobs(swept)
+        jobs = expand_jobs(swept_by_the_config(study))
         configs = compose_jobs("config", [[f"experiment={name}", *TOY, *extra, *job] for job in jobs])
     assert len(jobs) == expected_jobs(name)
     for number, (job, cfg) in enumerate(zip(jobs, configs)):

@@ -75,6 +75,21 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
     assert snapshot(sweep) == before
 
 
+def test_a_resumed_experiment_sweep_finds_the_jobs_its_params_made(tmp_path, command_here):
+    """An experiment's hydra.sweeper.params make its jobs: resuming finds each of them, and adds no dir."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", "experiment=addition_fixed_lengths", "debug=tiny", "logger=none", "task.test_lengths=[8]",
+            f"hydra.sweep.dir={sweep}"]
+    first = command_here("rnnlab", *args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    finished = {job.name: snapshot(job) for job in sweep.iterdir() if job.is_dir()}
+    assert len(finished) == 4  # task.train_lengths: [3,3], [5,5], [10,10], [1,20]
+    again = command_here("rnnlab", *args, "sweep.resume=true", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("sweep.resume: done already in") == 4
+    assert {job.name: snapshot(job) for job in sweep.iterdir() if job.is_dir()} == finished
+
+
 def test_an_interrupted_sweep_job_continues_from_its_last_pt(tmp_path, command_here):
     sweep = tmp_path / "sweep"
     args = ["-m", "task=temporal_order", "model.hidden_size=16,17", "logger=none", "task.stop_window=0",

@@ -110,7 +110,7 @@ def train() -> None:
     """The rnnlab command."""
     first = check_command_line(sys.argv[1:])
     multirun = bool({"-m", "--multirun"} & set(sys.argv[1:]))
-    if multirun:  # sweepers only take part in a multirun (and optuna loads slowly)
+    if multirun:  # sweepers only take part in a multirun
         register_plugins()
     if first is None:  # --help, --cfg and the like: Hydra answers them itself
         _train()

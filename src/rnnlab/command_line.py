@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import itertools
 import os
 import re
 import sys
@@ -27,14 +26,13 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.compose_jobs import compose_jobs
+from rnnlab.compose_jobs import compose_jobs, expand_jobs, swept_by_the_config
 from rnnlab.config import expected_type, validate
 from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import output_dir, refuse_occupied, require_last_checkpoint
 
 USAGE_ERROR = 2
 CONFIG_MODULE = "rnnlab.conf"
-MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
 # Launchers and sweepers that come with an extra, by the module their config's _target_ lives in.
 EXTRAS = {
     "hydra_plugins.hydra_ray_launcher": "ray",
@@ -73,19 +71,6 @@ def full_errors() -> bool:
     return os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
-def expand_jobs(overrides: list[str], config_loader=None) -> list[list[str]]:
-    """The override lists of every job a (multi)run would start; interval sweeps (Optuna) are left out. A
-    glob(...) sweep over a group's options needs the config loader that knows them."""
-    choices = []
-    for override in OverridesParser.create(config_loader).parse_overrides(overrides):
-        if override.is_sweep_override() and not override.is_interval_sweep():
-            key = override.get_key_element()
-            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
-        elif not override.is_sweep_override():
-            choices.append([override.input_line])
-    return [list(c) for c in itertools.islice(itertools.product(*choices), MAX_CHECKED_COMBINATIONS)]
-
-
 def explain(err: Exception, overrides: list[str]) -> str:
     """One line for a Hydra/OmegaConf composition error: the key, the bad value, what is allowed."""
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
@@ -118,6 +103,14 @@ def explain(err: Exception, overrides: list[str]) -> str:
         shown = f"{key.split('[')[0]}={given}" if given is not None else key
         return f"{shown} is not allowed: {allowed}"
     return message
+
+
+def _uncomposable(err: Exception) -> str:
+    """One line for a merge OmegaConf gives up on with the built-in error it met (a dict merged into a None node,
+    hydra.sweeper.params={...}), which neither it nor Hydra turns into a config error."""
+    lines = str(err).splitlines() or [type(err).__name__]
+    key = next((line.split(":", 1)[1].strip() for line in lines if line.strip().startswith("full_key:")), "")
+    return f"the overrides cannot be merged into the config{f' at {key}' if key else ''}: {lines[0]}"
 
 
 def _installed(module: str) -> bool:
@@ -219,6 +212,23 @@ def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
         raise ConfigError(f"{key}={wanted} cannot be created: {parent} is not writable")
 
 
+def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -> list[DictConfig]:
+    """Each job's config, the first with its hydra node (launcher, sweeper, output dir) for the checks after. A
+    sweep's jobs are the sweeper's: an experiment's hydra.sweeper.params (found once it is composed) come first."""
+    loader = GlobalHydra.instance().config_loader()
+    jobs = expand_jobs(overrides, loader)
+    try:
+        first = compose(config_name, overrides=jobs[0], return_hydra_config=True)
+        if multirun and (swept := swept_by_the_config(first)):
+            jobs = expand_jobs([*swept, *overrides], loader)
+            first = compose(config_name, overrides=jobs[0], return_hydra_config=True)
+        return [first, *compose_jobs(config_name, jobs[1:])]
+    except (HydraException, OmegaConfBaseException):
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        raise ConfigError(_uncomposable(err)) from err
+
+
 def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
     Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
@@ -236,15 +246,13 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             if parsed.help:  # before --cfg and the others, as in Hydra
                 print(app_help(config_name, parsed.overrides, parsed.resolve))
                 sys.exit(0)
-            jobs = expand_jobs(parsed.overrides, GlobalHydra.instance().config_loader())
-            # The cheap checks first, for every job: no torch import before a typo is found. The first job is
-            # composed with its hydra node (launcher, sweeper, output dir) for the checks below.
-            first = compose(config_name, overrides=jobs[0] if jobs else [], return_hydra_config=True)
-            configs = [first, *compose_jobs(config_name, jobs[1:])]
+            # The cheap checks first, for every job: no torch import before a typo is found.
+            configs = _compose_every_job(config_name, parsed.overrides, parsed.multirun)
+            first = configs[0]
             for cfg in configs:
                 validate(cfg)
             _check_plugins(first)
-            _check_sweep_kinds(first, parsed.overrides)
+            _check_sweep_kinds(first, [*swept_by_the_config(first), *parsed.overrides])
             _check_output_dir(first, parsed.multirun)
             refuse_occupied(first, parsed.multirun)
             if first.resume and not parsed.multirun:

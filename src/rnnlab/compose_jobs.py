@@ -1,4 +1,5 @@
-"""The configs of every job of a sweep, each distinct set of group choices composed once.
+"""The jobs of a sweep: their overrides as Hydra's basic sweeper makes them, and their configs, each distinct set of
+group choices composed once.
 
 Composing is nearly all the time it takes to check a sweep before it starts: 0.33 s a job on a Zen 1 EPYC, where
 Hydra builds the defaults list and loads and merges every YAML file of it. The value overrides of a job
@@ -8,12 +9,14 @@ are applied to a copy with Hydra's own function, in Hydra's order. An override i
 Hydra treats it as one (hydra/_internal/defaults_list.py, Overrides): its key is not a config group, or its value
 is a dict.
 
+    jobs = expand_jobs(["model=rnn,lstm", "model.hidden_size=2,5"])   # [["model=rnn", "model.hidden_size=2"], ...]
     configs = compose_jobs("config", jobs)    # == [compose("config", overrides=job) for job in jobs]
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 
 from hydra import compose
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -21,6 +24,31 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig
+
+MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
+
+
+def expand_jobs(overrides: list[str], config_loader=None) -> list[list[str]]:
+    """The override lists of every job a (multi)run would start, as Hydra's basic sweeper makes them (a key given
+    twice keeps its first place and its last value); interval sweeps (Optuna) are left out. A glob(...) sweep over
+    a group's options needs the config loader that knows them."""
+    choices: dict[str, list[str]] = {}
+    for override in OverridesParser.create(config_loader).parse_overrides(overrides):
+        key = override.get_key_element()
+        if override.is_sweep_override() and not override.is_interval_sweep():
+            choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        elif not override.is_sweep_override():
+            choices[key] = [override.input_line]
+    return [list(c) for c in itertools.islice(itertools.product(*choices.values()), MAX_CHECKED_COMBINATIONS)]
+
+
+def swept_by_the_config(cfg: DictConfig) -> list[str]:
+    """An experiment's hydra.sweeper.params as overrides (key=a,b,c), which the basic sweeper sweeps before the
+    command line's; [] for another sweeper (Optuna samples its params itself)."""
+    sweeper = cfg.hydra.sweeper
+    if not sweeper._target_.endswith("BasicSweeper") or not sweeper.get("params"):
+        return []
+    return [f"{key}={value}" for key, value in sweeper.params.items()]
 
 
 def compose_jobs(config_name: str, jobs: list[list[str]]) -> list[DictConfig]:

@@ -27,6 +27,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from rnnlab.command_line import CONFIG_MODULE, NAMING_KEY
+from rnnlab.compose_jobs import swept_by_the_config
 from rnnlab.config import default_job_dir
 from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import holds_a_run
@@ -36,11 +37,13 @@ PLAN = "RNNLAB_SWEEP_PLAN"  # JSON {override_dirname: {"dir": name, "done": bool
 NEXT = "next number"  # in the plan: the first job number free in the sweep dir
 
 
-def _job_overrides(args: list[str], config_loader=None) -> list[list[str]]:
-    """Every job's overrides, as Hydra's basic sweeper makes them (its own code, so the two cannot disagree)."""
+def _job_overrides(args: list[str], first: DictConfig, config_loader=None) -> list[list[str]]:
+    """Every job's overrides, as Hydra's basic sweeper makes them (its own code, so the two cannot disagree), an
+    experiment's swept keys (hydra.sweeper.params) first."""
     from hydra._internal.utils import get_args_parser
 
-    parsed = OverridesParser.create(config_loader).parse_overrides(get_args_parser().parse_known_args(args)[0].overrides)
+    overrides = [*swept_by_the_config(first), *get_args_parser().parse_known_args(args)[0].overrides]
+    parsed = OverridesParser.create(config_loader).parse_overrides(overrides)
     return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 
@@ -55,7 +58,7 @@ def plan(args: list[str], first: DictConfig, sweep_dir: Path) -> dict[str, dict]
 def _plan(args: list[str], first: DictConfig, sweep_dir: Path, config_loader) -> dict[str, dict]:
     naming = first.hydra.job.config.override_dirname
     parser = OverridesParser.create(config_loader)
-    jobs = _job_overrides(args, config_loader)
+    jobs = _job_overrides(args, first, config_loader)
     exclude = next((list(o.value()) for job in jobs[:1] for o in parser.parse_overrides(job) if o.key_or_group == NAMING_KEY),
                    list(naming.exclude_keys))
     existing = [d for d in sweep_dir.iterdir() if d.is_dir() and holds_a_run(d) and _number(d) is not None]

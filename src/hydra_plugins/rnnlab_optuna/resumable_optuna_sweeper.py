@@ -24,8 +24,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 try:  # the optuna extra; without it this module offers nothing and Hydra's plugin scan has nothing to trip on
-    import optuna
-    from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
+    from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper  # 0.03 s; optuna itself is not loaded
 except ImportError:
     OptunaSweeper = None
 
@@ -50,6 +49,10 @@ if OptunaSweeper is not None:
             return super().sweep(arguments)
 
         def _skip_finished_trials(self, impl: Any, storage: str | None) -> None:
+            # Here, not at the top: Hydra's plugin scan imports this module in every command of a wheel install,
+            # and importing optuna takes 2.3 s.
+            import optuna
+
             if storage is None:
                 raise ValueError("sweep.resume=true needs hydra.sweeper.storage: the study is read back from it")
             try:
