@@ -26,7 +26,7 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.compose_jobs import compose_jobs, expand_jobs, swept_by_the_config
+from rnnlab.compose_jobs import compose_jobs, expand_jobs, sweeps_a_grid, swept_by_the_config
 from rnnlab.config import expected_type, validate
 from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import output_dir, refuse_occupied, require_last_checkpoint
@@ -133,7 +133,7 @@ def _check_plugins(cfg: DictConfig) -> None:
 
 def _check_sweep_kinds(cfg: DictConfig, overrides: list[str]) -> None:
     """interval(...) is a range for a search to sample from: only a sweeper that samples (Optuna) takes it."""
-    if cfg.hydra.sweeper._target_.endswith("BasicSweeper"):
+    if sweeps_a_grid(cfg):
         for override in OverridesParser.create().parse_overrides(overrides):
             if override.is_interval_sweep():
                 raise ConfigError(

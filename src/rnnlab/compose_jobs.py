@@ -42,13 +42,18 @@ def expand_jobs(overrides: list[str], config_loader=None) -> list[list[str]]:
     return [list(c) for c in itertools.islice(itertools.product(*choices.values()), MAX_CHECKED_COMBINATIONS)]
 
 
+def sweeps_a_grid(cfg: DictConfig) -> bool:
+    """Whether the sweeper is the basic one (Hydra's or rnnlab's, hydra_plugins/rnnlab_basic): a grid of the listed
+    values, not a search that samples."""
+    return cfg.hydra.sweeper._target_.endswith("BasicSweeper")
+
+
 def swept_by_the_config(cfg: DictConfig) -> list[str]:
     """An experiment's hydra.sweeper.params as overrides (key=a,b,c), which the basic sweeper sweeps before the
     command line's; [] for another sweeper (Optuna samples its params itself)."""
-    sweeper = cfg.hydra.sweeper
-    if not sweeper._target_.endswith("BasicSweeper") or not sweeper.get("params"):
+    if not sweeps_a_grid(cfg) or not cfg.hydra.sweeper.get("params"):
         return []
-    return [f"{key}={value}" for key, value in sweeper.params.items()]
+    return [f"{key}={value}" for key, value in cfg.hydra.sweeper.params.items()]
 
 
 def compose_jobs(config_name: str, jobs: list[list[str]]) -> list[DictConfig]:
@@ -61,12 +66,15 @@ def compose_jobs(config_name: str, jobs: list[list[str]]) -> list[DictConfig]:
     for job in jobs:
         choices, values = [], []
         for override in parser.parse_overrides(job):
-            (values if _is_value(override, loader.repository) else choices).append(override.input_line)
+            if _is_value(override, loader.repository):
+                values.append(override)
+            else:
+                choices.append(override.input_line)
         key = tuple(choices)
         if key not in composed:
             composed[key] = compose(config_name, overrides=choices)
         cfg = copy.deepcopy(composed[key])
-        ConfigLoaderImpl._apply_overrides_to_config(parser.parse_overrides(values), cfg)
+        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
         configs.append(cfg)
     return configs
 

@@ -27,7 +27,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from rnnlab.command_line import CONFIG_MODULE, NAMING_KEY
-from rnnlab.compose_jobs import swept_by_the_config
+from rnnlab.compose_jobs import sweeps_a_grid, swept_by_the_config
 from rnnlab.config import default_job_dir
 from rnnlab.errors import ConfigError
 from rnnlab.run_dirs import holds_a_run
@@ -49,7 +49,7 @@ def _job_overrides(args: list[str], first: DictConfig, config_loader=None) -> li
 
 def plan(args: list[str], first: DictConfig, sweep_dir: Path) -> dict[str, dict]:
     """Map each job's override_dirname to the existing dir with its settings; refuse a dir with other settings."""
-    if not first.hydra.sweeper._target_.endswith("BasicSweeper") or not sweep_dir.is_dir():
+    if not sweeps_a_grid(first) or not sweep_dir.is_dir():
         return {}
     with initialize_config_module(CONFIG_MODULE, version_base="1.3"):  # glob(...) sweeps list a group's options
         return _plan(args, first, sweep_dir, GlobalHydra.instance().config_loader())
