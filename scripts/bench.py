@@ -22,17 +22,23 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_module
-
 from bench_command import competing_process, sweep_speedup, whole_command
 from bench_machine import machine, sync
-from bench_mnist import data_path_rates, dataloader_baseline, mnist_root, random_mnist_root
+from bench_mnist import (
+    data_path_rates,
+    dataloader_baseline,
+    mnist_root,
+    random_mnist_root,
+)
 from bench_report import markdown
-from rnnlab.logger import NullLogger, TensorBoardLogger
-from rnnlab.runner import build_run, resolve_device, run
+from hydra import compose, initialize_config_module
+
+from rnnlab.reporting.logger import NullLogger, TensorBoardLogger
+from rnnlab.runner.parts import build_run, resolve_device
+from rnnlab.runner.run import run
 from rnnlab.tasks.base import seeded
-from rnnlab.threads import ThreadPolicy, work_per_step
-from rnnlab.train import fit
+from rnnlab.training.loop import fit
+from rnnlab.training.threads import ThreadPolicy, work_per_step
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 REPO = Path(__file__).resolve().parents[1]

@@ -37,7 +37,7 @@ def whole_command(repeats: int) -> dict:
     run itself, a bare import of what a run imports, and the rest (interpreter, Hydra, up-front checks, reports)."""
     rows: dict = {"whole": [], "imports": [], "help": [], "mistake": []}
     phases: list[dict] = []
-    imports = ("import rnnlab.cli, rnnlab.runner, matplotlib.pyplot, torch.utils.tensorboard")
+    imports = ("import rnnlab.cli.train, rnnlab.runner.run, matplotlib.pyplot, torch.utils.tensorboard")
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
             run_dir = Path(tmp) / f"run{i}"

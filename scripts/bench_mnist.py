@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-
 from bench_machine import sync
+from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 

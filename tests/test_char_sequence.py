@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import CPU, TINY, compose_config
+
 from rnnlab.errors import ConfigError
-from rnnlab.models import RecurrentNet
-from rnnlab.runner import build_run, resolve_device, run
+from rnnlab.models.recurrent import RecurrentNet
+from rnnlab.runner.parts import build_run, resolve_device
+from rnnlab.runner.run import run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.char_sequence import CharSequence
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ENV, command, entry_point
-from rnnlab.cli import train
+
+from rnnlab.cli.train import train
 
 FAST = ["debug=tiny", "logger=tensorboard"]
 
@@ -188,7 +188,8 @@ def test_an_output_dir_that_cannot_be_created_is_refused_up_front(tmp_path, comm
 def trained_run(tmp_path_factory) -> Path:
     """One small finished run (in-process) for the rnnlab-eval and rnnlab-predict bad-input cases."""
     from conftest import compose_config
-    from rnnlab.runner import run
+
+    from rnnlab.runner.run import run
 
     run_dir = tmp_path_factory.mktemp("trained") / "run"
     run(compose_config("debug=tiny", "logger=none", "task=binary_addition", "model.hidden_size=4"), run_dir)
@@ -272,7 +273,7 @@ def test_help_is_what_hydra_itself_prints(tmp_path):
     ours = command("rnnlab", *args, cwd=tmp_path)
     hydras = subprocess.run(
         [sys.executable, "-c",
-         f"import sys; sys.argv = ['rnnlab', *{args!r}]; from rnnlab.cli import _train; _train()"],
+         f"import sys; sys.argv = ['rnnlab', *{args!r}]; from rnnlab.cli.train import _train; _train()"],
         cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120,
     )
     assert ours.returncode == hydras.returncode == 0, ours.stderr + hydras.stderr

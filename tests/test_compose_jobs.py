@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_module
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from rnnlab.compose_jobs import compose_jobs
+from rnnlab.sweeps.compose_jobs import compose_jobs
 
 JOBS = [
     ["model=gru", "model.hidden_size=5", "task=index_recall", "task.position=2"],
@@ -35,7 +35,7 @@ def test_every_job_gets_the_config_compose_gives_it():
 
 
 def test_a_sweep_composes_once_per_set_of_group_choices(monkeypatch):
-    import rnnlab.compose_jobs as module
+    import rnnlab.sweeps.compose_jobs as module
 
     composed = []
     monkeypatch.setattr(module, "compose", lambda name, overrides: composed.append(overrides) or compose(name, overrides))
@@ -73,7 +73,9 @@ def hydra_context():
 
 def hydra_check(batch: list[list[str]], config) -> None:
     """Hydra's own check of a sweep's batch, one composition per job."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper as HydraBasicSweeper
+    from hydra._internal.core_plugins.basic_sweeper import (
+        BasicSweeper as HydraBasicSweeper,
+    )
 
     sweeper = HydraBasicSweeper(max_batch_size=None)
     sweeper.config, sweeper.hydra_context = config, hydra_context()
@@ -87,9 +89,9 @@ def test_the_default_sweeper_checks_a_batch_as_hydra_does(batch):
     """The sweeper Hydra builds from the default config (conf/hydra/sweeper/basic.yaml) is rnnlab's, and it passes
     and refuses the batches Hydra's own check passes and refuses, with the same message."""
     from hydra.core.plugins import Plugins
-    from hydra_plugins.rnnlab_basic.basic_sweeper import BasicSweeper
 
-    from rnnlab.command_line import register_plugins
+    from hydra_plugins.rnnlab_basic.basic_sweeper import BasicSweeper
+    from rnnlab.cli.plugins import register_plugins
 
     config = compose("config", overrides=["hydra.job.chdir=false"], return_hydra_config=True)
     register_plugins()
@@ -110,10 +112,12 @@ def test_the_default_sweeper_checks_a_batch_as_hydra_does(batch):
                                        ["model=rnn,gru", "seed=3", "model=lstm"],                # a key twice
                                        ["model.hidden_size=range(1,4)", "+x=1", "x=2", "~seed"]])
 def test_expand_jobs_makes_the_jobs_hydras_basic_sweeper_makes(overrides):
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper as HydraBasicSweeper
+    from hydra._internal.core_plugins.basic_sweeper import (
+        BasicSweeper as HydraBasicSweeper,
+    )
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from rnnlab.compose_jobs import expand_jobs
+    from rnnlab.sweeps.compose_jobs import expand_jobs
 
     def meaning(jobs):  # each override as (key, value): ~seed and ~seed=null are one override
         return [[(o.get_key_element(), o.value()) for o in parser.parse_overrides(job)] for job in jobs]
@@ -124,7 +128,7 @@ def test_expand_jobs_makes_the_jobs_hydras_basic_sweeper_makes(overrides):
 
 
 def test_an_experiments_swept_keys_come_first_and_only_for_the_basic_sweeper():
-    from rnnlab.compose_jobs import swept_by_the_config
+    from rnnlab.sweeps.compose_jobs import swept_by_the_config
 
     study = compose("config", overrides=["experiment=temporal_order_models"], return_hydra_config=True)
     assert swept_by_the_config(study) == ["task.variant=6a,6b", "model=rnn,lstm",

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import rnnlab.conf
+from conftest import compose_config
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
-from conftest import compose_config
-from rnnlab.config import build, validate
+from rnnlab.config.build import build
+from rnnlab.config.schemas import GROUPS
+from rnnlab.config.validate import validate
 from rnnlab.errors import ConfigError
-from rnnlab.schemas import GROUPS
-from rnnlab.runner import build_run, resolve_device
+from rnnlab.runner.parts import build_run, resolve_device
 from rnnlab.tasks.base import seeded
-
-import rnnlab.conf
 
 CONF = Path(rnnlab.conf.__file__).parent
 

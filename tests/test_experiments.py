@@ -10,14 +10,14 @@ import math
 from pathlib import Path
 
 import pytest
+import rnnlab.conf
 import yaml
 from hydra import compose, initialize_config_module
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-import rnnlab.conf
-from rnnlab.compose_jobs import compose_jobs, expand_jobs, swept_by_the_config
-from rnnlab.runner import run
+from rnnlab.runner.run import run
+from rnnlab.sweeps.compose_jobs import compose_jobs, expand_jobs, swept_by_the_config
 
 CONF = Path(rnnlab.conf.__file__).parent
 EXPERIMENTS = CONF / "experiment"

@@ -6,12 +6,13 @@ import math
 
 import pytest
 import torch
-
 from conftest import CPU, compose_config
-from rnnlab.config import validate
+
+from rnnlab.config.validate import validate
 from rnnlab.errors import ConfigError
-from rnnlab.losses import CrossEntropy
-from rnnlab.runner import build_parts, run
+from rnnlab.models.losses import CrossEntropy
+from rnnlab.runner.parts import build_parts
+from rnnlab.runner.run import run
 from rnnlab.tasks.adding import Adding
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.copy_memory import CopyMemory

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import CPU
 
 from rnnlab.errors import ConfigError
-from rnnlab.losses import BCE, MSE, NLL, CrossEntropy
+from rnnlab.models.losses import BCE, MSE, NLL, CrossEntropy
 from rnnlab.tasks.base import IGNORE, seeded
 from rnnlab.tasks.binary_addition import BinaryAddition
 from rnnlab.tasks.index_recall import IndexRecall

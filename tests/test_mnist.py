@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import CPU, digit_images, write_idx
 from PIL import Image, ImageDraw
 
 from rnnlab.errors import ConfigError
-from rnnlab.predict import load_photo, predict_files, prepare_digit
-from rnnlab.runner import run
+from rnnlab.runner.predict import load_photo, predict_files, prepare_digit
+from rnnlab.runner.run import run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, stratified_split
-from conftest import CPU, digit_images, write_idx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

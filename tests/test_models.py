@@ -7,9 +7,9 @@ import itertools
 import pytest
 import torch
 
+from rnnlab.config.schemas import CELLS
 from rnnlab.errors import ConfigError
-from rnnlab.schemas import CELLS
-from rnnlab.models import RecurrentNet
+from rnnlab.models.recurrent import RecurrentNet
 
 ATTENTION = ["none", "additive", "dot", "report_input"]
 
@@ -69,7 +69,7 @@ def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
 
 @pytest.mark.parametrize("attention", ["additive", "dot"])
 def test_each_head_pools_the_states_and_the_inputs_of_the_steps_it_attends(attention):
-    from rnnlab.attention import build_attention
+    from rnnlab.models.attention import build_attention
 
     pool = build_attention(attention, state_size=4, input_size=3, heads=2, query="learned", null=True)
     with torch.no_grad():  # heads that do not start as a plain average, so the weights below differ per step
@@ -174,9 +174,9 @@ def test_attention_learns_to_look_at_the_step_that_decides():
 def test_attention_on_target_counts_what_the_heads_put_on_steps_not_what_went_to_the_empty_slot():
     """Two heads on temporal order: one all on X and Y, one on the empty slot (no weight on any step); then the
     second head looks at a wrong step instead. The share is 1.0, then 0.5."""
-    from rnnlab.scoring import attention_scores
     from rnnlab.tasks.base import seeded
     from rnnlab.tasks.temporal_order import TemporalOrder
+    from rnnlab.training.testing import attention_scores
 
     task = TemporalOrder(variant="6a", val_size=8, test_size=8, stop_window=0)
     batch = task.make_batch(8, seeded(0, torch.device("cpu")), torch.device("cpu"))

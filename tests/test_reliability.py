@@ -9,11 +9,11 @@ import signal
 import pytest
 import torch
 
-from rnnlab import reports
-from rnnlab.checkpoint import load_checkpoint
 from rnnlab.errors import ConfigError
-from rnnlab.runner import run
+from rnnlab.files import write_json
+from rnnlab.runner.run import run
 from rnnlab.tasks.binary_addition import BinaryAddition
+from rnnlab.training.checkpoints import load_checkpoint
 
 RUN = (
     "task=binary_addition", "task.stop_window=0", "task.test_lengths=[8,30]",
@@ -91,14 +91,14 @@ def test_divergence_keeps_the_last_good_checkpoint(tiny_config, tmp_path):
 
 def test_a_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
     path = tmp_path / "report.json"
-    reports.write_json(path, {"status": "ok"})
+    write_json(path, {"status": "ok"})
 
     def crash(*args):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        reports.write_json(path, {"status": "half"})
+        write_json(path, {"status": "half"})
     assert json.loads(path.read_text()) == {"status": "ok"}
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left behind
 
@@ -114,7 +114,7 @@ def test_a_torn_checkpoint_is_never_read_as_valid(tiny_config, tmp_path):
 
 def test_a_save_killed_mid_write_leaves_no_temporary_file_behind_for_long(tmp_path):
     """kill -9 during a save leaves .last.pt.<random>.tmp; the next run in that dir (resume) clears it away."""
-    from rnnlab.checkpoint import Checkpoints
+    from rnnlab.training.checkpoints import Checkpoints
 
     stale = tmp_path / ".last.pt.abc123.tmp"
     stale.write_bytes(b"half a checkpoint")
@@ -126,7 +126,7 @@ def test_a_save_killed_mid_write_leaves_no_temporary_file_behind_for_long(tmp_pa
 
 def test_a_signal_while_testing_writes_an_interrupted_report(tiny_config, tmp_path, monkeypatch):
     """SIGINT between two test sets: no traceback, report.json says interrupted, resume=true then only tests."""
-    from rnnlab import scoring
+    from rnnlab.training import testing as scoring
 
     real = scoring.evaluate
     calls = []

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CPU, compose_config
 from omegaconf import OmegaConf
 
-from conftest import CPU, compose_config
 from rnnlab.errors import ConfigError
-from rnnlab.models import RecurrentNet
-from rnnlab.resources import check_memory, parameter_count
-from rnnlab.runner import build_parts
+from rnnlab.models.recurrent import RecurrentNet
+from rnnlab.runner.memory import check_memory, parameter_count
+from rnnlab.runner.parts import build_parts
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

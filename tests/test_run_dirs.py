@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ENV, command, entry_point
-from rnnlab.command_line import check_command_line
+
+from rnnlab.cli.check import check_command_line
 
 TINY = ["debug=tiny", "logger=none", "task=index_recall"]
 
@@ -164,17 +164,17 @@ def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_wri
                                                                                      monkeypatch):
     import errno
 
-    import rnnlab.reports
+    import rnnlab.files
 
     run_dir = tmp_path / "run"
-    real = rnnlab.reports.write_atomic
+    real = rnnlab.files.write_atomic
 
     def full_disk(path, data):  # report.md cannot be written: the disk filled up after training
         if str(path).endswith("report.md"):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, data)
 
-    monkeypatch.setattr(rnnlab.reports, "write_atomic", full_disk)
+    monkeypatch.setattr(rnnlab.files, "write_atomic", full_disk)
     result = command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlab import scratch
 from rnnlab.errors import ConfigError
+from rnnlab.models import scratch
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:

@@ -10,9 +10,6 @@ from pathlib import Path
 import yaml
 
 
-
-
-
 def fake_run(path: Path, overrides: list[str], report: dict | None) -> None:
     (path / ".hydra").mkdir(parents=True)
     (path / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))

@@ -6,13 +6,12 @@ import random
 
 import pytest
 import torch
-
 from conftest import CPU
 
 from rnnlab.tasks.base import IGNORE, seeded
 from rnnlab.tasks.binary_addition import BinaryAddition, add_bits, bits_to_int
 from rnnlab.tasks.index_recall import IndexRecall
-from rnnlab.tasks.temporal_order import B, E, SYMBOLS, WINDOWS, X, TemporalOrder
+from rnnlab.tasks.temporal_order import SYMBOLS, WINDOWS, B, E, TemporalOrder, X
 
 COMMON = dict(val_size=50, test_size=40, stop_window=0)
 

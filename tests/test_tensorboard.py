@@ -13,9 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from rnnlab.runner import run
 from test_cli import FAST
+
+from rnnlab.runner.run import run
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -8,8 +8,8 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from rnnlab.runner import run
-from rnnlab.train_state import RecentSequences
+from rnnlab.runner.run import run
+from rnnlab.training.state import RecentSequences
 
 REPORT_KEYS = {"status", "task", "model", "loss", "params", "train", "test"}
 TRAIN_KEYS = {"steps", "sequences_seen", "wall_s", "samples_per_s", "stopped_early"}
@@ -154,8 +154,8 @@ def test_threads_on_the_command_line_win(monkeypatch, tiny_config, tmp_path, res
 def test_auto_threads_one_for_small_models_all_cores_for_large_ones_while_nothing_competes(monkeypatch, restore_threads):
     import torch
 
-    from rnnlab import threads
-    from rnnlab.models import RecurrentNet
+    from rnnlab.models.recurrent import RecurrentNet
+    from rnnlab.training import threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "cores", lambda: 2)
@@ -181,8 +181,8 @@ def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_
                                                                                                     tmp_path):
     import torch
 
-    from rnnlab.runner import build_run
-    from rnnlab.train import train_step
+    from rnnlab.runner.parts import build_run
+    from rnnlab.training.loop import train_step
 
     def losses(autocast):
         torch.manual_seed(0)
@@ -210,9 +210,9 @@ def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_
 def test_bf16_with_an_lstm_is_refused_up_front_where_the_cpu_has_no_bf16_lstm_kernel(monkeypatch, tiny_config):
     import torch
 
-    from rnnlab import precision
     from rnnlab.errors import ConfigError
-    from rnnlab.runner import build_parts
+    from rnnlab.runner.parts import build_parts
+    from rnnlab.training import precision
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(precision, "cpu_runs_lstm_in_bf16", lambda: False)  # an AVX2-only CPU (Zen 1-3)
@@ -227,7 +227,7 @@ def test_bf16_with_an_lstm_is_refused_up_front_where_the_cpu_has_no_bf16_lstm_ke
 def test_the_bf16_lstm_probe_agrees_with_the_kernel():
     import torch
 
-    from rnnlab.precision import cpu_runs_lstm_in_bf16
+    from rnnlab.training.precision import cpu_runs_lstm_in_bf16
 
     lstm = torch.nn.LSTM(3, 4, batch_first=True)
     try:
@@ -243,7 +243,7 @@ def test_the_bf16_lstm_probe_agrees_with_the_kernel():
 def test_auto_precision_is_bf16_only_where_the_cpu_multiplies_bf16_in_hardware(monkeypatch, avx512_bf16, amx, expected):
     import torch
 
-    from rnnlab.precision import autocast_dtype
+    from rnnlab.training.precision import autocast_dtype
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)

@@ -19,7 +19,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper as HydraBasi
 
 class BasicSweeper(HydraBasicSweeper):
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        from rnnlab.compose_jobs import compose_jobs
+        from rnnlab.sweeps.compose_jobs import compose_jobs
 
         assert self.config is not None
         hydra_overrides = list(self.config.hydra.overrides.hydra)  # what load_sweep_config puts before each job

@@ -24,7 +24,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 try:  # the optuna extra; without it this module offers nothing and Hydra's plugin scan has nothing to trip on
-    from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper  # 0.03 s; optuna itself is not loaded
+    from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import (
+        OptunaSweeper,  # 0.03 s; optuna itself is not loaded
+    )
 except ImportError:
     OptunaSweeper = None
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnlab.tasks.base import IGNORE, Batch, LengthTask, abbreviate, step_mask, uniform_lengths
+from rnnlab.tasks.base import (
+    IGNORE,
+    Batch,
+    LengthTask,
+    abbreviate,
+    step_mask,
+    uniform_lengths,
+)
 
 
 def add_bits(a: Tensor, b: Tensor) -> Tensor:

@@ -23,7 +23,15 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Batch, Task, abbreviate, seeded, user_path
+from rnnlab.tasks.base import (
+    TRAINING_BATCH,
+    VALIDATION_SET,
+    Batch,
+    Task,
+    abbreviate,
+    seeded,
+    user_path,
+)
 
 GENERATION_SEED = 3_000_017
 EVAL_WINDOWS = 512  # windows a long text is validated and tested on (spread over the whole text)

@@ -37,7 +37,9 @@ def load_mnist(root: str, download: bool) -> tuple[Tensor, Tensor, Tensor, Tenso
     """(train images uint8 (60000, 28, 28), train labels, test images, test labels) through torchvision.
 
     A missing, undownloadable or corrupt set is a ConfigError that says where the files belong."""
-    from torchvision.datasets import MNIST  # imported here: it is slow to import and only this task needs it
+    from torchvision.datasets import (
+        MNIST,  # imported here: it is slow to import and only this task needs it
+    )
 
     where = _raw_dir(root)
     missing = [f for f in FILES if not (where / f).exists()]
@@ -175,18 +177,21 @@ class MNIST(Task):
         return f"{'right' if pred == true else 'WRONG'} | test image {i}: predicted {pred} true {true}"
 
     def report_extras(self, predictions: Tensor, batch: Batch) -> tuple[dict, dict]:
-        from rnnlab import reports
+        from rnnlab.reporting.figures import (  # matplotlib: the test phase alone needs it
+            plot_confusion,
+            plot_digits,
+        )
 
         confusion = torch.zeros(10, 10, dtype=torch.long)
         confusion.index_put_((batch.y.cpu(), predictions.cpu()), torch.ones(len(batch), dtype=torch.long), accumulate=True)
         per_class = [int(confusion[c, c]) / max(1, int(confusion[c].sum())) for c in range(10)]
         entries = {"per_class_accuracy": {str(c): acc for c, acc in enumerate(per_class)},
                    "confusion_matrix": confusion.tolist()}
-        figures = {"confusion_matrix": reports.plot_confusion(confusion.tolist())}
+        figures = {"confusion_matrix": plot_confusion(confusion.tolist())}
         wrong = (predictions != batch.y).nonzero().flatten()[:64]
         if len(wrong):
             shown = batch[wrong]
-            figures["misclassified"] = reports.plot_digits(
+            figures["misclassified"] = plot_digits(
                 self.images(shown).cpu().numpy(), predictions[wrong].tolist(), shown.y.tolist()
             )
         return entries, figures

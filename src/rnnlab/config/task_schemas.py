@@ -19,7 +19,6 @@ def _check_lengths(key: str, lengths: list[int]) -> None:
     require(len(lengths) >= 1 and all(n >= 1 for n in lengths), key, lengths, "a non-empty list of lengths >= 1")
 
 
-
 @dataclass
 class TaskSchema:
     _target_: str = MISSING

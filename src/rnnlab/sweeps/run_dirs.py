@@ -21,7 +21,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rnnlab.errors import ConfigError
-from rnnlab.run_files import HYDRA_DIR, LAST, LOCK, REPORT
+from rnnlab.files import HYDRA_DIR, LAST, LOCK, REPORT
 
 
 def holds_a_run(directory: Path) -> bool:
@@ -45,12 +45,6 @@ def refuse_occupied(cfg: DictConfig, multirun: bool) -> None:
     if not multirun and not cfg.resume and holds_a_run(where):
         raise ConfigError(f"hydra.run.dir={where} holds another run: add resume=true to continue it, or give a new "
                           "hydra.run.dir")
-
-
-def require_last_checkpoint(run_dir: Path) -> None:
-    """resume=true needs the run's last.pt (checked without torch, so that a wrong dir is answered at once)."""
-    if not (run_dir / LAST).exists():
-        raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
 
 
 _held: dict[Path, int] = {}  # the locks this process holds, by dir: a second claim of one dir is not a conflict

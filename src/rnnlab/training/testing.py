@@ -16,9 +16,10 @@ from typing import Any, Callable
 import torch
 from matplotlib.figure import Figure
 
-from rnnlab import reports
+from rnnlab.reporting.figures import plot_attention, plot_by_length
+from rnnlab.reporting.run_report import by_length_name
 from rnnlab.tasks.base import COUNTS, Batch, Task
-from rnnlab.train import evaluate
+from rnnlab.training.loop import evaluate
 
 ATTENTION_ROWS = 8  # sequences shown in the attention figure
 
@@ -54,8 +55,8 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
     outcome = TestOutcome(metrics=summary, extras=extras, figures=figures, samples=texts)
     if task.test_lengths:
         outcome.by_length = {length: {k: r[k] for k in keys if k not in COUNTS} for length, r in results.items()}
-        name = reports.by_length_name(task.metric)
-        outcome.figures[name] = reports.plot_by_length(
+        name = by_length_name(task.metric)
+        outcome.figures[name] = plot_by_length(
             outcome.by_length, f"{title}\n{name.replace('_', ' ')} by length",
             train_range=getattr(task, "train_lengths", None), chance=task.chance,
         )
@@ -101,4 +102,4 @@ def attention_figure(model, task: Task, batch: Batch, title: str) -> Figure:
     marks = None if target is None else [t[: int(n)].nonzero().flatten().tolist() for t, n in zip(target, batch.lengths)]
     labels = [f"seq {i}: {task.class_label(int(y))}" if not task.per_step else f"seq {i}" for i, y in enumerate(batch.y)]
     what = f"attention weights, mean of {heads} heads" if heads > 1 else "attention weights"
-    return reports.plot_attention(rows, labels, marks, f"{title}\n{what}")
+    return plot_attention(rows, labels, marks, f"{title}\n{what}")

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from rnnlab.checkpoint import load_checkpoint
 from rnnlab.errors import ConfigError
-from rnnlab.reports import write_atomic
+from rnnlab.files import write_atomic
+from rnnlab.training.checkpoints import load_checkpoint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 INK = 0.25  # after normalising to 0-1, pixels above this count as ink when cropping
@@ -92,7 +92,9 @@ class Prediction:
 
 
 def predict_files(checkpoint: str | Path, paths: list[Path], device: torch.device) -> list[Prediction]:
-    from rnnlab.runner import build_parts  # torch-heavy imports stay out of the CLI's start-up
+    from rnnlab.runner.parts import (
+        build_parts,  # torch-heavy imports stay out of the CLI's start-up
+    )
 
     payload = load_checkpoint(checkpoint)
     cfg_dict = payload["config"]

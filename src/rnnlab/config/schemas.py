@@ -24,12 +24,16 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from rnnlab.errors import require, require_choice
-from rnnlab.tasks.schemas import (
-    AddingSchema, BinaryAdditionSchema, CharSequenceSchema, CopyMemorySchema, IndexRecallSchema, MNISTSchema,
+from rnnlab.config.task_schemas import (
+    AddingSchema,
+    BinaryAdditionSchema,
+    CharSequenceSchema,
+    CopyMemorySchema,
+    IndexRecallSchema,
+    MNISTSchema,
     TemporalOrderSchema,
 )
-
+from rnnlab.errors import require, require_choice
 
 # ---------------------------------------------------------------------------------------------- model
 
@@ -42,7 +46,7 @@ PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/precision
 
 @dataclass
 class ModelSchema:
-    _target_: str = "rnnlab.models.RecurrentNet"
+    _target_: str = "rnnlab.models.recurrent.RecurrentNet"
     cell: str = MISSING
     hidden_size: int = MISSING
     num_layers: int = MISSING
@@ -86,7 +90,7 @@ class ModelSchema:
 
 @dataclass
 class ScratchRNNSchema:
-    _target_: str = "rnnlab.scratch.ScratchRNN"
+    _target_: str = "rnnlab.models.scratch.ScratchRNN"
     hidden_size: int = MISSING
     bias: bool = MISSING
 
@@ -188,7 +192,7 @@ class TrainerSchema:
 
 @dataclass
 class LoggerSchema:
-    _target_: str = "rnnlab.logger.TensorBoardLogger"
+    _target_: str = "rnnlab.reporting.logger.TensorBoardLogger"
     samples: int = MISSING  # text samples ("input ... predicted ... true ...") written at the end
 
     def __post_init__(self) -> None:

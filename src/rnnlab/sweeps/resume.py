@@ -18,20 +18,21 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from hydra import initialize_config_module
 from hydra._internal.config_loader_impl import get_overrides_dirname
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from rnnlab.command_line import CONFIG_MODULE, NAMING_KEY
-from rnnlab.compose_jobs import sweeps_a_grid, swept_by_the_config
-from rnnlab.config import default_job_dir
+from rnnlab.cli.check import CONFIG_MODULE
 from rnnlab.errors import ConfigError
-from rnnlab.run_dirs import holds_a_run
-from rnnlab.sweep_jobs import read_overrides, read_report, without_resume
+from rnnlab.files import read_overrides, read_report, without_resume
+from rnnlab.sweeps.compose_jobs import sweeps_a_grid, swept_by_the_config
+from rnnlab.sweeps.job_dirs import NAMING_KEY, default_job_dir
+from rnnlab.sweeps.run_dirs import holds_a_run
 
 PLAN = "RNNLAB_SWEEP_PLAN"  # JSON {override_dirname: {"dir": name, "done": bool}}, read by the resolvers
 NEXT = "next number"  # in the plan: the first job number free in the sweep dir
@@ -115,3 +116,33 @@ def log_file(output_dir: str, job_name: str, override_dirname: str) -> str:
     """The job's log: a finished job's is not appended to."""
     job = _planned(override_dirname)
     return os.devnull if job and job["done"] else str(Path(output_dir) / f"{job_name}.log")
+
+
+def job_dir_name(num: Any, overrides: str) -> str:
+    """A sweep job's dir: its number, then what varied in it (hydra.job.override_dirname), made path-safe; in a
+    resumed sweep, the dir that already holds these settings (src/rnnlab/sweep_resume.py)."""
+    from rnnlab.sweeps.resume import first_new_number, planned_dir
+
+    if planned := planned_dir(overrides):
+        return planned
+    return default_job_dir(int(num) + first_new_number(), overrides)
+
+
+def _output_subdir(overrides: str) -> str | None:
+    from rnnlab.sweeps.resume import output_subdir
+
+    return output_subdir(overrides)
+
+
+def _job_log(output_dir: str, job_name: str, overrides: str) -> str:
+    from rnnlab.sweeps.resume import log_file
+
+    return log_file(output_dir, job_name, overrides)
+
+
+# The resolvers conf/config.yaml names a job's dir, .hydra/ and log with: registered wherever configs are composed
+# (rnnlab.conf imports this module).
+for _name, _resolver in (("rnnlab_job_dir", job_dir_name), ("rnnlab_output_subdir", _output_subdir),
+                         ("rnnlab_job_log", _job_log)):
+    if not OmegaConf.has_resolver(_name):
+        OmegaConf.register_new_resolver(_name, _resolver)

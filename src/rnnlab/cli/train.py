@@ -22,15 +22,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from rnnlab import sweep_resume
-from rnnlab.command_line import (
-    check_command_line, fail, full_errors, key_values, name_jobs_by_what_varies, pin_output_dir, quiet_when_piped,
-    register_plugins,
-)
+from rnnlab.cli.argv import name_jobs_by_what_varies, pin_output_dir
+from rnnlab.cli.check import check_command_line
+from rnnlab.cli.exits import fail, full_errors, quiet_when_piped
+from rnnlab.cli.plugins import register_plugins
 from rnnlab.errors import ConfigError
-from rnnlab.run_dirs import claim, output_dir, refuse_occupied
-from rnnlab.run_files import LAST
-from rnnlab.sweep_jobs import FailedJobs, finished_job, read_report
+from rnnlab.files import LAST, read_report
+from rnnlab.sweeps import resume as sweep_resume
+from rnnlab.sweeps.jobs import FailedJobs, finished_job
+from rnnlab.sweeps.run_dirs import claim, output_dir, refuse_occupied
 
 log = logging.getLogger("rnnlab")
 FAILED_SCORE = 0.0  # what a failed job of a sweep returns to the sweeper
@@ -56,8 +56,10 @@ def _train(cfg: DictConfig) -> float:
 
 def _run_or_failure(cfg: DictConfig, out: Path, in_sweep: bool) -> dict:
     """The run's report; or, where a sweep job failed, a report that says why (a single run exits instead)."""
-    from rnnlab.reports import write_json
-    from rnnlab.runner import run  # torch loads here, after the command line was found sound
+    from rnnlab.files import write_json
+    from rnnlab.runner.run import (
+        run,  # torch loads here, after the command line was found sound
+    )
 
     try:
         return run(cfg, out)
@@ -134,72 +136,3 @@ def train() -> None:
         sys.exit(1)
 
 
-EVAL_USAGE = """usage: rnnlab-eval checkpoint=<run dir or .pt file> [out=<dir>] [key=value ...]
-
-Re-tests a saved model and writes report.json, report.md (and per-length files) to out
-(default: <run dir>/eval/<date_time>). Other key=value pairs change the saved config, e.g.
-  rnnlab-eval checkpoint=outputs/binary_addition/2026-11-23_10-00-00 'task.test_lengths=[2000]' device=cpu
-"""
-
-
-@quiet_when_piped
-def evaluate(argv: list[str] | None = None) -> None:
-    """The rnnlab-eval command."""
-    pairs = key_values(sys.argv[1:] if argv is None else argv, "rnnlab-eval", EVAL_USAGE, ("checkpoint",))
-    if pairs is None:
-        return
-    from datetime import datetime
-
-    from rnnlab.checkpoint import resolve_checkpoint
-    from rnnlab.runner import evaluate_checkpoint
-
-    try:
-        path = resolve_checkpoint(pairs.pop("checkpoint"))
-        out = pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
-        evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
-    except ConfigError as err:
-        if full_errors():
-            raise
-        fail(str(err), "rnnlab-eval")
-
-
-PREDICT_USAGE = """usage: rnnlab-predict checkpoint=<run dir or .pt file> inputs=<file, directory or glob> [out=<dir>] [device=cpu]
-
-Predicts the digit in each image (PNG, JPG, BMP ...: a photo or scan of one handwritten digit) with a model
-trained on the mnist task. Prints one line per file and writes <out>/predictions.csv (default: the current dir).
-An unreadable file gets an error line and the others are still predicted; the exit code is 1 if any failed.
-"""
-
-
-@quiet_when_piped
-def predict(argv: list[str] | None = None) -> None:
-    """The rnnlab-predict command."""
-    pairs = key_values(sys.argv[1:] if argv is None else argv, "rnnlab-predict", PREDICT_USAGE, ("checkpoint", "inputs"))
-    if pairs is None:
-        return
-    if unknown := set(pairs) - {"checkpoint", "inputs", "out", "device"}:
-        fail(f"unknown key {', '.join(sorted(unknown))}: use checkpoint, inputs, out, device", "rnnlab-predict")
-    from rnnlab.predict import find_inputs, predict_files, write_predictions
-    from rnnlab.runner import resolve_device
-
-    try:
-        paths = find_inputs(pairs["inputs"])
-        results = predict_files(pairs["checkpoint"], paths, resolve_device(pairs.get("device", "auto")))
-    except ConfigError as err:
-        if full_errors():
-            raise
-        fail(str(err), "rnnlab-predict")
-    width = max(len(str(r.path)) for r in results)
-    for r in results:
-        if r.error is None:
-            print(f"{str(r.path):<{width}}  {r.digit}  {r.probability:.3f}")
-        else:
-            print(f"rnnlab-predict: error: {r.path}: {r.error}", file=sys.stderr)
-    out = Path(pairs.get("out", "."))
-    out.mkdir(parents=True, exist_ok=True)
-    write_predictions(out / "predictions.csv", results)
-    failed = sum(r.error is not None for r in results)
-    print(f"{len(results) - failed} predicted, {failed} failed -> {out / 'predictions.csv'}")
-    if failed:
-        sys.exit(1)

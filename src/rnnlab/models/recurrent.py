@@ -16,9 +16,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.attention import build_attention
+from rnnlab.config.schemas import CELLS
 from rnnlab.errors import ConfigError, require_choice
-from rnnlab.schemas import CELLS
+from rnnlab.models.attention import build_attention
 
 # The cell names are config.CELLS (what the schema accepts); each is torch's class of the same name in capitals.
 CELL_CLASSES: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in CELLS}

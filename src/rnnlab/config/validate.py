@@ -10,51 +10,11 @@ import re
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
+from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, RunSchema
 from rnnlab.errors import ConfigError, require, show
-from rnnlab.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, RunSchema
-
-
-MAX_DIR_NAME = 200  # bytes; file systems allow 255 for one path component
-
-
-def job_dir_name(num: Any, overrides: str) -> str:
-    """A sweep job's dir: its number, then what varied in it (hydra.job.override_dirname), made path-safe; in a
-    resumed sweep, the dir that already holds these settings (src/rnnlab/sweep_resume.py)."""
-    from rnnlab.sweep_resume import first_new_number, planned_dir
-
-    if planned := planned_dir(overrides):
-        return planned
-    return default_job_dir(int(num) + first_new_number(), overrides)
-
-
-def default_job_dir(num: int, overrides: str) -> str:
-    name = f"{num}_{overrides.replace('/', '_')}" if overrides else str(num)
-    encoded = name.encode()
-    return name if len(encoded) <= MAX_DIR_NAME else encoded[:MAX_DIR_NAME].decode(errors="ignore") + "…"
-
-
-def _output_subdir(overrides: str) -> str | None:
-    from rnnlab.sweep_resume import output_subdir
-
-    return output_subdir(overrides)
-
-
-def _job_log(output_dir: str, job_name: str, overrides: str) -> str:
-    from rnnlab.sweep_resume import log_file
-
-    return log_file(output_dir, job_name, overrides)
-
-
-for _name, _resolver in (("rnnlab_job_dir", job_dir_name), ("rnnlab_output_subdir", _output_subdir),
-                         ("rnnlab_job_log", _job_log)):
-    if not OmegaConf.has_resolver(_name):
-        OmegaConf.register_new_resolver(_name, _resolver)
-
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed and torch.Generator take 64-bit seeds
 
@@ -118,12 +78,3 @@ def expected_type(message: str) -> str:
     return message
 
 
-def build(node: DictConfig, **kwargs: Any) -> Any:
-    """Instantiate ``node`` through its ``_target_``; a ConfigError raised inside comes out as itself."""
-    try:
-        return instantiate(node, _convert_="all", **kwargs)
-    except InstantiationException as err:
-        cause = err.__cause__
-        if isinstance(cause, ConfigError):
-            raise cause from None
-        raise

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # TensorBoard loads with the first TensorBoardLogger: logger=none runs skip
-    from matplotlib.figure import Figure  # ~0.4 s of imports (tensorboard's file layer pulls in boto3 when present)
+    from matplotlib.figure import (
+        Figure,  # ~0.4 s of imports (tensorboard's file layer pulls in boto3 when present)
+    )
     from tensorboard.compat.proto.summary_pb2 import Summary
     from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -77,7 +79,9 @@ class NullLogger:
 class TensorBoardLogger(NullLogger):
     def __init__(self, log_dir: str | Path, samples: int = 5) -> None:
         super().__init__(log_dir, samples)
-        from torch.utils.tensorboard import SummaryWriter  # (figures reach it from reports.py, which picks Agg)
+        from torch.utils.tensorboard import (
+            SummaryWriter,  # (figures reach it from reports.py, which picks Agg)
+        )
 
         # A queue of 10 events (the default) fills within one log call, and then every add_scalar waits on the
         # writer thread: 40-90 us each instead of 5 (measured). Events reach the file every 10 s for a live dashboard.

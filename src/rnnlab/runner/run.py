@@ -17,81 +17,31 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from rnnlab import reports, setup
-from rnnlab.checkpoint import Checkpoints, load_checkpoint, resolve_checkpoint
-from rnnlab.config import build, check_device, check_seed, validate, validate_group
-from rnnlab.errors import ConfigError
-from rnnlab.losses import Loss
-from rnnlab.models import RecurrentNet
-from rnnlab.precision import autocast_dtype, check_precision
-from rnnlab.resources import check_memory
-from rnnlab.run_dirs import require_last_checkpoint
-from rnnlab.run_files import LAST
+from rnnlab import (
+    files,  # files.write_atomic: one name a test can replace to fill the disk
+)
+from rnnlab.config.build import build
+from rnnlab.config.validate import validate
+from rnnlab.files import LAST
+from rnnlab.models.losses import Loss
+from rnnlab.reporting.describe import describe, hparams, run_name
+from rnnlab.reporting.figures import save_figure
+from rnnlab.reporting.run_report import (
+    by_length_key,
+    by_length_name,
+    fmt,
+    markdown,
+    write_by_length_csv,
+)
+from rnnlab.runner.parts import build_run, load_resume, resolve_device
 from rnnlab.tasks.base import COUNTS, Task, abbreviate
-from rnnlab.scoring import TestOutcome, score_tests
-from rnnlab.threads import ThreadPolicy, work_per_step
-from rnnlab.train import Interrupts, Parts, fit
+from rnnlab.training.checkpoints import Checkpoints
+from rnnlab.training.loop import Interrupts, fit
+from rnnlab.training.precision import autocast_dtype
+from rnnlab.training.testing import TestOutcome, score_tests
+from rnnlab.training.threads import ThreadPolicy, work_per_step
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(name: str) -> torch.device:
-    check_device(name)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device={name}: CUDA is not available on this machine; use device=auto or device=cpu")
-        index = torch.device(name).index or 0
-        if index >= torch.cuda.device_count():
-            raise ConfigError(f"device={name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return torch.device(name)
-
-
-def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, RecurrentNet | None, Loss]:
-    """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense and for
-    sizes that cannot fit in memory. weights=False checks all that without building the model (None). (No
-    optimizer: building one imports torch._dynamo, 1.2 s, which a check of the command line need not pay.)"""
-    task: Task = build(cfg.task)
-    task.check_model(cfg.model)
-    loss_fn: Loss = build(cfg.loss)
-    loss_fn.check(task)
-    outputs = loss_fn.num_outputs(task.num_classes)
-    check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
-    check_precision(cfg.trainer.precision, cfg.model.get("cell"), device)
-    # What the model takes from the task: its sizes, and the longest sequence (chrono initialisation scales to it)
-    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
-             "sequence_steps": task.steps()}
-    if not weights:  # the model's own checks, on torch's meta device: shapes without memory
-        with torch.device("meta"):
-            build(cfg.model, **shape)
-        return task, None, loss_fn
-    torch.manual_seed(cfg.seed)  # model initialisation
-    model: RecurrentNet = build(cfg.model, **shape).to(device)
-    return task, model, loss_fn
-
-
-def build_run(cfg: DictConfig, device: torch.device) -> Parts:
-    """All the objects of a run: build_parts, then the optimizer and its schedule."""
-    task, model, loss_fn = build_parts(cfg, device)
-    optimizer = build(cfg.optimizer)(model.parameters())
-    return Parts(task, model, loss_fn, optimizer, build(cfg.scheduler)(optimizer))
-
-
-RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
-
-
-def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """The last.pt to continue from (resume=true), after checking it belongs to this config."""
-    require_last_checkpoint(run_dir)
-    payload = load_checkpoint(run_dir / LAST)
-    saved = payload["config"]
-    for key in RESUME_MUST_MATCH:
-        node = cfg[key]
-        current = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
-        if saved.get(key) != current:
-            raise ConfigError(f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}")
-    return payload
 
 
 def job_label() -> str:
@@ -133,7 +83,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
              device, torch.get_num_threads(), report["precision"])
     if resume is not None:
         log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
-    logger.start_session(setup.hparams(report["setup"]))
+    logger.start_session(hparams(report["setup"]))
     outcome = None
     try:
         with timings("train"):
@@ -163,49 +113,12 @@ def _training_summary(result) -> dict[str, Any]:
             "samples_per_s": round(result.samples_per_s, 1), "stopped_early": result.stopped_early}
 
 
-SAVED_WITH_THE_WEIGHTS = ("model", "loss")  # config groups rnnlab-eval cannot change
-
-
-def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | Path) -> dict[str, Any]:
-    """rnnlab-eval: re-test a saved model, optionally with other task settings (e.g. task.test_lengths=[2000])."""
-    payload = load_checkpoint(path)
-    cfg = OmegaConf.create(payload["config"])
-    OmegaConf.set_struct(cfg, True)  # an override may change keys, not invent them
-    if fixed := [o for o in overrides if o.split("=", 1)[0].split(".", 1)[0] in SAVED_WITH_THE_WEIGHTS]:
-        raise ConfigError(f"{fixed[0]}: rnnlab-eval re-tests the saved model, whose weights fix the model and the "
-                          "loss; change the task, device or seed")
-    try:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
-    except Exception as err:  # unknown key or unreadable value
-        raise ConfigError(f"cannot apply {' '.join(overrides)}: {str(err).splitlines()[0]}") from None
-    validate_group(cfg, "task")
-    check_seed(cfg.seed)
-    device = resolve_device(cfg.device)
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise ConfigError(f"out={out_dir} is a file: give a directory for the evaluation's reports")
-    task, model, loss_fn = build_parts(cfg, device)
-    model.load_state_dict(payload["model"])
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    logger = build(cfg.logger, log_dir=out_dir)
-    step = payload.get("step", payload.get("trainer", {}).get("step", 0))
-    report = _header(cfg, task, model, loss_fn, device, "evaluation")
-    report.update(status="ok", checkpoint=str(resolve_checkpoint(path)), step=step, test={})
-    try:
-        outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples)
-        publish(outcome, report, logger, step, out_dir)
-    finally:
-        logger.close()
-    _write_reports(report, outcome.samples, out_dir)
-    return report
-
-
 def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.device, job: str) -> dict[str, Any]:
-    described = setup.describe(cfg, task, model, loss_fn, sum(p.numel() for p in model.parameters()))
+    described = describe(cfg, task, model, loss_fn, sum(p.numel() for p in model.parameters()))
     reference = task.reference()
     return {
         "status": "ok",
-        "run": setup.run_name(described, job),
+        "run": run_name(described, job),
         "task": task.name,
         "model": model.name,
         "loss": loss_fn.name,
@@ -221,8 +134,8 @@ def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.dev
 
 
 def _write_reports(report: dict[str, Any], samples: list[str], run_dir: Path) -> None:
-    reports.write_json(run_dir / "report.json", report)
-    reports.write_atomic(run_dir / "report.md", reports.markdown(report, samples))
+    files.write_json(run_dir / "report.json", report)
+    files.write_atomic(run_dir / "report.md", markdown(report, samples))
     if report["test"]:
         log.info("test: %s", _summary(report["test"]))
     for key, table in report.items():
@@ -238,9 +151,9 @@ def publish(outcome: TestOutcome, report: dict[str, Any], logger, step: int, run
     scalars = _numbers("test", outcome.metrics)
     if outcome.by_length:
         headline = report["metric"]
-        report[reports.by_length_key(headline)] = {n: r[headline] for n, r in outcome.by_length.items()}
+        report[by_length_key(headline)] = {n: r[headline] for n, r in outcome.by_length.items()}
         report["test_by_length"] = outcome.by_length
-        reports.write_by_length_csv(run_dir / f"{reports.by_length_name(headline)}.csv", outcome.by_length)
+        write_by_length_csv(run_dir / f"{by_length_name(headline)}.csv", outcome.by_length)
         scalars.update({f"test/{m}@{n}": v for n, r in outcome.by_length.items() for m, v in r.items()})
     if report.get("best_val") is not None:
         scalars[f"val/best_{report['metric']}"] = report["best_val"]
@@ -248,7 +161,7 @@ def publish(outcome: TestOutcome, report: dict[str, Any], logger, step: int, run
     logger.text("test/summary", _test_table(report), step)
     for name, figure in outcome.figures.items():
         logger.figure(f"test/{name}", figure, step)
-        reports.save_figure(figure, run_dir / f"{name}.png")  # and closed
+        save_figure(figure, run_dir / f"{name}.png")  # and closed
     report["figures"] = list(outcome.figures)
     if outcome.samples:
         # Markdown in TensorBoard: one line each, verdict first, so a wrong answer shows without scrolling.
@@ -258,9 +171,9 @@ def publish(outcome: TestOutcome, report: dict[str, Any], logger, step: int, run
 def _test_table(report: dict[str, Any]) -> str:
     """The test results as a markdown table for TensorBoard's text tab."""
     lines = [f"**{report['run']}**", "", "| metric | value |", "|---|---|"]
-    lines += [f"| test/{k} | {reports.fmt(v)} |" for k, v in report["test"].items()]
+    lines += [f"| test/{k} | {fmt(v)} |" for k, v in report["test"].items()]
     for length, row in report.get("test_by_length", {}).items():
-        lines += [f"| test/{m}@{length} | {reports.fmt(v)} |" for m, v in row.items()]
+        lines += [f"| test/{m}@{length} | {fmt(v)} |" for m, v in row.items()]
     return "\n".join(lines)
 
 

@@ -24,13 +24,13 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from rnnlab.checkpoint import Checkpoints, capture_rng, restore_rng
-from rnnlab.logger import NullLogger
-from rnnlab.losses import Loss
-from rnnlab.precision import autocast_dtype
-from rnnlab.run_files import BEST, LAST
+from rnnlab.files import BEST, LAST
+from rnnlab.models.losses import Loss
+from rnnlab.reporting.logger import NullLogger
 from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
-from rnnlab.train_state import RecentSequences, TrainState
+from rnnlab.training.checkpoints import Checkpoints, capture_rng, restore_rng
+from rnnlab.training.precision import autocast_dtype
+from rnnlab.training.state import RecentSequences, TrainState
 
 
 @dataclass

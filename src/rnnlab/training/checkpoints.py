@@ -20,8 +20,7 @@ import numpy as np
 import torch
 
 from rnnlab.errors import ConfigError
-from rnnlab.reports import write_atomic
-from rnnlab.run_files import BEST, LAST
+from rnnlab.files import BEST, LAST, write_atomic
 
 FORMAT = 1
 
@@ -91,3 +90,5 @@ def restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     generator.set_state(state["task"])
+
+

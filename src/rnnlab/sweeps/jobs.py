@@ -4,43 +4,13 @@ and rnnlab-report both use it), finding a finished job by its settings, and list
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-UNREADABLE = "report.json unreadable"
-NOT_A_REPORT = "report.json is not an rnnlab report"
-
-
-def read_report(job: Path) -> dict | None:
-    """The job's report.json; None when there is none, a report with only a status when it cannot be used."""
-    try:
-        report = json.loads((job / "report.json").read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {"status": UNREADABLE}
-    if not isinstance(report, dict) or not isinstance(report.get("status"), str):
-        return {"status": NOT_A_REPORT}
-    return report
-
-
-def read_overrides(job: Path) -> list[str] | None:
-    """The job's command-line overrides (.hydra/overrides.yaml); None when missing or broken."""
-    try:
-        overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
-    except (OSError, yaml.YAMLError):
-        return None
-    return [str(o) for o in overrides] if isinstance(overrides, list) else None
-
-
-def without_resume(overrides: list[str]) -> list[str]:
-    """A job's settings: its overrides, sorted, less the ones that only say how to run it."""
-    return sorted(o for o in overrides if not o.startswith(("sweep.resume=", "resume=")))
+from rnnlab.files import read_overrides, read_report, without_resume
 
 
 def _job_overrides(job: Path) -> list[str] | None:

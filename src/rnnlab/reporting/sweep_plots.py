@@ -17,8 +17,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnnlab import reports  # noqa: E402
-from rnnlab.sweep_report import Run, varied_keys  # noqa: E402
+from rnnlab.reporting.figures import (
+    mark_chance,
+    mark_training_range,
+    save_figure,
+    set_length_axis,
+)
+from rnnlab.reporting.run_report import by_length_key, metric_label
+from rnnlab.reporting.sweep_runs import Run, varied_keys  # noqa: E402
 
 LINE_STYLES = ["-", "--", ":", "-."]
 COLOURS = plt.get_cmap("tab10").colors
@@ -64,7 +70,7 @@ def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: Path, accuracy:
     unique = dict(zip(labels, handles))  # runs pooled over seeds share a label: one entry each
     ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    reports.save_figure(fig, path)
+    save_figure(fig, path)
     return path
 
 
@@ -86,7 +92,7 @@ def plots(runs: list[Run], out: Path) -> list[Path]:
 
 
 def _headline_table(run: Run) -> dict | None:
-    return run.report.get(reports.by_length_key(run.report["metric"]))
+    return run.report.get(by_length_key(run.report["metric"]))
 
 
 def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
@@ -105,14 +111,14 @@ def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted({s for p in lines.values() for s in p}), [str(s) for s in sorted({s for p in lines.values() for s in p})])
     _chance(ax, runs)
-    label = f"test {reports.metric_label(metric)}"
+    label = f"test {metric_label(metric)}"
     return _finish(fig, ax, "hidden size", label, f"{label} by hidden size (mean over seeds)", path)
 
 
 def _chance(ax, runs: list[Run]) -> None:
     chances = {r.report.get("chance") for r in runs} - {None}
     if len(chances) == 1:
-        reports.mark_chance(ax, chances.pop())
+        mark_chance(ax, chances.pop())
 
 
 def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
@@ -121,16 +127,16 @@ def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
     ranges = {tuple(r.report["setup"]["task"]["train_lengths"]) for r in runs
               if "train_lengths" in r.report.get("setup", {}).get("task", {})}
     for train_range in ranges:
-        reports.mark_training_range(ax, train_range)
+        mark_training_range(ax, train_range)
     lengths = []
     for r in runs:
         table = _headline_table(r) or {length: row[metric] for length, row in r.report["test_by_length"].items()}
         lengths += [int(k) for k in table]
         ax.plot([int(k) for k in table], list(table.values()), marker=".", label=styles.label(r), **styles.of(r))
     _chance(ax, runs)
-    reports.set_length_axis(ax, lengths)
-    return _finish(fig, ax, "sequence length", f"test {reports.metric_label(metric)}",
-                   f"test {reports.metric_label(metric)} by length", path)
+    set_length_axis(ax, lengths)
+    return _finish(fig, ax, "sequence length", f"test {metric_label(metric)}",
+                   f"test {metric_label(metric)} by length", path)
 
 
 def _smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:

@@ -10,8 +10,6 @@ traceback instead). Typos are found before torch is imported.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
 import re
 import sys
@@ -26,49 +24,21 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.compose_jobs import compose_jobs, expand_jobs, sweeps_a_grid, swept_by_the_config
-from rnnlab.config import expected_type, validate
+from rnnlab.cli.exits import fail, full_errors
+from rnnlab.cli.help import app_help
+from rnnlab.cli.plugins import EXTRAS, PLUGIN_OPTIONS, _check_plugins, _installed
+from rnnlab.config.validate import expected_type, validate
 from rnnlab.errors import ConfigError
-from rnnlab.run_dirs import output_dir, refuse_occupied, require_last_checkpoint
+from rnnlab.files import require_last_checkpoint
+from rnnlab.sweeps.compose_jobs import (
+    compose_jobs,
+    expand_jobs,
+    sweeps_a_grid,
+    swept_by_the_config,
+)
+from rnnlab.sweeps.run_dirs import output_dir, refuse_occupied
 
-USAGE_ERROR = 2
 CONFIG_MODULE = "rnnlab.conf"
-# Launchers and sweepers that come with an extra, by the module their config's _target_ lives in.
-EXTRAS = {
-    "hydra_plugins.hydra_ray_launcher": "ray",
-    "hydra_plugins.hydra_submitit_launcher": "slurm",
-    "hydra_plugins.hydra_optuna_sweeper": "optuna",
-    "hydra_plugins.rnnlab_optuna": "optuna",
-}
-PLUGIN_OPTIONS = {  # options that exist only once their plugin is installed, with that plugin
-    "hydra/launcher/submitit_local": "hydra_plugins.hydra_submitit_launcher",
-    "hydra/launcher/submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
-    "hydra/sweeper/optuna": "hydra_plugins.hydra_optuna_sweeper",
-}
-
-
-def fail(message: str, prog: str = "rnnlab") -> None:
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    sys.exit(USAGE_ERROR)
-
-
-def quiet_when_piped(command):
-    """`rnnlab --help | head`: a reader that stops early closes the pipe; end quietly, as Unix tools do, instead
-    of Python's BrokenPipeError traceback."""
-
-    @functools.wraps(command)
-    def run(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's final flush too
-            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
-
-    return run
-
-
-def full_errors() -> bool:
-    return os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
 def explain(err: Exception, overrides: list[str]) -> str:
@@ -113,24 +83,6 @@ def _uncomposable(err: Exception) -> str:
     return f"the overrides cannot be merged into the config{f' at {key}' if key else ''}: {lines[0]}"
 
 
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # its parent package is missing
-        return False
-
-
-def _check_plugins(cfg: DictConfig) -> None:
-    """The launcher and sweeper picked must be installed (ray, submitit, optuna come with extras)."""
-    for kind in ("launcher", "sweeper"):
-        module = cfg.hydra[kind]._target_.rsplit(".", 1)[0]
-        package = ".".join(module.split(".")[:2])
-        if package in EXTRAS and not _installed(module):
-            choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
-            raise ConfigError(f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: "
-                              f"pip install 'rnnlab[{EXTRAS[package]}]'")
-
-
 def _check_sweep_kinds(cfg: DictConfig, overrides: list[str]) -> None:
     """interval(...) is a range for a search to sample from: only a sweeper that samples (Optuna) takes it."""
     if sweeps_a_grid(cfg):
@@ -141,61 +93,6 @@ def _check_sweep_kinds(cfg: DictConfig, overrides: list[str]) -> None:
                     "sweeper cannot do: list the values (key=1,2,4 or key=range(1,5)), or search with "
                     "hydra/sweeper=optuna or an hparams_search config"
                 )
-
-
-def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:
-    """What Hydra prints for --help (the hydra.help template, its groups, the composed config), listing the groups
-    from one config repository. Hydra's own --help deep-copies the repository for each of the ~140 group lookups:
-    5.2 s on a Zen 1 EPYC, against 1 s this way."""
-    import string
-
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import get_args_parser
-    from hydra.core.object_type import ObjectType
-    from omegaconf import OmegaConf, open_dict
-
-    cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)  # --resolve: ${hydra:...} resolves as in a run
-    template = cfg.hydra.help.template
-    repository = GlobalHydra.instance().config_loader().repository  # read only: no copy needed
-
-    def groups(parent: str = ""):  # (group, its options) for every group that has options, as Hydra walks them
-        for name in repository.get_group_options(parent, ObjectType.GROUP):
-            group = f"{parent}/{name}" if parent else name
-            if options := repository.get_group_options(group, ObjectType.CONFIG):
-                yield group, sorted(options)
-            yield from groups(group)
-
-    options = dict(groups())
-
-    def listing(wanted) -> str:
-        return "".join(f"{group}: {', '.join(options[group])}\n" for group in sorted(filter(wanted, options)))
-
-    def is_hydra(group: str) -> bool:
-        return group == "hydra" or group.startswith("hydra/")
-
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return string.Template(template).substitute(
-        FLAGS_HELP=Hydra.format_args_help(get_args_parser()),
-        HYDRA_CONFIG_GROUPS=listing(is_hydra),
-        APP_CONFIG_GROUPS=listing(lambda group: not is_hydra(group)),
-        CONFIG=OmegaConf.to_yaml(cfg, resolve=resolve),
-    )
-
-
-def register_plugins() -> None:
-    """Hydra finds plugins by scanning hydra_plugins/ on disk, which misses ours in an editable install."""
-    from hydra.core.plugins import Plugins
-
-    from hydra_plugins.rnnlab_basic.basic_sweeper import BasicSweeper
-
-    Plugins.instance().register(BasicSweeper)
-    try:
-        from hydra_plugins.rnnlab_optuna.resumable_optuna_sweeper import ResumableOptunaSweeper
-    except ImportError:  # no optuna extra
-        return
-    Plugins.instance().register(ResumableOptunaSweeper)
 
 
 def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
@@ -232,7 +129,9 @@ def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -
 def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
     Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
-    from hydra._internal.utils import get_args_parser  # Hydra's own parser: the same reading of argv as @hydra.main
+    from hydra._internal.utils import (
+        get_args_parser,  # Hydra's own parser: the same reading of argv as @hydra.main
+    )
 
     parsed, _ = get_args_parser().parse_known_args(args)
     modes = [flag for flag, on in (("--run", parsed.run), ("-m", parsed.multirun), ("--cfg", parsed.cfg),
@@ -257,12 +156,12 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             refuse_occupied(first, parsed.multirun)
             if first.resume and not parsed.multirun:
                 require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
-                from rnnlab.runner import load_resume
+                from rnnlab.runner.parts import load_resume
 
                 load_resume(first, output_dir(first, False))  # the same experiment
             # What needs torch, for every job: the device, combinations (loss x task, attention x task), the data
             # files, whether the sizes fit in memory. A mistake found here still leaves nothing on disk.
-            from rnnlab.runner import build_parts, resolve_device
+            from rnnlab.runner.parts import build_parts, resolve_device
 
             for cfg in configs:
                 task, _, _ = build_parts(cfg, resolve_device(cfg.device), weights=False)
@@ -278,38 +177,3 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
         fail(explain(err, parsed.overrides))
 
 
-NAMING_KEY = "hydra.job.config.override_dirname.exclude_keys"
-
-
-def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:
-    """argv plus an override that leaves every setting all jobs of the sweep share out of their dir names, so that
-    `-m task=index_recall model=rnn,lstm` names its jobs 0_model=rnn and 1_model=lstm. A user's own choice wins."""
-    from hydra._internal.utils import get_args_parser
-
-    overrides = OverridesParser.create().parse_overrides(get_args_parser().parse_known_args(args)[0].overrides)
-    if any(o.key_or_group == NAMING_KEY for o in overrides):
-        return args
-    shared = [o.key_or_group for o in overrides if not o.is_sweep_override() and not o.is_hydra_override()]
-    excluded = list(first.hydra.job.config.override_dirname.exclude_keys) + shared
-    return [*args, f"{NAMING_KEY}=[{','.join(excluded)}]"]
-
-
-def pin_output_dir(args: list[str], directory: Path, multirun: bool) -> list[str]:
-    """argv with hydra.run.dir (or hydra.sweep.dir) set to the dir already resolved, in place of any given."""
-    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    quoted = str(directory).replace("\\", "\\\\").replace("'", "\\'")
-    return [a for a in args if not a.startswith(f"{key}=")] + [f"{key}='{quoted}'"]
-
-
-def key_values(args: list[str], prog: str, usage: str, required: tuple[str, ...]) -> dict[str, str] | None:
-    """key=value arguments of rnnlab-eval and rnnlab-predict; None when help was asked for."""
-    if any(a in ("-h", "--help") for a in args):
-        print(usage, end="")
-        return None
-    if bad := [a for a in args if "=" not in a]:
-        fail(f"expected key=value, got {' '.join(bad)} (see {prog} --help)", prog)
-    pairs = dict(a.split("=", 1) for a in args)
-    for key in required:
-        if not pairs.get(key):
-            fail(f"{key}= is required (see {prog} --help)", prog)
-    return pairs

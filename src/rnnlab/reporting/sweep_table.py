@@ -14,99 +14,13 @@ they apply metric_vs_hidden_size.png, accuracy_by_length.png and training_curves
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import math
 import statistics
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from rnnlab import reports
-from rnnlab.command_line import quiet_when_piped
-from rnnlab.setup import hparams
-from rnnlab.sweep_jobs import read_overrides, read_report
-
-LEFT_OUT = {"seed", "model.params"}  # seeds are pooled; the parameter count has a column of its own
-EVAL_DIR = "eval"  # rnnlab-eval writes below a run's dir
-
-
-@dataclass
-class Run:
-    path: Path
-    name: str  # the path relative to the first dir given: the TensorBoard run name under that log dir
-    settings: dict[str, object] = field(default_factory=dict)
-    report: dict | None = None
-    complete: bool = False  # settings from the report's setup (all of them), not only the overrides typed
-
-    @property
-    def status(self) -> str:
-        return "no report.json (the job did not finish)" if self.report is None else self.report["status"]
-
-    @property
-    def ok(self) -> bool:
-        return self.report is not None and self.report["status"] == "ok"
-
-
-def _overrides(path: Path) -> dict[str, object]:
-    settings = {}
-    for line in read_overrides(path) or []:  # a broken file: the run is still listed, by its report
-        key, _, value = line.partition("=")
-        if not key.startswith("hydra") and key != "sweep.resume":
-            settings[key.lstrip("+~")] = value
-    return settings
-
-
-def _read_run(path: Path, name: str) -> Run:
-    run = Run(path, name, report=read_report(path))
-    setup = (run.report or {}).get("setup")
-    run.settings = hparams(setup) if setup else _overrides(path)
-    run.complete = bool(setup)
-    return run
-
-
-def collect(dirs: list[Path]) -> list[Run]:
-    """Every run below the given dirs: a dir with report.json or .hydra/ is a run; others are searched."""
-    runs, seen = [], set()
-    base = dirs[0]
-    for top in dirs:
-        candidates = [top] if _is_run(top) else sorted({p.parent.parent for p in top.rglob(".hydra/overrides.yaml")}
-                                                       | {p.parent for p in top.rglob("report.json")}, key=_order)
-        for path in candidates:
-            if path.resolve() in seen or not _is_run(path) or EVAL_DIR in path.relative_to(top).parts:
-                continue
-            seen.add(path.resolve())
-            runs.append(_read_run(path, _relative(path, base)))
-    return runs
-
-
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base)) if path != base else path.name
-    except ValueError:
-        return str(path)
-
-
-def _is_run(path: Path) -> bool:
-    return (path / "report.json").exists() or (path / ".hydra" / "overrides.yaml").exists()
-
-
-def _order(path: Path) -> tuple:
-    """Sweep jobs in job order: 2_model=gru before 10_model=rnn."""
-    number = path.name.split("_", 1)[0]
-    return (int(number) if number.isdigit() else math.inf, str(path))
-
-
-def varied_keys(runs: list[Run]) -> list[str]:
-    """Settings with more than one value. A key a complete setup lacks does not apply to that run (the forget bias
-    of a GRU), so it does not count; one missing from a run known only by its overrides was left at its default."""
-    keys = list(dict.fromkeys(k for r in runs for k in r.settings))
-    return [k for k in keys if len({str(r.settings.get(k, "")) for r in runs if k in r.settings or not r.complete}) > 1]
-
-
-def constant_settings(runs: list[Run]) -> dict[str, object]:
-    varied = set(varied_keys(runs)) | LEFT_OUT
-    return {k: v for r in runs for k, v in r.settings.items() if k not in varied}
+from rnnlab.reporting.run_report import by_length_key
+from rnnlab.reporting.sweep_runs import LEFT_OUT, Run, constant_settings, varied_keys
 
 
 def _numeric_metrics(runs: list[Run]) -> list[str]:
@@ -120,7 +34,7 @@ def _numeric_metrics(runs: list[Run]) -> list[str]:
 
 def _longest(run: Run) -> tuple[str, float] | None:
     """(length, headline metric) at the longest tested length."""
-    table = run.report.get(reports.by_length_key(run.report["metric"]))
+    table = run.report.get(by_length_key(run.report["metric"]))
     if not table:
         return None
     length = max(table, key=int)
@@ -226,24 +140,3 @@ def csv_text(summary: Summary) -> str:
     return out.getvalue()
 
 
-@quiet_when_piped
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="rnnlab-report", description=__doc__.splitlines()[0])
-    parser.add_argument("dirs", nargs="+", type=Path, help="sweep dirs, run dirs, or folders holding them")
-    args = parser.parse_args(argv)
-    from rnnlab.report_plots import plots
-
-    if missing := [str(d) for d in args.dirs if not d.is_dir()]:
-        parser.exit(2, f"rnnlab-report: error: not a directory: {', '.join(missing)}\n")
-    runs = collect(args.dirs)
-    if not runs:
-        parser.exit(2, f"rnnlab-report: error: no runs (report.json or .hydra/) under {', '.join(map(str, args.dirs))}\n")
-    summary = summarise(runs)
-    out = args.dirs[0]
-    table = markdown(summary, f"{len(runs)} runs in {', '.join(map(str, args.dirs))}")
-    reports.write_atomic(out / "summary.md", table)
-    reports.write_atomic(out / "summary.csv", csv_text(summary))
-    written = plots(runs, out)
-    print(table, end="")
-    print(f"\n{len(runs)} runs ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv"
-          + "".join(f", {p.name}" for p in written))

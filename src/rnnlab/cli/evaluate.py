@@ -1,0 +1,43 @@
+"""rnnlab-eval: re-test a saved model, with other task settings if asked (rnnlab.runner.evaluate does the work).
+
+    rnnlab-eval checkpoint=outputs/binary_addition/2026-11-23_10-00-00 'task.test_lengths=[2000]'
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from rnnlab.cli.argv import key_values
+from rnnlab.cli.exits import fail, full_errors, quiet_when_piped
+from rnnlab.errors import ConfigError
+
+EVAL_USAGE = """usage: rnnlab-eval checkpoint=<run dir or .pt file> [out=<dir>] [key=value ...]
+
+Re-tests a saved model and writes report.json, report.md (and per-length files) to out
+(default: <run dir>/eval/<date_time>). Other key=value pairs change the saved config, e.g.
+  rnnlab-eval checkpoint=outputs/binary_addition/2026-11-23_10-00-00 'task.test_lengths=[2000]' device=cpu
+"""
+
+
+@quiet_when_piped
+def evaluate(argv: list[str] | None = None) -> None:
+    """The rnnlab-eval command."""
+    pairs = key_values(sys.argv[1:] if argv is None else argv, "rnnlab-eval", EVAL_USAGE, ("checkpoint",))
+    if pairs is None:
+        return
+    from datetime import datetime
+
+    from rnnlab.runner.evaluate import evaluate_checkpoint
+    from rnnlab.training.checkpoints import resolve_checkpoint
+
+    try:
+        path = resolve_checkpoint(pairs.pop("checkpoint"))
+        out = pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
+    except ConfigError as err:
+        if full_errors():
+            raise
+        fail(str(err), "rnnlab-eval")

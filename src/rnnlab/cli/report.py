@@ -1,0 +1,40 @@
+"""rnnlab-report: many runs (a sweep dir, run dirs, or several) turned into one table and a few plots.
+
+    rnnlab-report outputs/multirun/2026-11-23_10-00-00
+    rnnlab-report outputs/studies/recall_hidden_size outputs/studies/recall_position
+
+The table is rnnlab.reporting.sweep_table's, the plots rnnlab.reporting.sweep_plots'.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnnlab.cli.exits import quiet_when_piped
+from rnnlab.files import write_atomic
+from rnnlab.reporting.sweep_runs import collect
+from rnnlab.reporting.sweep_table import csv_text, markdown, summarise
+
+
+@quiet_when_piped
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="rnnlab-report", description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="+", type=Path, help="sweep dirs, run dirs, or folders holding them")
+    args = parser.parse_args(argv)
+    from rnnlab.reporting.sweep_plots import plots
+
+    if missing := [str(d) for d in args.dirs if not d.is_dir()]:
+        parser.exit(2, f"rnnlab-report: error: not a directory: {', '.join(missing)}\n")
+    runs = collect(args.dirs)
+    if not runs:
+        parser.exit(2, f"rnnlab-report: error: no runs (report.json or .hydra/) under {', '.join(map(str, args.dirs))}\n")
+    summary = summarise(runs)
+    out = args.dirs[0]
+    table = markdown(summary, f"{len(runs)} runs in {', '.join(map(str, args.dirs))}")
+    write_atomic(out / "summary.md", table)
+    write_atomic(out / "summary.csv", csv_text(summary))
+    written = plots(runs, out)
+    print(table, end="")
+    print(f"\n{len(runs)} runs ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv"
+          + "".join(f", {p.name}" for p in written))

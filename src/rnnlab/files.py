@@ -1,0 +1,80 @@
+"""The files of a run dir, at the bottom of every layer (no torch, no matplotlib): their names, an atomic write
+(a temporary file, then a rename: a crash never leaves half a file), and the readers of a job's report.json and
+.hydra/overrides.yaml that the rnnlab command, a sweep's resume and rnnlab-report share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rnnlab.errors import ConfigError
+
+LAST, BEST = "last.pt", "best.pt"  # the latest state of training (resume) and the best validation weights
+HYDRA_DIR, REPORT, LOCK = ".hydra", "report.json", ".rnnlab.lock"
+
+
+_UMASK = os.umask(0)  # read it (there is no other way), then put it back
+os.umask(_UMASK)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    path = Path(path)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; reports are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    write_atomic(path, json.dumps(report, indent=2) + "\n")
+
+
+UNREADABLE = "report.json unreadable"
+NOT_A_REPORT = "report.json is not an rnnlab report"
+
+
+def read_report(job: Path) -> dict | None:
+    """The job's report.json; None when there is none, a report with only a status when it cannot be used."""
+    try:
+        report = json.loads((job / "report.json").read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"status": UNREADABLE}
+    if not isinstance(report, dict) or not isinstance(report.get("status"), str):
+        return {"status": NOT_A_REPORT}
+    return report
+
+
+def read_overrides(job: Path) -> list[str] | None:
+    """The job's command-line overrides (.hydra/overrides.yaml); None when missing or broken."""
+    try:
+        overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
+    except (OSError, yaml.YAMLError):
+        return None
+    return [str(o) for o in overrides] if isinstance(overrides, list) else None
+
+
+def without_resume(overrides: list[str]) -> list[str]:
+    """A job's settings: its overrides, sorted, less the ones that only say how to run it."""
+    return sorted(o for o in overrides if not o.startswith(("sweep.resume=", "resume=")))
+
+
+def require_last_checkpoint(run_dir: Path) -> None:
+    """resume=true needs the run's last.pt (checked without torch, so that a wrong dir is answered at once)."""
+    if not (run_dir / LAST).exists():
+        raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")

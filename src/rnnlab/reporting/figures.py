@@ -1,0 +1,119 @@
+"""The figures of a run (matplotlib, drawn off-screen): accuracy by length, attention weights, a confusion
+matrix, misclassified digits; save_figure writes one as a PNG and closes it.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from rnnlab.files import write_atomic  # noqa: E402
+from rnnlab.reporting.run_report import metric_label  # noqa: E402
+
+
+def set_length_axis(ax, lengths: list[int]) -> None:
+    """A log axis for lengths spanning 20x or more, with a tick at every tested length (not only 10, 100, 1000)."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    ax.set_xscale("log" if max(lengths) / min(lengths) >= 20 else "linear")
+    ax.xaxis.set_major_locator(FixedLocator(sorted(set(lengths))))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("sequence length")
+
+
+def mark_training_range(ax, train_range) -> None:
+    if train_range:
+        ax.axvspan(train_range[0], train_range[1], color="0.85", zorder=0, label=f"trained on {train_range[0]}-{train_range[1]}")
+
+
+def mark_chance(ax, chance: float) -> None:
+    ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.3g})")
+
+
+def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=None, chance: float | None = None) -> Figure:
+    """rows: {length: {metric: value}}: one line per rate metric (bit and whole-sum accuracy for addition)."""
+    lengths = [int(k) for k in rows]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    mark_training_range(ax, train_range)
+    for metric in next(iter(rows.values())):
+        ax.plot(lengths, [r[metric] for r in rows.values()], marker="o", label=metric_label(metric))
+    if chance is not None:
+        mark_chance(ax, chance)
+    set_length_axis(ax, lengths)
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention(weights: list[list[float]], labels: list[str], marks: list[list[int]] | None, title: str) -> Figure:
+    """One row per sequence: its attention weight at each step; outlined cells are the steps that decide the answer."""
+    from matplotlib.patches import Rectangle
+
+    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.42 * len(weights)))
+    width = max(len(w) for w in weights)
+    padded = [w + [float("nan")] * (width - len(w)) for w in weights]
+    image = ax.imshow(padded, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0)
+    for row, steps in enumerate(marks or []):
+        for step in steps:
+            ax.add_patch(Rectangle((step - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("step (time)")
+    ax.set_ylabel("test sequence")
+    ax.set_title(title + ("  (red boxes: the steps that decide the answer)" if marks else ""), fontsize=9)
+    bar = fig.colorbar(image, ax=ax, fraction=0.03)
+    bar.set_label("attention weight", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(confusion: list[list[int]]) -> Figure:
+    n = len(confusion)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    image = ax.imshow(confusion, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            value = confusion[i][j]
+            if value:
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                        color="white" if value > 0.5 * max(map(max, confusion)) else "black")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix (test)")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def plot_digits(images, predicted: list[int], true: list[int], columns: int = 8) -> Figure:
+    """A grid of images, each titled 'predicted (true)'."""
+    rows = (len(images) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.35 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(images):
+            ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=1)
+            ax.set_title(f"{predicted[k]} ({true[k]})", fontsize=8, color="crimson")
+    fig.suptitle("misclassified: predicted (true)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Write the figure as a PNG and close it (a long sweep in one process would pile up open figures)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    plt.close(figure)
+    write_atomic(path, buffer.getvalue())

@@ -1,0 +1,2 @@
+"""One run end to end (build, train, test, report), rnnlab-eval's re-test of a checkpoint, and rnnlab-predict.
+"""

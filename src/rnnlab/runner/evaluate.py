@@ -1,0 +1,55 @@
+"""rnnlab-eval's work: load a checkpoint, apply the task settings asked for, test, and write the reports.
+
+    report = evaluate_checkpoint(path, ['task.test_lengths=[2000]'], out_dir)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from rnnlab.config.build import build
+from rnnlab.config.validate import check_seed, validate_group
+from rnnlab.errors import ConfigError
+from rnnlab.runner.parts import build_parts, resolve_device
+from rnnlab.runner.run import _header, _write_reports, publish
+from rnnlab.training.checkpoints import load_checkpoint, resolve_checkpoint
+from rnnlab.training.testing import score_tests
+
+SAVED_WITH_THE_WEIGHTS = ("model", "loss")  # config groups rnnlab-eval cannot change
+
+
+def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | Path) -> dict[str, Any]:
+    """rnnlab-eval: re-test a saved model, optionally with other task settings (e.g. task.test_lengths=[2000])."""
+    payload = load_checkpoint(path)
+    cfg = OmegaConf.create(payload["config"])
+    OmegaConf.set_struct(cfg, True)  # an override may change keys, not invent them
+    if fixed := [o for o in overrides if o.split("=", 1)[0].split(".", 1)[0] in SAVED_WITH_THE_WEIGHTS]:
+        raise ConfigError(f"{fixed[0]}: rnnlab-eval re-tests the saved model, whose weights fix the model and the "
+                          "loss; change the task, device or seed")
+    try:
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
+    except Exception as err:  # unknown key or unreadable value
+        raise ConfigError(f"cannot apply {' '.join(overrides)}: {str(err).splitlines()[0]}") from None
+    validate_group(cfg, "task")
+    check_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"out={out_dir} is a file: give a directory for the evaluation's reports")
+    task, model, loss_fn = build_parts(cfg, device)
+    model.load_state_dict(payload["model"])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    logger = build(cfg.logger, log_dir=out_dir)
+    step = payload.get("step", payload.get("trainer", {}).get("step", 0))
+    report = _header(cfg, task, model, loss_fn, device, "evaluation")
+    report.update(status="ok", checkpoint=str(resolve_checkpoint(path)), step=step, test={})
+    try:
+        outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples)
+        publish(outcome, report, logger, step, out_dir)
+    finally:
+        logger.close()
+    _write_reports(report, outcome.samples, out_dir)
+    return report

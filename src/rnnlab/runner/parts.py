@@ -1,0 +1,85 @@
+"""The objects of a run, built from its config alone, and the checks that need them: the device, the task x model x
+loss combination, memory, precision, and the checkpoint a resumed run continues from.
+
+    task, model, loss_fn = build_parts(cfg, device)            # weights=False: checks only, model on the meta device
+    parts = build_run(cfg, device)                             # + optimizer and schedule
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from rnnlab.config.build import build
+from rnnlab.config.validate import check_device
+from rnnlab.errors import ConfigError
+from rnnlab.files import LAST, require_last_checkpoint
+from rnnlab.models.losses import Loss
+from rnnlab.models.recurrent import RecurrentNet
+from rnnlab.runner.memory import check_memory
+from rnnlab.tasks.base import Task
+from rnnlab.training.checkpoints import load_checkpoint
+from rnnlab.training.loop import Parts
+from rnnlab.training.precision import check_precision
+
+
+def resolve_device(name: str) -> torch.device:
+    check_device(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={name}: CUDA is not available on this machine; use device=auto or device=cpu")
+        index = torch.device(name).index or 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device={name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return torch.device(name)
+
+
+def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, RecurrentNet | None, Loss]:
+    """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense and for
+    sizes that cannot fit in memory. weights=False checks all that without building the model (None). (No
+    optimizer: building one imports torch._dynamo, 1.2 s, which a check of the command line need not pay.)"""
+    task: Task = build(cfg.task)
+    task.check_model(cfg.model)
+    loss_fn: Loss = build(cfg.loss)
+    loss_fn.check(task)
+    outputs = loss_fn.num_outputs(task.num_classes)
+    check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
+    check_precision(cfg.trainer.precision, cfg.model.get("cell"), device)
+    # What the model takes from the task: its sizes, and the longest sequence (chrono initialisation scales to it)
+    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
+             "sequence_steps": task.steps()}
+    if not weights:  # the model's own checks, on torch's meta device: shapes without memory
+        with torch.device("meta"):
+            build(cfg.model, **shape)
+        return task, None, loss_fn
+    torch.manual_seed(cfg.seed)  # model initialisation
+    model: RecurrentNet = build(cfg.model, **shape).to(device)
+    return task, model, loss_fn
+
+
+def build_run(cfg: DictConfig, device: torch.device) -> Parts:
+    """All the objects of a run: build_parts, then the optimizer and its schedule."""
+    task, model, loss_fn = build_parts(cfg, device)
+    optimizer = build(cfg.optimizer)(model.parameters())
+    return Parts(task, model, loss_fn, optimizer, build(cfg.scheduler)(optimizer))
+
+
+RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
+
+
+def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """The last.pt to continue from (resume=true), after checking it belongs to this config."""
+    require_last_checkpoint(run_dir)
+    payload = load_checkpoint(run_dir / LAST)
+    saved = payload["config"]
+    for key in RESUME_MUST_MATCH:
+        node = cfg[key]
+        current = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+        if saved.get(key) != current:
+            raise ConfigError(f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}")
+    return payload
