@@ -27,6 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rnnlab.cli.exits import fail, full_errors
 from rnnlab.cli.help import app_help
 from rnnlab.cli.plugins import EXTRAS, PLUGIN_OPTIONS, _check_plugins, _installed
+from rnnlab.config import CONFIG_MODULE
 from rnnlab.config.validate import expected_type, validate
 from rnnlab.errors import ConfigError
 from rnnlab.files import require_last_checkpoint
@@ -37,8 +38,6 @@ from rnnlab.sweeps.compose_jobs import (
     swept_by_the_config,
 )
 from rnnlab.sweeps.run_dirs import output_dir, refuse_occupied
-
-CONFIG_MODULE = "rnnlab.conf"
 
 
 def explain(err: Exception, overrides: list[str]) -> str:

@@ -27,7 +27,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from rnnlab.cli.check import CONFIG_MODULE
+from rnnlab.config import CONFIG_MODULE
 from rnnlab.errors import ConfigError
 from rnnlab.files import read_overrides, read_report, without_resume
 from rnnlab.sweeps.compose_jobs import sweeps_a_grid, swept_by_the_config
