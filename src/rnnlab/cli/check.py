@@ -16,7 +16,7 @@ import sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
-from hydra import compose, initialize_config_module
+from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -27,7 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rnnlab.cli.exits import fail, full_errors
 from rnnlab.cli.help import app_help
 from rnnlab.cli.plugins import EXTRAS, PLUGIN_OPTIONS, _check_plugins, _installed
-from rnnlab.config import CONFIG_MODULE
+from rnnlab.config.compose import rnnlab_configs
 from rnnlab.config.validate import expected_type, validate
 from rnnlab.errors import ConfigError
 from rnnlab.files import require_last_checkpoint
@@ -140,7 +140,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
     if not parsed.help and (parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion):
         return None  # Hydra answers these itself
     try:
-        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+        with rnnlab_configs(parsed.config_dir):
             if parsed.help:  # before --cfg and the others, as in Hydra
                 print(app_help(config_name, parsed.overrides, parsed.resolve))
                 sys.exit(0)

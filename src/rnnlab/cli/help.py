@@ -9,6 +9,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 
 
+NOT_PICKED = ("schema", "task_defaults")  # groups rnnlab composes itself: a user picks none of their options
+
+
 def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:
     """What Hydra prints for --help (the hydra.help template, its groups, the composed config), listing the groups
     from one config repository. Hydra's own --help deep-copies the repository for each of the ~140 group lookups:
@@ -45,6 +48,6 @@ def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:
     return string.Template(template).substitute(
         FLAGS_HELP=Hydra.format_args_help(get_args_parser()),
         HYDRA_CONFIG_GROUPS=listing(is_hydra),
-        APP_CONFIG_GROUPS=listing(lambda group: not is_hydra(group)),
+        APP_CONFIG_GROUPS=listing(lambda group: not is_hydra(group) and not group.startswith(NOT_PICKED)),
         CONFIG=OmegaConf.to_yaml(cfg, resolve=resolve),
     )

@@ -1,7 +1,6 @@
-"""Turning a composed config into checked values and objects: ``validate(cfg)`` runs every schema's checks
-(src/rnnlab/schemas.py) and raises a ConfigError naming the first bad key; ``build(node)`` is the one mechanism
-that makes objects from config (``_target_`` + ``hydra.utils.instantiate``). The resolvers that name a sweep's job
-dirs live here too, registered wherever a config is composed.
+"""Checking a composed config: ``validate(cfg)`` runs every group's schema (rnnlab.config.schemas: types, ranges,
+relations; for a user's own model or task, the schema made from its constructor) and raises a ConfigError naming
+the first bad key.
 """
 
 from __future__ import annotations
@@ -13,7 +12,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
+from rnnlab.config.build import locate, schema_of
 from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, RunSchema
+from rnnlab.config.task_schemas import TaskSchema
 from rnnlab.errors import ConfigError, require, show
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed and torch.Generator take 64-bit seeds
@@ -47,8 +48,7 @@ def validate_group(cfg: DictConfig, group: str) -> None:
     against the schema whose _target_ it names."""
     node = cfg[group]
     if OmegaConf.get_type(node) is dict:
-        schema = next((s for s in GROUP_SCHEMAS[group].values() if s._target_ == node.get("_target_")), None)
-        if schema is None:
+        if (schema := schema_for(group, node.get("_target_"))) is None:
             return
         try:
             node = OmegaConf.merge(OmegaConf.structured(schema), node)
@@ -64,6 +64,22 @@ def validate_group(cfg: DictConfig, group: str) -> None:
         OmegaConf.to_object(node)
     except ConfigError as err:
         raise ConfigError(f"{group}.{err}") from None
+
+
+# What rnnlab passes to the constructors of a group itself (not config keys), and the schema whose checks a class
+# without a schema of its own still gets.
+SUPPLIED = {"model": ("input_size", "output_size", "per_step", "sequence_steps"), "task": ()}
+BASES = {"task": TaskSchema}
+
+
+def schema_for(group: str, target: Any) -> type | None:
+    """The schema of a node without one (a user's own yaml, or a config read back from a checkpoint): rnnlab's own
+    for its classes; for a user's model or task, one made from the class's constructor (config.build.schema_of)."""
+    if (own := next((s for s in GROUP_SCHEMAS[group].values() if getattr(s, "_target_", None) == target), None)):
+        return own
+    if group not in SUPPLIED:
+        return None
+    return schema_of(locate(target, group), SUPPLIED[group], BASES.get(group))
 
 
 def expected_type(message: str) -> str:

@@ -58,6 +58,7 @@ class RecurrentNet(nn.Module):
         )
         self.per_step = per_step
         self.hidden_size = hidden_size
+        self.attention_heads = attention_heads
         features = hidden_size * (2 if bidirectional else 1)
         self.attention = None
         self.context_only = False  # the readout sees the context alone (report_input), not beside the final state
@@ -74,6 +75,14 @@ class RecurrentNet(nn.Module):
             self._set_chrono(sequence_steps or 100)
         elif cell == "lstm":
             self._set_forget_bias(forget_bias)
+
+    def floats_per_step(self) -> int:
+        """What a sequence keeps per step for backpropagation (runner/memory.py): every layer's gates, cell and
+        hidden state, and the attention heads' pooled states."""
+        gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[self.rnn.mode]
+        directions = 2 if self.rnn.bidirectional else 1
+        heads = self.attention_heads if self.attention is not None else 0
+        return self.rnn.num_layers * directions * self.hidden_size * (gates + 2) + heads * directions * self.hidden_size
 
     @property
     def name(self) -> str:

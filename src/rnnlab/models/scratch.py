@@ -132,12 +132,22 @@ class ScratchRNN(nn.Module):
         super().__init__()
         if not per_step:
             raise ConfigError("model=scratch_rnn reads out at every step: use it with a per-step task (char_sequence, binary_addition)")
-        if seed is None:  # drawn from torch's CPU generator, which torch.manual_seed(cfg.seed) set (on the meta
-            seed = int(torch.randint(0, 2**31 - 1, (), device="cpu").item())  # device too, where checks build it)
+        self.hidden_size = hidden_size
+        if torch.get_default_device().type == "meta":  # the checks before a run: shapes only, no NumPy arrays
+            shapes = {"W_xh": (input_size, hidden_size), "W_hh": (hidden_size, hidden_size),
+                      "W_hy": (hidden_size, output_size), **({"b_h": (hidden_size,), "b_y": (output_size,)} if bias else {})}
+            self.weights = nn.ParameterDict({k: nn.Parameter(torch.empty(s, dtype=torch.float64)) for k, s in shapes.items()})
+            return
+        if seed is None:  # drawn from torch's CPU generator, which torch.manual_seed(cfg.seed) set
+            seed = int(torch.randint(0, 2**31 - 1, (), device="cpu").item())
         rng = np.random.default_rng(seed)
         params = init_params(input_size, hidden_size, output_size, rng, bias)
         # float64: the NumPy arithmetic, and the gradient checks against autograd, are exact to ~1e-12
         self.weights = nn.ParameterDict({k: nn.Parameter(torch.from_numpy(v)) for k, v in params.items()})
+
+    def floats_per_step(self) -> int:
+        """What a sequence keeps per step for backpropagation (runner/memory.py): the state and its activation."""
+        return 3 * self.hidden_size
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         ordered = [self.weights[name] for name in NAMES if name in self.weights]

@@ -34,6 +34,8 @@ def _model_settings(node: DictConfig) -> dict[str, Any]:
     settings = _settings(node)
     if settings.get("attention", "none") == "none":  # its heads and query mean nothing then
         settings = {k: v for k, v in settings.items() if k not in ("attention_heads", "attention_query", "attention_null")}
+    if "cell" not in settings:  # a model of the user's own: all its keys are its own
+        return settings
     # (chrono is a forget bias the gru takes too)
     return {k: v for k, v in settings.items()
             if CELL_ONLY.get(k, settings.get("cell")) == settings.get("cell") or v == "chrono"}
@@ -45,7 +47,7 @@ def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, 
     trainer = cfg.trainer
     return {
         "task": {"name": task.name, **_settings(cfg.task)},
-        "model": {"name": model.name, **_model_settings(cfg.model), "params": n_params},
+        "model": {"name": model_name(model), **_model_settings(cfg.model), "params": n_params},
         "loss": loss_fn.name,
         "optimizer": {"name": _class_name(cfg.optimizer._target_).lower(), **optimizer},  # adam, sgd ...
         "scheduler": _class_name(cfg.scheduler._target_),  # CosineAnnealingLR, ConstantLR
@@ -58,9 +60,14 @@ def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, 
     }
 
 
+def model_name(model) -> str:
+    """A model's name in reports: its own `name`, else its class's (indrnn for IndRNN)."""
+    return str(getattr(model, "name", None) or type(model).__name__.lower())
+
+
 def model_summary(model: dict[str, Any]) -> str:
     """'lstm h=32', '2×gru h=128 bidirectional', 'rnn h=10 + additive attention'."""
-    text = f"{model.get('cell', model['name'])} h={model['hidden_size']}"
+    text = model.get("cell", model["name"]) + (f" h={model['hidden_size']}" if "hidden_size" in model else "")
     if model.get("num_layers", 1) > 1:
         text = f"{model['num_layers']}×{text}"
     if model.get("bidirectional"):

@@ -1,12 +1,14 @@
-"""Will a run fit in memory? An estimate from the config alone, checked before anything is allocated.
+"""Will a run fit in memory? An estimate from the config and the model built on torch's meta device (shapes without
+memory), checked before anything is allocated.
 
-    check_memory(task, model_cfg, num_outputs, batch_size, device)   # ConfigError (one line) when it cannot fit
+    check_memory(task, model_on_meta, num_outputs, batch_size, device)   # ConfigError (one line) when it cannot fit
 
 A size that cannot fit (model.hidden_size=10000000, trainer.batch_size=1000000000, task.test_lengths=[10000000])
 would otherwise be found by the allocator, after minutes of training or at once with an unreadable traceback.
 The estimate is an order of magnitude, not a promise: it counts the tensors that grow with the sizes (weights
-and optimizer state, the data sets held, the activations one chunk of sequences keeps for backpropagation) and
-refuses only runs that need more than the memory there is.
+and optimizer state, exactly; the data sets held; the activations one chunk of sequences keeps for
+backpropagation, which a model may say itself or which is measured on the meta device) and refuses only runs that
+need more than the memory there is.
 """
 
 from __future__ import annotations
@@ -14,38 +16,50 @@ from __future__ import annotations
 import os
 
 import torch
+from torch import nn
 
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Task
 
 FLOAT = 4  # bytes
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight blocks per layer of each cell (scratch_rnn: a tanh rnn)
 EVAL_CHUNK = 1000  # sequences per forward pass in train.evaluate
 COPIES_OF_WEIGHTS = 4  # the weights, their gradients, and Adam's two moments
 WEIGHTS = "the model's weights and optimizer state"
+PROBE_STEPS = (2, 4)  # sequence lengths a model without its own estimate is measured at, on the meta device
 
 
-def parameter_count(model_cfg, input_size: int, num_outputs: int) -> int:
-    """The recurrent layers' and the readout's parameters, as torch counts them (attention adds a few per head)."""
-    cell, hidden = model_cfg.get("cell", "rnn"), model_cfg.hidden_size
-    layers, directions = model_cfg.get("num_layers", 1), 2 if model_cfg.get("bidirectional", False) else 1
-    gates, count, size_in = GATES[cell] * hidden, 0, input_size
-    for _ in range(layers):
-        count += directions * (gates * (size_in + hidden) + 2 * gates)
-        size_in = directions * hidden
-    heads = model_cfg.get("attention_heads", 1) if model_cfg.get("attention", "none") != "none" else 0
-    readout = size_in * (1 + heads)
-    return count + heads * size_in * (size_in + input_size + 8) + readout * num_outputs + num_outputs
+def saved_floats_per_step(model: nn.Module, input_size: int) -> float:
+    """What one sequence keeps per step for backpropagation, measured: a forward pass on torch's meta device (shapes,
+    no memory) at two short lengths, counting the tensors autograd saves, less the weights it saves a view of."""
+    weights = {id(p) for p in model.parameters()}
+
+    def saved(steps: int) -> int:
+        total = 0
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            nonlocal total
+            if id(t) not in weights and id(t._base) not in weights:
+                total += t.numel()
+            return t
+
+        x = torch.empty(1, steps, input_size, device="meta", requires_grad=True)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(x, torch.full((1,), steps, dtype=torch.long, device="meta"))
+        return total
+
+    try:
+        short, long = (saved(n) for n in PROBE_STEPS)
+    except Exception:  # an operation without a meta kernel: count the weights alone
+        return 0.0
+    return max(long - short, 0) / (PROBE_STEPS[1] - PROBE_STEPS[0])
 
 
-def floats_per_step(model_cfg, input_size: int, num_outputs: int) -> int:
-    """What one sequence keeps per step for backpropagation: input, gates, cell and hidden state of every layer."""
-    cell, hidden = model_cfg.get("cell", "rnn"), model_cfg.hidden_size
-    directions = 2 if model_cfg.get("bidirectional", False) else 1
-    per_layer = directions * hidden * (GATES[cell] + 2)
-    attends = model_cfg.get("attention", "none") != "none"
-    attention = model_cfg.get("attention_heads", 1) * directions * hidden if attends else 0
-    return input_size + model_cfg.get("num_layers", 1) * per_layer + attention + num_outputs
+def floats_per_step(model: nn.Module, input_size: int, num_outputs: int) -> float:
+    """Per sequence and step: the input, the output, and what the model keeps for backpropagation (its own
+    floats_per_step() where it has one, rnnlab's models do, else measured)."""
+    own = getattr(model, "floats_per_step", None)
+    inside = own() if callable(own) else saved_floats_per_step(model, input_size)
+    return input_size + inside + num_outputs
 
 
 def available_bytes(device: torch.device) -> int:
@@ -67,10 +81,10 @@ def show(nbytes: float) -> str:
     return ""
 
 
-def needs(task: Task, model_cfg, num_outputs: int, batch_size: int) -> dict[str, float]:
-    """Bytes at the peak of each phase, by what dominates it."""
-    weights = parameter_count(model_cfg, task.input_size, num_outputs) * FLOAT * COPIES_OF_WEIGHTS
-    per_step = floats_per_step(model_cfg, task.input_size, num_outputs) * FLOAT
+def needs(task: Task, model: nn.Module, num_outputs: int, batch_size: int) -> dict[str, float]:
+    """Bytes at the peak of each phase, by what dominates it; `model` may live on the meta device."""
+    weights = sum(p.numel() for p in model.parameters()) * FLOAT * COPIES_OF_WEIGHTS
+    per_step = floats_per_step(model, task.input_size, num_outputs) * FLOAT
     sets = task.sets(batch_size)
     held = {what: n * steps * (task.input_size + 2) * FLOAT for what, (n, steps) in sets.items()}  # x, y, lengths
     tests = {what: size for what, size in held.items() if what not in (TRAINING_BATCH, VALIDATION_SET)}
@@ -94,8 +108,8 @@ SUGGESTIONS = {
 }
 
 
-def check_memory(task: Task, model_cfg, num_outputs: int, batch_size: int, device: torch.device) -> None:
-    phases = needs(task, model_cfg, num_outputs, batch_size)
+def check_memory(task: Task, model: nn.Module, num_outputs: int, batch_size: int, device: torch.device) -> None:
+    phases = needs(task, model, num_outputs, batch_size)
     # The weights are part of every phase: when they alone cannot fit, they are what to change.
     free = available_bytes(device)
     what, peak = (WEIGHTS, phases[WEIGHTS]) if phases[WEIGHTS] > free else max(phases.items(), key=lambda item: item[1])

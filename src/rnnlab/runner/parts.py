@@ -12,14 +12,15 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
-from rnnlab.config.build import build
+from rnnlab.config.build import OWN, accepted, build, locate
 from rnnlab.config.validate import check_device
 from rnnlab.errors import ConfigError
 from rnnlab.files import LAST, require_last_checkpoint
 from rnnlab.models.losses import Loss
-from rnnlab.models.recurrent import RecurrentNet
 from rnnlab.runner.memory import check_memory
+from rnnlab.runner.protocol import check_model, check_task
 from rnnlab.tasks.base import Task
 from rnnlab.training.checkpoints import load_checkpoint
 from rnnlab.training.loop import Parts
@@ -39,27 +40,37 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, RecurrentNet | None, Loss]:
-    """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense and for
-    sizes that cannot fit in memory. weights=False checks all that without building the model (None). (No
-    optimizer: building one imports torch._dynamo, 1.2 s, which a check of the command line need not pay.)"""
+def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, nn.Module | None, Loss]:
+    """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense, for a
+    user's class that does not follow the protocol (runner/protocol.py) and for sizes that cannot fit in memory.
+    weights=False checks all that and returns no model. (No optimizer: building one imports torch._dynamo, 1.2 s,
+    which a check of the command line need not pay.)"""
     task: Task = build(cfg.task)
+    if not _own(cfg.task):
+        check_task(task)
     task.check_model(cfg.model)
     loss_fn: Loss = build(cfg.loss)
     loss_fn.check(task)
     outputs = loss_fn.num_outputs(task.num_classes)
-    check_memory(task, cfg.model, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
+    model_cls = locate(cfg.model.get("_target_"), "model")
+    # What the model takes from the task: its sizes, and, where its constructor declares it, the longest sequence
+    # (chrono initialisation scales to it)
+    shape = accepted(model_cls, {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
+                                 "sequence_steps": task.steps()}, always=("input_size", "output_size", "per_step"))
+    with torch.device("meta"):  # the model's own checks and its size: shapes without memory
+        on_meta = build(cfg.model, **shape)
+    check_model(model_cls, lambda: build(cfg.model, **shape), task, outputs, sum(p.numel() for p in on_meta.parameters()))
+    check_memory(task, on_meta, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
     check_precision(cfg.trainer.precision, cfg.model.get("cell"), device)
-    # What the model takes from the task: its sizes, and the longest sequence (chrono initialisation scales to it)
-    shape = {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
-             "sequence_steps": task.steps()}
-    if not weights:  # the model's own checks, on torch's meta device: shapes without memory
-        with torch.device("meta"):
-            build(cfg.model, **shape)
+    if not weights:
         return task, None, loss_fn
     torch.manual_seed(cfg.seed)  # model initialisation
-    model: RecurrentNet = build(cfg.model, **shape).to(device)
+    model = build(cfg.model, **shape).to(device)
     return task, model, loss_fn
+
+
+def _own(node: DictConfig) -> bool:
+    return str(node.get("_target_", "")).startswith(OWN)
 
 
 def build_run(cfg: DictConfig, device: torch.device) -> Parts:

@@ -120,7 +120,7 @@ def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.dev
         "status": "ok",
         "run": run_name(described, job),
         "task": task.name,
-        "model": model.name,
+        "model": described["model"]["name"],
         "loss": loss_fn.name,
         "optimizer": described["optimizer"]["name"],
         "params": described["model"]["params"],

@@ -20,14 +20,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hydra import initialize_config_module
 from hydra._internal.config_loader_impl import get_overrides_dirname
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from rnnlab.config import CONFIG_MODULE
+from rnnlab.config.compose import rnnlab_configs
 from rnnlab.errors import ConfigError
 from rnnlab.files import read_overrides, read_report, without_resume
 from rnnlab.sweeps.compose_jobs import sweeps_a_grid, swept_by_the_config
@@ -52,7 +52,7 @@ def plan(args: list[str], first: DictConfig, sweep_dir: Path) -> dict[str, dict]
     """Map each job's override_dirname to the existing dir with its settings; refuse a dir with other settings."""
     if not sweeps_a_grid(first) or not sweep_dir.is_dir():
         return {}
-    with initialize_config_module(CONFIG_MODULE, version_base="1.3"):  # glob(...) sweeps list a group's options
+    with rnnlab_configs(get_args_parser().parse_known_args(args)[0].config_dir):  # glob(...) sweeps list a group's options
         return _plan(args, first, sweep_dir, GlobalHydra.instance().config_loader())
 
 

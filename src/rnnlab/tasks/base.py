@@ -77,7 +77,7 @@ class Task(ABC):
     regression = False  # the target is a real number (adding), not a class: loss=mse alone, on the raw output
     step_metric = "step_acc"  # per-step tasks: name of the fraction of steps right ("bit_acc" for addition)
 
-    def __init__(self, val_size: int, test_size: int, stop_window: int) -> None:
+    def __init__(self, val_size: int = 1000, test_size: int = 1000, stop_window: int = 0) -> None:
         self.val_size = val_size
         self.test_size = test_size
         self.stop_window = stop_window

@@ -122,7 +122,8 @@ class CharSequence(Task):
         prompt = torch.tensor([self.index[c] for c in self.prompt], device=device)
         was_training = model.training
         model.eval()
-        logits, state = model.step(F.one_hot(prompt, self.num_classes).float()[None])
+        step = getattr(model, "step", None) or _rereading(model)
+        logits, state = step(F.one_hot(prompt, self.num_classes).float()[None])
         codes = prompt.tolist()
         for _ in tqdm(range(max(0, length)), desc="generating", unit="char", leave=False,
                       disable=True if length < PROGRESS_FROM else None):  # None: shown on a terminal only
@@ -134,7 +135,7 @@ class CharSequence(Task):
             else:
                 code = last.argmax(-1, keepdim=True)
             codes.append(int(code))
-            logits, state = model.step(F.one_hot(code, self.num_classes).float()[None], state)
+            logits, state = step(F.one_hot(code, self.num_classes).float()[None], state)
         model.train(was_training)
         return "".join(self.vocabulary[i] for i in codes)
 
@@ -147,3 +148,15 @@ class CharSequence(Task):
         text = "".join(self.vocabulary[c] for c in batch.y[i].tolist())
         pred = "".join(self.vocabulary[c] for c in predictions[i].tolist())
         return f"{'right' if pred == text else 'WRONG'} | next characters: predicted {abbreviate(pred)!r} true {abbreviate(text)!r}"
+
+
+def _rereading(model):
+    """model.step for a model without one (a user's own): the text so far is the state, read again whole for each
+    new character (quadratic in the length, but any model that reads sequences can write)."""
+
+    def step(x: torch.Tensor, state: torch.Tensor | None = None):
+        text = x if state is None else torch.cat([state, x], dim=1)
+        lengths = torch.full((1,), text.shape[1], dtype=torch.long, device=text.device)
+        return model(text, lengths), text
+
+    return step

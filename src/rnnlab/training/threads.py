@@ -43,7 +43,9 @@ def others_running() -> int | None:
 
 def work_per_step(model, batch_size: int) -> int:
     """Multiply-adds of one time step of the recurrent layers for a batch: what more threads could share."""
-    return batch_size * sum(p.numel() for name, p in model.named_parameters() if name.startswith("rnn.weight"))
+    recurrent = [p for name, p in model.named_parameters() if name.startswith("rnn.weight")]
+    # a model of the user's own: its weight matrices, an upper bound on what one step multiplies
+    return batch_size * sum(p.numel() for p in recurrent or [p for p in model.parameters() if p.dim() >= 2])
 
 
 class ThreadPolicy:
