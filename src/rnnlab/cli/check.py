@@ -63,6 +63,9 @@ def explain(err: Exception, overrides: list[str]) -> str:
     if key and "not in" in message:
         schema = getattr(cause, "object_type", None)
         valid = [f.name for f in fields(schema) if not f.name.startswith("_")] if is_dataclass(schema) else []
+        parent = getattr(cause, "parent_node", None)
+        if not valid and isinstance(parent, DictConfig):  # a node without a schema: a user's model or task yaml
+            valid = [str(k) for k in parent if not str(k).startswith("_")]
         group = key.rsplit(".", 1)[0]
         return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
     if key:

@@ -40,10 +40,13 @@ PLAIN_TYPES = (int, float, bool, str)
 
 
 def start_dir() -> str:
-    """Where the command was started: a user's module there is importable, as `python -m` would make it."""
+    """Where the command was started: a user's module there is importable, as `python -m` would make it. (Inside a
+    Hydra job with hydra.job.chdir=true the process works in the run dir; Hydra remembers the start.)"""
     from hydra.core.hydra_config import HydraConfig
 
-    return HydraConfig.get().runtime.cwd if HydraConfig.initialized() else os.getcwd()
+    if HydraConfig.initialized() and HydraConfig.get().job.chdir:
+        return HydraConfig.get().runtime.cwd
+    return os.getcwd()
 
 
 def _importable_from_start_dir() -> None:

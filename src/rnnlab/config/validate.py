@@ -10,9 +10,9 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ValidationError
+from omegaconf.errors import ConfigKeyError, ValidationError
 
-from rnnlab.config.build import locate, schema_of
+from rnnlab.config.build import locate, schema_of, where
 from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, RunSchema
 from rnnlab.config.task_schemas import TaskSchema
 from rnnlab.errors import ConfigError, require, show
@@ -55,6 +55,10 @@ def validate_group(cfg: DictConfig, group: str) -> None:
         except ValidationError as err:  # a value of the wrong type, e.g. task.test_lengths=abc
             value = getattr(err, "value", None)
             raise ConfigError(f"{group}.{err.key}={show(value)} is not allowed: {expected_type(str(err.msg))}") from None
+        except ConfigKeyError as err:  # a key the class does not take (its yaml names a parameter it lacks)
+            known = [f.name for f in fields(schema) if not f.name.startswith("_")]
+            raise ConfigError(f"{group}.{err.key} is not a key of {group} ({node.get('_target_')} takes "
+                              f"{', '.join(known) or 'none'})") from None
     schema = OmegaConf.get_type(node)
     if is_dataclass(schema):  # a key added with +key=value that no schema knows would be silently ignored
         known = [f.name for f in fields(schema) if not f.name.startswith("_")]
@@ -70,6 +74,7 @@ def validate_group(cfg: DictConfig, group: str) -> None:
 # without a schema of its own still gets.
 SUPPLIED = {"model": ("input_size", "output_size", "per_step", "sequence_steps"), "task": ()}
 BASES = {"task": TaskSchema}
+TASK_BASE = "rnnlab.tasks.base.Task"  # by name: tasks sit above this layer
 
 
 def schema_for(group: str, target: Any) -> type | None:
@@ -79,7 +84,11 @@ def schema_for(group: str, target: Any) -> type | None:
         return own
     if group not in SUPPLIED:
         return None
-    return schema_of(locate(target, group), SUPPLIED[group], BASES.get(group))
+    cls = locate(target, group)
+    if group == "task" and TASK_BASE not in (f"{k.__module__}.{k.__qualname__}" for k in cls.__mro__):
+        raise ConfigError(f"task {target} ({where(target)}) does not subclass rnnlab.Task: write class "
+                          f"{cls.__name__}(rnnlab.Task) (docs/extending.md)")
+    return schema_of(cls, SUPPLIED[group], BASES.get(group))
 
 
 def expected_type(message: str) -> str:

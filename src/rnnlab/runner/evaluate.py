@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from rnnlab.config.build import build
-from rnnlab.config.validate import check_seed, validate_group
+from rnnlab.config.validate import validate
 from rnnlab.errors import ConfigError
 from rnnlab.runner.parts import build_parts, resolve_device
 from rnnlab.runner.run import _header, _write_reports, publish
@@ -33,8 +33,7 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
     except Exception as err:  # unknown key or unreadable value
         raise ConfigError(f"cannot apply {' '.join(overrides)}: {str(err).splitlines()[0]}") from None
-    validate_group(cfg, "task")
-    check_seed(cfg.seed)
+    validate(cfg)  # every key through the schemas rnnlab itself uses; a user's model is imported here
     device = resolve_device(cfg.device)
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError(f"out={out_dir} is a file: give a directory for the evaluation's reports")

@@ -67,7 +67,25 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"checkpoint={path} is not a readable rnnlab checkpoint: {type(err).__name__}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ConfigError(f"checkpoint={path} is not an rnnlab checkpoint (format {FORMAT})")
+    if isinstance(payload.get("config"), dict):
+        _follow_moves(payload["config"])
     return payload
+
+
+# Classes that moved when the package was split into subpackages: a checkpoint saved before still loads.
+MOVED = {
+    "rnnlab.models.RecurrentNet": "rnnlab.models.recurrent.RecurrentNet",
+    "rnnlab.scratch.ScratchRNN": "rnnlab.models.scratch.ScratchRNN",
+    "rnnlab.schedules.HoldCosine": "rnnlab.training.schedules.HoldCosine",
+    **{f"rnnlab.losses.{name}": f"rnnlab.models.losses.{name}" for name in ("CrossEntropy", "NLL", "MSE", "BCE")},
+    **{f"rnnlab.logger.{name}": f"rnnlab.reporting.logger.{name}" for name in ("NullLogger", "TensorBoardLogger")},
+}
+
+
+def _follow_moves(config: dict) -> None:
+    for node in config.values():
+        if isinstance(node, dict) and node.get("_target_") in MOVED:
+            node["_target_"] = MOVED[node["_target_"]]
 
 
 def capture_rng(generator: torch.Generator) -> dict[str, Any]:
