@@ -5,12 +5,11 @@ for a module or class that does not fit."""
 from __future__ import annotations
 
 import json
-import zlib
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

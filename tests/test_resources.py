@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import CPU, compose_config
 from torch import nn
 
-from conftest import CPU, compose_config
 from rnnlab.errors import ConfigError
 from rnnlab.models.recurrent import RecurrentNet
-from rnnlab.runner.memory import COPIES_OF_WEIGHTS, FLOAT, WEIGHTS, check_memory, needs, saved_floats_per_step
+from rnnlab.runner.memory import (
+    COPIES_OF_WEIGHTS,
+    FLOAT,
+    WEIGHTS,
+    check_memory,
+    needs,
+    saved_floats_per_step,
+)
 from rnnlab.runner.parts import build_parts
 
 

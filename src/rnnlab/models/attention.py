@@ -10,7 +10,7 @@ What a head pools at each step is that step's state *and its input*. With the st
 reason to look at the step that matters rather than any later one (the memory carries it on): on temporal order
 they settled one step late or stayed spread, 0.25-1.00 on target over seeds 0-4. With the input beside the state,
 the step itself is where the symbol is read most clearly: 0.98-1.00 at every seed, for additive and dot, and in
-fewer training sequences (README, Temporal order).
+fewer training sequences (docs/results.md, Temporal order).
 
 - additive (Bahdanau 2015): score_t = v . tanh(W k_t + U q), one score per head. The key k_t holds the state, the
   input and the step's position; the query q is learned per head, or made from the final state (query=final).
