@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY
+from rnnlab.reporting.describe import hparams
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -39,6 +40,12 @@ def test_a_users_model_runs_evaluates_resumes_and_sweeps(example, command_here):
     assert report["setup"]["model"] == {"name": "indrnn", "hidden_size": 12, "num_layers": 2, "max_recurrent": 1.0,
                                         "params": report["params"]}
     assert report["run"] == "index_recall · 2×indrnn h=12 · cross_entropy"
+    columns = hparams(report["setup"])  # TensorBoard's HPARAMS row and rnnlab-report's columns
+    assert columns["model.cell"] == "indrnn" and columns["model.hidden_size"] == 12
+    too_big = command_here("rnnlab", "--config-dir", "conf", "model=indrnn", "model.hidden_size=10000000",
+                           "task=index_recall", "hydra.run.dir=big", cwd=here)
+    assert too_big.returncode == 2 and "of memory for the model's weights" in too_big.stderr, too_big.stderr
+    assert not (here / "big").exists()
 
     evaluated = command_here("rnnlab-eval", "checkpoint=run", "task.test_lengths=[7]", "out=eval", cwd=here)
     assert evaluated.returncode == 0, evaluated.stderr
@@ -52,6 +59,12 @@ def test_a_users_model_runs_evaluates_resumes_and_sweeps(example, command_here):
     sweep = command_here("rnnlab", "-m", "--config-dir", "conf", "model=indrnn,gru", "task=index_recall", *TINY,
                          "hydra.sweep.dir=sweep", cwd=here)
     assert sweep.returncode == 0, sweep.stderr
+    assert sorted(p.name for p in (here / "sweep").iterdir() if p.is_dir()) == ["0_model=indrnn", "1_model=gru"]
+    finished = {p: p.stat().st_mtime_ns for p in (here / "sweep").glob("*/report.json")}
+    again = command_here("rnnlab", "-m", "--config-dir", "conf", "model=indrnn,gru", "task=index_recall", *TINY,
+                         "hydra.sweep.dir=sweep", "sweep.resume=true", cwd=here)
+    assert again.returncode == 0, again.stderr
+    assert {p: p.stat().st_mtime_ns for p in (here / "sweep").glob("*/report.json")} == finished  # skipped, untouched
     assert sorted(p.name for p in (here / "sweep").iterdir() if p.is_dir()) == ["0_model=indrnn", "1_model=gru"]
     table = command_here("rnnlab-report", "sweep", cwd=here)
     assert table.returncode == 0, table.stderr
