@@ -33,10 +33,10 @@ CPU = torch.device("cpu")
 # A subprocess sees this environment and no other: one torch thread, no user settings (HOME is the test's dir).
 ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", **ONE_THREAD}
 COMMANDS = {  # entry point -> (module, function), as pyproject.toml's [project.scripts] names them
-    "rnnlab": ("rnnlab.cli.train", "train"),
-    "rnnlab-eval": ("rnnlab.cli.evaluate", "evaluate"),
-    "rnnlab-predict": ("rnnlab.cli.predict", "predict"),
-    "rnnlab-report": ("rnnlab.cli.report", "main"),
+    "rnnlab": ("rnnlab.cli.entry", "rnnlab"),
+    "rnnlab-eval": ("rnnlab.cli.entry", "rnnlab_eval"),
+    "rnnlab-predict": ("rnnlab.cli.entry", "rnnlab_predict"),
+    "rnnlab-report": ("rnnlab.cli.entry", "rnnlab_report"),
 }
 
 

@@ -47,7 +47,7 @@ BAD_INPUTS = [
     (["model.num_layers=0"], "model.num_layers=0 is not allowed: an integer >= 1"),
     (["model.dropout=1.5"], "model.dropout=1.5 is not allowed: 0 <= dropout < 1"),
     (["model.bidirectional=maybe"], "model.bidirectional=maybe is not allowed: expected true or false"),
-    (["optimizer.lr=-0.1"], "optimizer.lr=-0.1 is not allowed: a learning rate > 0"),
+    (["optimizer.lr=-0.1"], "optimizer.lr=-0.1 is not allowed: a finite learning rate > 0"),
     (["trainer.batch_size=0"], "trainer.batch_size=0 is not allowed: an integer >= 1"),
     (["task.train_lengths=[9,3]"], "task.train_lengths=[9,3] is not allowed: need 1 <= min <= max"),
     (["task.train_lengths=5"], "task.train_lengths=5 is not allowed: expected a list"),

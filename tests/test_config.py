@@ -64,7 +64,7 @@ def test_every_option_composes_validates_and_builds(group, option):
         ("trainer.precision=fp16", "trainer.precision=fp16 is not allowed: choose one of fp32, bf16, auto"),
         ("model.forget_bias=1", "model.forget_bias=1 is not allowed: only the lstm cell has a forget gate"),
         ("model.forget_bias=nan", "model.forget_bias=nan is not allowed: a finite number"),
-        ("optimizer.lr=0", "optimizer.lr=0.0 is not allowed: a learning rate > 0"),
+        ("optimizer.lr=0", "optimizer.lr=0.0 is not allowed: a finite learning rate > 0"),
         ("optimizer.weight_decay=-1", "optimizer.weight_decay=-1.0 is not allowed"),
         ("trainer.batch_size=0", "trainer.batch_size=0 is not allowed"),
         ("task.train_lengths=[5,2]", "task.train_lengths=[5,2] is not allowed: need 1 <= min <= max"),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY
+
 from rnnlab.reporting.describe import hparams
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

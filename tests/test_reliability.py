@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import time
 
 import pytest
 import torch
+from conftest import ENV, TINY, entry_point
 
 from rnnlab.errors import ConfigError
 from rnnlab.files import write_json
@@ -148,3 +151,22 @@ def test_a_signal_while_testing_writes_an_interrupted_report(tiny_config, tmp_pa
     resumed = run(tiny_config("task=index_recall", "resume=true"), tmp_path)
     assert resumed["status"] == "ok" and resumed["train"]["steps"] == report["train"]["steps"]
     assert set(resumed["accuracy_by_length"]) == {"3", "5", "10", "20", "50", "100"}
+
+
+@pytest.mark.parametrize("delay", [0.5, pytest.param(1.5, marks=pytest.mark.slow), pytest.param(3.0, marks=pytest.mark.slow)])
+def test_ctrl_c_while_starting_exits_130_in_one_line_and_the_dir_takes_a_new_run(tmp_path, command_here, delay):
+    """SIGINT while torch, NumPy and Hydra import (or the first checks run): no traceback, no half-imported module
+    used later; whatever the start left in the run dir does not stop a new run there."""
+    args = ["task=index_recall", *TINY, "hydra.run.dir=run"]
+    process = subprocess.Popen([*entry_point("rnnlab"), *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip(f"the run had finished within {delay} s")
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("rnnlab: "), stderr
+    again = command_here("rnnlab", *args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "run" / "report.json").read_text())["status"] == "ok"

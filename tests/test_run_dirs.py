@@ -75,6 +75,7 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
     assert snapshot(sweep) == before
 
 
+@pytest.mark.slow  # a whole sweep or two processes: the slow tier (make test-slow)
 def test_a_resumed_experiment_sweep_finds_the_jobs_its_params_made(tmp_path, command_here):
     """An experiment's hydra.sweeper.params make its jobs: resuming finds each of them, and adds no dir."""
     sweep = tmp_path / "sweep"
@@ -90,6 +91,7 @@ def test_a_resumed_experiment_sweep_finds_the_jobs_its_params_made(tmp_path, com
     assert {job.name: snapshot(job) for job in sweep.iterdir() if job.is_dir()} == finished
 
 
+@pytest.mark.slow  # a whole sweep or two processes: the slow tier (make test-slow)
 def test_an_interrupted_sweep_job_continues_from_its_last_pt(tmp_path, command_here):
     sweep = tmp_path / "sweep"
     args = ["-m", "task=temporal_order", "model.hidden_size=16,17", "logger=none", "task.stop_window=0",
@@ -129,6 +131,7 @@ def test_a_run_dir_that_holds_a_run_is_refused_and_a_refused_resume_changes_noth
     assert snapshot(run_dir) == before  # not even .hydra/config.yaml or overrides.yaml was rewritten
 
 
+@pytest.mark.slow  # a whole sweep or two processes: the slow tier (make test-slow)
 def test_two_processes_never_write_one_run_dir(tmp_path, command_here):
     run_dir = tmp_path / "run"
     # The first process holds the run dir (its lock) while the second starts into the same dir.

@@ -52,6 +52,7 @@ def experiment(port: int, runs: int, timeout: float = 90) -> tuple[dict, dict]:
         time.sleep(1)
 
 
+@pytest.mark.slow  # a whole sweep or two processes: the slow tier (make test-slow)
 def test_tensorboard_shows_a_sweep_and_another_task_side_by_side(tmp_path, command_here, tiny_config):
     logs = tmp_path / "logs"
     sweep = command_here("rnnlab", "-m", "task=index_recall", "model=rnn,lstm", "model.hidden_size=2,5", *FAST,

@@ -146,9 +146,15 @@ def test_a_run_takes_the_threads_its_launcher_gave_it(monkeypatch, tiny_config, 
 def test_threads_on_the_command_line_win(monkeypatch, tiny_config, tmp_path, restore_threads):
     import torch
 
+    from rnnlab.training import threads
+
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    run(tiny_config("task=binary_addition", "trainer.max_steps=2", "threads=3"), tmp_path)
+    monkeypatch.setattr(threads, "cores", lambda: 4)
+    run(tiny_config("task=binary_addition", "trainer.max_steps=2", "threads=3"), tmp_path / "a")
     assert torch.get_num_threads() == 3
+    # more threads than cores would only wait for each other: capped, with a warning in the log
+    run(tiny_config("task=binary_addition", "trainer.max_steps=2", "threads=999"), tmp_path / "b")
+    assert torch.get_num_threads() == 4
 
 
 def test_auto_threads_one_for_small_models_all_cores_for_large_ones_while_nothing_competes(monkeypatch, restore_threads):

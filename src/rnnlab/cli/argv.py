@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from rnnlab.cli.exits import fail
-from rnnlab.sweeps.job_dirs import NAMING_KEY
+from rnnlab.sweeps.job_dirs import NAMING_KEY, naming_exclusions
 
 
 def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:
@@ -18,12 +17,10 @@ def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:
     `-m task=index_recall model=rnn,lstm` names its jobs 0_model=rnn and 1_model=lstm. A user's own choice wins."""
     from hydra._internal.utils import get_args_parser
 
-    overrides = OverridesParser.create().parse_overrides(get_args_parser().parse_known_args(args)[0].overrides)
-    if any(o.key_or_group == NAMING_KEY for o in overrides):
+    overrides = get_args_parser().parse_known_args(args)[0].overrides
+    if any(o.split("=", 1)[0] == NAMING_KEY for o in overrides):
         return args
-    shared = [o.key_or_group for o in overrides if not o.is_sweep_override() and not o.is_hydra_override()]
-    excluded = list(first.hydra.job.config.override_dirname.exclude_keys) + shared
-    return [*args, f"{NAMING_KEY}=[{','.join(excluded)}]"]
+    return [*args, f"{NAMING_KEY}=[{','.join(naming_exclusions(overrides, first))}]"]
 
 
 def pin_output_dir(args: list[str], directory: Path, multirun: bool) -> list[str]:

@@ -10,7 +10,6 @@ traceback instead). Typos are found before torch is imported.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from dataclasses import fields, is_dataclass
@@ -37,7 +36,8 @@ from rnnlab.sweeps.compose_jobs import (
     sweeps_a_grid,
     swept_by_the_config,
 )
-from rnnlab.sweeps.run_dirs import output_dir, refuse_occupied
+from rnnlab.sweeps.job_dirs import check_job_dirs, naming_exclusions
+from rnnlab.sweeps.run_dirs import check_creatable, output_dir, refuse_occupied
 
 
 def explain(err: Exception, overrides: list[str]) -> str:
@@ -98,22 +98,15 @@ def _check_sweep_kinds(cfg: DictConfig, overrides: list[str]) -> None:
 
 
 def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
-    """The run (or sweep) dir must be creatable: its nearest existing parent a writable directory."""
+    """The run (or sweep) dir must be creatable (sweeps.run_dirs.check_creatable)."""
     HydraConfig.instance().set_config(cfg)  # lets ${now:...} and ${hydra:...} in the dir resolve
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    wanted = Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir).absolute()
-    parent = wanted
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is a file")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is not writable")
+    check_creatable(Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir).absolute(), key)
 
 
-def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -> list[DictConfig]:
-    """Each job's config, the first with its hydra node (launcher, sweeper, output dir) for the checks after. A
-    sweep's jobs are the sweeper's: an experiment's hydra.sweeper.params (found once it is composed) come first."""
+def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -> tuple[list[DictConfig], list[list[str]]]:
+    """Each job's config, the first with its hydra node (launcher, sweeper, output dir) for the checks after, and
+    each job's overrides. A sweep's jobs are the sweeper's: an experiment's hydra.sweeper.params (found once it is composed) come first."""
     loader = GlobalHydra.instance().config_loader()
     jobs = expand_jobs(overrides, loader)
     try:
@@ -121,7 +114,7 @@ def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -
         if multirun and (swept := swept_by_the_config(first)):
             jobs = expand_jobs([*swept, *overrides], loader)
             first = compose(config_name, overrides=jobs[0], return_hydra_config=True)
-        return [first, *compose_jobs(config_name, jobs[1:])]
+        return [first, *compose_jobs(config_name, jobs[1:])], jobs
     except (HydraException, OmegaConfBaseException):
         raise
     except (AttributeError, KeyError, TypeError, ValueError) as err:
@@ -148,7 +141,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                 print(app_help(config_name, parsed.overrides, parsed.resolve))
                 sys.exit(0)
             # The cheap checks first, for every job: no torch import before a typo is found.
-            configs = _compose_every_job(config_name, parsed.overrides, parsed.multirun)
+            configs, jobs = _compose_every_job(config_name, parsed.overrides, parsed.multirun)
             first = configs[0]
             for cfg in configs:
                 validate(cfg)
@@ -156,6 +149,8 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             _check_sweep_kinds(first, [*swept_by_the_config(first), *parsed.overrides])
             _check_output_dir(first, parsed.multirun)
             refuse_occupied(first, parsed.multirun)
+            if parsed.multirun and sweeps_a_grid(first):
+                check_job_dirs(first, configs, jobs, naming_exclusions(parsed.overrides, first))
             if first.resume and not parsed.multirun:
                 require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
                 from rnnlab.runner.parts import load_resume

@@ -30,11 +30,15 @@ def evaluate(argv: list[str] | None = None) -> None:
     from datetime import datetime
 
     from rnnlab.runner.evaluate import evaluate_checkpoint
+    from rnnlab.sweeps.run_dirs import check_creatable
     from rnnlab.training.checkpoints import resolve_checkpoint
 
     try:
         path = resolve_checkpoint(pairs.pop("checkpoint"))
-        out = pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        out = Path(pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"out={out} is a file: give a directory for the evaluation's reports")
+        check_creatable(out.expanduser().absolute(), "out")
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
     except ConfigError as err:

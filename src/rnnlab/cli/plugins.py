@@ -33,6 +33,13 @@ def _installed(module: str) -> bool:
         return False
 
 
+# The launchers and sweepers rnnlab is tested with, by class; others that installed plugins list (ray_aws) are refused.
+SUPPORTED = {"launcher": {"BasicLauncher", "JoblibLauncher", "RayLauncher", "LocalLauncher", "SlurmLauncher"},
+             "sweeper": {"BasicSweeper", "OptunaSweeper", "ResumableOptunaSweeper"}}
+SUPPORTED_CHOICES = {"launcher": ["basic", "joblib", "ray", "slurm", "submitit_local", "submitit_slurm"],
+                     "sweeper": ["basic", "optuna", "resumable_optuna"]}
+
+
 def _check_plugins(cfg: DictConfig) -> None:
     """The launcher and sweeper picked must be installed (ray, submitit, optuna come with extras)."""
     for kind in ("launcher", "sweeper"):
@@ -42,6 +49,10 @@ def _check_plugins(cfg: DictConfig) -> None:
             choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
             raise ConfigError(f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: "
                               f"pip install 'rnnlab[{EXTRAS[package]}]'")
+        if cfg.hydra[kind]._target_.rsplit(".", 1)[-1] not in SUPPORTED[kind]:
+            choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
+            raise ConfigError(f"hydra/{kind}={choice} is not one rnnlab runs its jobs with (an installed plugin offers "
+                              f"it): choose one of {', '.join(SUPPORTED_CHOICES[kind])}")
 
 
 def register_plugins() -> None:

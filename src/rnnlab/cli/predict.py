@@ -30,8 +30,13 @@ def predict(argv: list[str] | None = None) -> None:
         fail(f"unknown key {', '.join(sorted(unknown))}: use checkpoint, inputs, out, device", "rnnlab-predict")
     from rnnlab.runner.parts import resolve_device
     from rnnlab.runner.predict import find_inputs, predict_files, write_predictions
+    from rnnlab.sweeps.run_dirs import check_creatable
 
+    out = Path(pairs.get("out", ".")).expanduser().absolute()
     try:
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"out={pairs['out']} is a file: give a directory for predictions.csv")
+        check_creatable(out, "out")  # before predicting: a mistake in out= costs nothing
         paths = find_inputs(pairs["inputs"])
         results = predict_files(pairs["checkpoint"], paths, resolve_device(pairs.get("device", "auto")))
     except ConfigError as err:
@@ -44,7 +49,6 @@ def predict(argv: list[str] | None = None) -> None:
             print(f"{str(r.path):<{width}}  {r.digit}  {r.probability:.3f}")
         else:
             print(f"rnnlab-predict: error: {r.path}: {r.error}", file=sys.stderr)
-    out = Path(pairs.get("out", "."))
     out.mkdir(parents=True, exist_ok=True)
     write_predictions(out / "predictions.csv", results)
     failed = sum(r.error is not None for r in results)

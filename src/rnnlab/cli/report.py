@@ -31,10 +31,14 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(2, f"rnnlab-report: error: no runs (report.json or .hydra/) under {', '.join(map(str, args.dirs))}\n")
     summary = summarise(runs)
     out = args.dirs[0]
-    table = markdown(summary, f"{len(runs)} runs in {', '.join(map(str, args.dirs))}")
+    table = markdown(summary, f"{_runs(len(runs))} in {', '.join(map(str, args.dirs))}")
     write_atomic(out / "summary.md", table)
     write_atomic(out / "summary.csv", csv_text(summary))
     written = plots(runs, out)
     print(table, end="")
-    print(f"\n{len(runs)} runs ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv"
+    print(f"\n{_runs(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv"
           + "".join(f", {p.name}" for p in written))
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"

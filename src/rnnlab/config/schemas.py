@@ -117,8 +117,9 @@ class OptimizerSchema:
     weight_decay: float = MISSING
 
     def __post_init__(self) -> None:
-        require(self.lr > 0, "lr", self.lr, "a learning rate > 0")
-        require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "an L2 weight >= 0")
+        require(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "a finite learning rate > 0")
+        require(math.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay", self.weight_decay,
+                "a finite L2 weight >= 0")
 
 
 @dataclass
@@ -138,8 +139,12 @@ class SchedulerSchema:
 
 @dataclass
 class ConstantSchedulerSchema(SchedulerSchema):
-    factor: float = MISSING
+    factor: float = MISSING  # the rate is optimizer.lr x factor for total_iters steps, then optimizer.lr
     total_iters: int = MISSING
+
+    def __post_init__(self) -> None:
+        require(0 < self.factor <= 1, "factor", self.factor, "a fraction of the learning rate, 0 < factor <= 1")
+        require(self.total_iters >= 0, "total_iters", self.total_iters, "steps >= 0")
 
 
 @dataclass
@@ -149,7 +154,7 @@ class CosineSchedulerSchema(SchedulerSchema):
 
     def __post_init__(self) -> None:
         require(self.T_max >= 1, "T_max", self.T_max, "an integer >= 1 (steps)")
-        require(self.eta_min >= 0, "eta_min", self.eta_min, "a learning rate >= 0")
+        require(math.isfinite(self.eta_min) and self.eta_min >= 0, "eta_min", self.eta_min, "a finite learning rate >= 0")
 
 
 @dataclass

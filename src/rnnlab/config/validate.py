@@ -48,7 +48,7 @@ def validate_group(cfg: DictConfig, group: str) -> None:
     against the schema whose _target_ it names."""
     node = cfg[group]
     if OmegaConf.get_type(node) is dict:
-        if (schema := schema_for(group, node.get("_target_"))) is None:
+        if (schema := schema_for(group, node.get("_target_"), {str(k) for k in node})) is None:
             return
         try:
             node = OmegaConf.merge(OmegaConf.structured(schema), node)
@@ -77,13 +77,18 @@ BASES = {"task": TaskSchema}
 TASK_BASE = "rnnlab.tasks.base.Task"  # by name: tasks sit above this layer
 
 
-def schema_for(group: str, target: Any) -> type | None:
+def _schema_by_keys(group: str, keys: set[str]) -> type | None:
+    fitting = [s for s in GROUP_SCHEMAS[group].values() if keys <= {f.name for f in fields(s)}]
+    return min(fitting, key=lambda s: len(fields(s)), default=None)  # the tightest fit
+
+
+def schema_for(group: str, target: Any, keys: set[str] = frozenset()) -> type | None:
     """The schema of a node without one (a user's own yaml, or a config read back from a checkpoint): rnnlab's own
     for its classes; for a user's model or task, one made from the class's constructor (config.build.schema_of)."""
     if (own := next((s for s in GROUP_SCHEMAS[group].values() if getattr(s, "_target_", None) == target), None)):
         return own
-    if group not in SUPPLIED:
-        return None
+    if group not in SUPPLIED:  # (logger=none, an optimizer): the schema whose keys the node has
+        return _schema_by_keys(group, keys)
     cls = locate(target, group)
     if group == "task" and TASK_BASE not in (f"{k.__module__}.{k.__qualname__}" for k in cls.__mro__):
         raise ConfigError(f"task {target} ({where(target)}) does not subclass rnnlab.Task: write class "

@@ -65,6 +65,8 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
     if "setup" in report:
         lines += _setup_lines(report["setup"])
     precision = f", precision {report['precision']}" if "precision" in report else ""  # what trainer.precision chose
+    if "precision_before_resume" in report:
+        precision += f" (before the resume: {report['precision_before_resume']})"
     lines.append(f"- device: {report['device']}{precision}")
     if "train" in report:
         train = report["train"]

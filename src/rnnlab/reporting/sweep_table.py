@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -83,9 +84,20 @@ def summarise(runs: list[Run]) -> Summary:
     return Summary(constant_settings(ok), header, rows, failed)
 
 
+def split_finite(values: list[float]) -> tuple[list[float], list[float]]:
+    """The finite values, which are pooled, and the others (NaN from a run whose metric was undefined, inf), shown."""
+    return [v for v in values if math.isfinite(v)], [v for v in values if not math.isfinite(v)]
+
+
 def _mean_std(values: list[float], digits: int = 4) -> str:
     if not values:
         return ""
+    values, odd = split_finite(values)
+    if odd:
+        unpooled = ", ".join(sorted({str(v) for v in odd}))
+        if not values:
+            return unpooled
+        return f"{_mean_std(values, digits)} (n={len(values)}; {len(odd)} more: {unpooled})"
     mean = statistics.fmean(values)
     small = digits and 0 < abs(mean) < 10**-(digits - 1)  # an MSE of 8e-06 is not 0.0000
     text = f"{mean:.2e}" if small else f"{mean:.{digits}f}" if digits else f"{mean:,.0f}"
@@ -132,8 +144,9 @@ def csv_text(summary: Summary) -> str:
             if not is_pooled:
                 cells.append(value)
                 continue
-            values = value if isinstance(value, list) else []
-            cells.append(statistics.mean(values) if values else "")  # a mean of equal ints stays an int
+            values, odd = split_finite(value if isinstance(value, list) else [])
+            mean = statistics.mean(values) if values else (odd[0] if odd else "")  # a mean of equal ints stays an int
+            cells.append(mean)
             if seeds:
                 cells.append(statistics.stdev(values) if len(values) > 1 else "")
         writer.writerow(cells)

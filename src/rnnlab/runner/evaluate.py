@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from rnnlab.config.build import build
+from rnnlab.config.schemas import GROUPS
 from rnnlab.config.validate import validate
 from rnnlab.errors import ConfigError
 from rnnlab.runner.parts import build_parts, resolve_device
@@ -19,6 +20,7 @@ from rnnlab.training.checkpoints import load_checkpoint, resolve_checkpoint
 from rnnlab.training.testing import score_tests
 
 SAVED_WITH_THE_WEIGHTS = ("model", "loss")  # config groups rnnlab-eval cannot change
+ONLY_TRAINING = ("optimizer", "scheduler", "trainer", "resume", "sweep")  # keys that mean nothing to a re-test
 
 
 def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | Path) -> dict[str, Any]:
@@ -26,6 +28,13 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     payload = load_checkpoint(path)
     cfg = OmegaConf.create(payload["config"])
     OmegaConf.set_struct(cfg, True)  # an override may change keys, not invent them
+    keys = [o.split("=", 1)[0] for o in overrides]
+    if choice := next((k for k in keys if k in GROUPS), None):
+        raise ConfigError(f"{choice}=: rnnlab-eval re-tests the saved run with its own {choice}; change its keys "
+                          f"instead (task.test_lengths=[...], logger.samples=...)")
+    if cannot := next((k for k in keys if k.split(".", 1)[0] in ONLY_TRAINING), None):
+        raise ConfigError(f"{cannot}: rnnlab-eval re-tests, it does not train, so {cannot} would change nothing; "
+                          "change the task, device, seed or logger")
     if fixed := [o for o in overrides if o.split("=", 1)[0].split(".", 1)[0] in SAVED_WITH_THE_WEIGHTS]:
         raise ConfigError(f"{fixed[0]}: rnnlab-eval re-tests the saved model, whose weights fix the model and the "
                           "loss; change the task, device or seed")

@@ -88,9 +88,19 @@ def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     require_last_checkpoint(run_dir)
     payload = load_checkpoint(run_dir / LAST)
     saved = payload["config"]
+    trained, steps_then = payload["trainer"]["step"], saved.get("trainer", {}).get("max_steps")
+    if cfg.trainer.max_steps < trained:
+        raise ConfigError(f"resume=true: the run in {run_dir} has trained {trained:,} steps already, more than "
+                          f"trainer.max_steps={cfg.trainer.max_steps}: resume with trainer.max_steps >= {trained} "
+                          "(the same number, to finish it as it was)")
     for key in RESUME_MUST_MATCH:
         node = cfg[key]
         current = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
         if saved.get(key) != current:
+            if key == "scheduler" and cfg.trainer.max_steps != steps_then and \
+                    saved[key].get("_target_") == cfg.scheduler.get("_target_"):
+                raise ConfigError(f"resume=true with trainer.max_steps={cfg.trainer.max_steps} (the run had "
+                                  f"{steps_then}): its schedule spans trainer.max_steps, and would change mid-run; "
+                                  "resume with the same trainer.max_steps, or train on with scheduler=constant")
             raise ConfigError(f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}")
     return payload

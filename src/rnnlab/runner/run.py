@@ -75,10 +75,15 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         threads = ThreadPolicy.for_run(cfg.threads, work_per_step(parts.model, cfg.trainer.batch_size), device)
         run_dir.mkdir(parents=True, exist_ok=True)
         resume = load_resume(cfg, run_dir) if cfg.resume else None
-        checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True)})
+        precision = "bf16" if autocast_dtype(cfg.trainer.precision, device) else "fp32"  # what auto chose
+        checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True), "precision": precision})
         logger = build(cfg.logger, log_dir=run_dir)
         report = _header(cfg, parts.task, parts.model, parts.loss_fn, device, job_label())
-    report["precision"] = "bf16" if autocast_dtype(cfg.trainer.precision, device) else "fp32"  # what auto chose
+    report["precision"] = precision
+    if resume is not None and resume.get("precision", precision) != precision:  # auto on another CPU, say
+        report["precision_before_resume"] = resume["precision"]
+        log.warning("resumed in %s: the run trained in %s before (trainer.precision=%s on this device)", precision,
+                    resume["precision"], cfg.trainer.precision)
     log.info("%s (%s parameters) on %s, %d thread(s), %s", report["run"], f"{report['setup']['model']['params']:,}",
              device, torch.get_num_threads(), report["precision"])
     if resume is not None:

@@ -2,6 +2,17 @@
 and length-capped; and the Hydra key the rnnlab command sets to leave what every job shares out of that name.
 """
 
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from hydra._internal.config_loader_impl import get_overrides_dirname
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from rnnlab.errors import ConfigError
+
 MAX_DIR_NAME = 200  # bytes; file systems allow 255 for one path component
 
 
@@ -12,3 +23,45 @@ def default_job_dir(num: int, overrides: str) -> str:
 
 
 NAMING_KEY = "hydra.job.config.override_dirname.exclude_keys"
+
+
+def naming_exclusions(overrides: list[str], first: DictConfig) -> list[str]:
+    """The keys left out of job dir names: the config's, plus every key the command line sets to one value for all
+    jobs (a user's own hydra.job.config.override_dirname.exclude_keys wins)."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    if given := next((o for o in parsed if o.key_or_group == NAMING_KEY), None):
+        return list(given.value())
+    shared = [o.key_or_group for o in parsed if not o.is_sweep_override() and not o.is_hydra_override()]
+    return list(first.hydra.job.config.override_dirname.exclude_keys) + shared
+
+
+def check_job_dirs(first: DictConfig, configs: list[DictConfig], jobs: list[list[str]], exclude: list[str]) -> None:
+    """One job, one dir: two jobs with the same settings, or two whose hydra.sweep.subdir resolves to one dir, are
+    refused before the sweep starts (the second would write over the first's report and checkpoints)."""
+    naming = first.hydra.job.config.override_dirname
+    parser = OverridesParser.create()
+    probe = copy.deepcopy(first)  # the first job's hydra node, with each job's number, name and values in turn
+    for node in (probe, probe.hydra, probe.hydra.job):
+        OmegaConf.set_readonly(node, False)  # Hydra makes its node read-only
+    seen: dict[tuple[str, ...], int] = {}
+    dirs: dict[str, int] = {}
+    for num, (cfg, job) in enumerate(zip(configs, jobs)):
+        task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
+        settings = tuple(sorted(o.input_line for o in task))
+        if settings in seen:
+            raise ConfigError(f"jobs {seen[settings]} and {num} of this sweep are the same run "
+                              f"({', '.join(settings) or 'no overrides'}): a value is listed twice; list each once "
+                              "(repeats of one setting differ by seed: seed=0,1,2)")
+        seen[settings] = num
+        with open_dict(probe):
+            for key in cfg:
+                if key != "hydra":  # the first job's own config carries it
+                    probe[key] = cfg[key]
+            probe.hydra.job.num = num
+            probe.hydra.job.override_dirname = get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep)
+        subdir = str(probe.hydra.sweep.subdir)
+        if subdir in dirs:
+            raise ConfigError(f"jobs {dirs[subdir]} and {num} of this sweep would both write "
+                              f"{Path(first.hydra.sweep.dir).absolute() / subdir} (hydra.sweep.subdir={first.hydra.sweep._get_node('subdir')._value()}): "
+                              "give each job its own dir, e.g. leave hydra.sweep.subdir as it is")
+        dirs[subdir] = num

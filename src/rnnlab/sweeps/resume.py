@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.config.compose import rnnlab_configs
 from rnnlab.errors import ConfigError
-from rnnlab.files import read_overrides, read_report, without_resume
+from rnnlab.files import HYDRA_DIR, read_overrides, read_report, without_resume
 from rnnlab.sweeps.compose_jobs import sweeps_a_grid, swept_by_the_config
 from rnnlab.sweeps.job_dirs import NAMING_KEY, default_job_dir
 from rnnlab.sweeps.run_dirs import holds_a_run
@@ -67,12 +67,19 @@ def _plan(args: list[str], first: DictConfig, sweep_dir: Path, config_loader) ->
     for job in jobs:
         task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
         name = get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep)
-        # the dir these settings got, under whichever number they had then
-        there = next((d for d in existing if default_job_dir(_number(d), name) == d.name), None)
+        ours = [o.input_line for o in task]
+        # the dir that ran these settings, whatever it was named (a subset of the old sweep, other shared keys) ...
+        there = next((d for d in existing if without_resume(read_overrides(d) or []) == without_resume(ours)), None)
+        # ... or the dir these settings' name got, under whichever number they had then
+        there = there or next((d for d in existing if default_job_dir(_number(d), name) == d.name), None)
         if there is None:
             continue
-        theirs, ours = read_overrides(there), [o.input_line for o in task]
-        if theirs is None or without_resume(theirs) != without_resume(ours):
+        theirs = read_overrides(there)
+        if theirs is None:
+            raise ConfigError(f"sweep.resume=true: {there / HYDRA_DIR / 'overrides.yaml'} is missing or unreadable, "
+                              "so the settings of that job are unknown: remove the job's dir to run it again, or give "
+                              "a new hydra.sweep.dir")
+        if without_resume(theirs) != without_resume(ours):
             only_theirs = sorted(set(without_resume(theirs or [])) - set(ours)) or ["no other setting"]
             only_ours = sorted(set(without_resume(ours)) - set(theirs or [])) or ["no other setting"]
             raise ConfigError(

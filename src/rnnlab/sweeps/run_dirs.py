@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,13 +25,59 @@ from omegaconf import DictConfig
 from rnnlab.errors import ConfigError
 from rnnlab.files import HYDRA_DIR, LAST, LOCK, REPORT
 
+NAME_MAX = 255  # bytes in one path component, on the file systems rnnlab runs on
+# What a command that was stopped before training leaves in a run dir (Hydra's .hydra/ and log, rnnlab's lock): such
+# a dir holds no run, and a new run may use it.
+LEFTOVERS = {HYDRA_DIR, "rnnlab.log", LOCK}
+SWEEP_FILES = {LOCK, "multirun.yaml", "optuna.db", "summary.md", "summary.csv"}  # beside a sweep's job dirs
+
 
 def holds_a_run(directory: Path) -> bool:
-    return any((directory / name).exists() for name in (HYDRA_DIR, REPORT, LAST))
+    """A run trained here: its report or its last.pt (a .hydra/ alone is a start that never trained)."""
+    return any((directory / name).exists() for name in (REPORT, LAST))
 
 
 def sweep_holds_jobs(directory: Path) -> bool:
     return directory.is_dir() and any(holds_a_run(job) for job in directory.iterdir() if job.is_dir())
+
+
+def _is_job_dir(path: Path) -> bool:
+    return path.is_dir() and (holds_a_run(path) or {p.name for p in path.iterdir()} <= LEFTOVERS)
+
+
+def foreign_files(directory: Path, multirun: bool) -> list[str]:
+    """What in a run (or sweep) dir rnnlab did not write: the user's own files, which a run must not scatter its
+    reports among."""
+    if not directory.is_dir() or (not multirun and holds_a_run(directory)):
+        return []
+    allowed = SWEEP_FILES if multirun else LEFTOVERS
+    return sorted(p.name for p in directory.iterdir()
+                  if p.name not in allowed and not (multirun and (_is_job_dir(p) or p.suffix == ".png")))
+
+
+def check_creatable(wanted: Path, key: str) -> None:
+    """The dir can be made: every name short enough, no symlink loop on the way, its nearest existing parent a
+    writable directory. An operating-system error on the user's path is their mistake, said in one line."""
+    if long := next((part for part in wanted.parts if len(os.fsencode(part)) > NAME_MAX), None):
+        raise ConfigError(f"{key}={wanted}: the name {long[:24]}... is {len(os.fsencode(long))} bytes, more than "
+                          f"the {NAME_MAX} a file name may have")
+    parent = wanted
+    while True:
+        try:
+            found = os.stat(parent)
+            break
+        except (FileNotFoundError, NotADirectoryError):
+            parent = parent.parent
+        except OSError as err:  # a symlink loop, a permission denied on the way ...
+            raise ConfigError(f"{key}={wanted} cannot be used: {parent}: {err.strerror}") from None
+    if not stat.S_ISDIR(found.st_mode):
+        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={wanted} cannot be created: {parent} is not writable")
+    try:  # what access() cannot tell (root on /proc, a read-only mount): make a dir there and take it away again
+        os.rmdir(tempfile.mkdtemp(prefix=".rnnlab-probe-", dir=parent))
+    except OSError as err:
+        raise ConfigError(f"{key}={wanted} cannot be created: {parent}: {err.strerror}") from None
 
 
 def output_dir(cfg: DictConfig, multirun: bool) -> Path:
@@ -39,6 +87,11 @@ def output_dir(cfg: DictConfig, multirun: bool) -> Path:
 def refuse_occupied(cfg: DictConfig, multirun: bool) -> None:
     """A new run or sweep goes into a dir of its own; resume=true / sweep.resume=true continue what is there."""
     where = output_dir(cfg, multirun)
+    if foreign := foreign_files(where, multirun):
+        key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ConfigError(f"{key}={where} holds files that are not rnnlab's ({shown}): a run dir is new, empty or "
+                          f"an rnnlab run; give another {key}")
     if multirun and not cfg.sweep.resume and sweep_holds_jobs(where):
         raise ConfigError(f"hydra.sweep.dir={where} holds a sweep already: add sweep.resume=true to finish it, or "
                           "give a new hydra.sweep.dir")

@@ -145,6 +145,8 @@ class Training:
         restore_rng(resume["rng"], self.generator)
         p.task.load_state_dict(resume["task"])
         self.state.load_state_dict(resume["trainer"], self.trainer.batch_size)
+        if self.state.finished and self.state.step < self.trainer.max_steps and not self.state.recent.all_right:
+            self.state.finished = False  # it stopped at the old max_steps: train on to the new one
 
     def save_last(self) -> None:
         if self.checkpoints is not None:

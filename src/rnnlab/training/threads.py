@@ -15,11 +15,13 @@ anything else competes; the policy looks again every few seconds (the runnable c
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
 import torch
 
+log = logging.getLogger(__name__)
 LARGE = 1 << 21  # multiply-adds per time step from which a second thread pays (MNIST 2x128: ~13M; temporal order: ~0.2M)
 RECHECK_S = 5.0
 
@@ -57,7 +59,9 @@ class ThreadPolicy:
     def for_run(cls, setting: str | int, work: int, device: torch.device) -> "ThreadPolicy":
         from_env = os.environ.get("OMP_NUM_THREADS", "")
         if setting != "auto":
-            fixed = int(setting)
+            fixed = min(int(setting), cores())
+            if fixed < int(setting):  # more threads than cores only wait for each other
+                log.warning("threads=%s: this machine gives the run %d cores; using %d threads", setting, fixed, fixed)
         elif from_env.isdigit() and int(from_env) > 0:
             fixed = int(from_env)
         else:
