@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY
 
 RUN = ["task=index_recall", *TINY]
@@ -39,6 +38,9 @@ def _one_line(result, *fragments: str) -> str:
     (["optimizer.lr=nan"], ["optimizer.lr=nan is not allowed"]),
     (["optimizer.weight_decay=inf"], ["optimizer.weight_decay=inf is not allowed"]),
     (["-m", "hydra/launcher=ray_aws"], ["hydra/launcher=ray_aws is not one rnnlab runs its jobs with"]),
+    (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], ["hydra.launcher.n_jobs=0 is not allowed"]),
+    (["-m", "hydra/launcher=ray", "hydra.launcher.ray.remote.num_cpus=-1"], ["num_cpus=-1 is not allowed"]),
+    (["-m", "hydra/launcher=submitit_local", "hydra.launcher.nodes=0"], ["hydra.launcher.nodes=0 is not allowed"]),
     (["hydra.run.dir=loop/run"], ["cannot be used", "Too many levels of symbolic links"]),
     (["-m", "hydra.sweep.dir=loop/sweep"], ["cannot be used", "Too many levels of symbolic links"]),
     ([f"hydra.run.dir={'x' * 300}/run"], ["is 300 bytes, more than the 255 a file name may have"]),
@@ -70,6 +72,8 @@ def test_resume_trains_on_to_more_steps_and_refuses_fewer_and_a_schedule_that_wo
               "has trained 35 steps already, more than trainer.max_steps=10")
     _one_line(command_here("rnnlab", *RUN, "hydra.run.dir=run", "trainer.max_steps=35", "resume=true", cwd=tmp_path),
               "scheduler differs")
+    _one_line(command_here("rnnlab", *args, "trainer.max_steps=40", "trainer.batch_size=8", "resume=true", cwd=tmp_path),
+              "the run was trained with trainer.batch_size=32")
     assert _tree(tmp_path / "run") == saved
 
 
@@ -106,9 +110,12 @@ def test_a_corrupt_overrides_file_under_sweep_resume_is_named(tmp_path, command_
     (["threads=0"], ["threads=0 is not allowed"]),
     (["task.val_size=0"], ["task.val_size=0 is not allowed"]),
     (["out=/proc/rnnlab-eval"], ["out=/proc/rnnlab-eval cannot be created"]),
+    (["out=mine"], ["out=mine holds files that are not an evaluation's"]),
 ])
 def test_rnnlab_eval_checks_every_key_and_leaves_nothing_behind(tmp_path, command_here, args, fragments):
     assert command_here("rnnlab", *RUN, "logger=tensorboard", "hydra.run.dir=run", cwd=tmp_path).returncode == 0
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("the user's own")
     before = _tree(tmp_path)
     _one_line(command_here("rnnlab-eval", "checkpoint=run", *args, cwd=tmp_path), *fragments)
     assert _tree(tmp_path) == before and not (tmp_path / "E").exists()

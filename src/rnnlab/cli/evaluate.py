@@ -29,6 +29,7 @@ def evaluate(argv: list[str] | None = None) -> None:
         return
     from datetime import datetime
 
+    from rnnlab.files import REPORT
     from rnnlab.runner.evaluate import evaluate_checkpoint
     from rnnlab.sweeps.run_dirs import check_creatable
     from rnnlab.training.checkpoints import resolve_checkpoint
@@ -39,6 +40,8 @@ def evaluate(argv: list[str] | None = None) -> None:
         if out.exists() and not out.is_dir():
             raise ConfigError(f"out={out} is a file: give a directory for the evaluation's reports")
         check_creatable(out.expanduser().absolute(), "out")
+        if out.is_dir() and any(out.iterdir()) and not (out / REPORT).exists():  # the user's own folder
+            raise ConfigError(f"out={out} holds files that are not an evaluation's: give a new or empty dir")
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
     except ConfigError as err:

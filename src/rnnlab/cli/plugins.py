@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.errors import ConfigError
 
@@ -40,6 +40,40 @@ SUPPORTED_CHOICES = {"launcher": ["basic", "joblib", "ray", "slurm", "submitit_l
                      "sweeper": ["basic", "optuna", "resumable_optuna"]}
 
 
+def _count(minimum: int, optional: bool = False):
+    def ok(value) -> bool:
+        if value is None:
+            return optional
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= minimum
+    return ok
+
+
+# The launcher settings whose range Hydra's plugins check only when the sweep launches (after multirun.yaml is
+# written): checked up front with the rest.
+LAUNCHER_RANGES = {
+    "n_jobs": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v != 0, "a number of processes (-1: one per core), not 0"),
+    "ray.init.num_cpus": (_count(1, optional=True), "a number of CPUs >= 1, or null"),
+    "ray.init.num_gpus": (_count(0, optional=True), "a number of GPUs >= 0, or null"),
+    "ray.remote.num_cpus": (_count(0), "CPUs per job >= 0"),
+    "ray.remote.num_gpus": (_count(0), "GPUs per job >= 0"),
+    "timeout_min": (_count(1), "minutes >= 1"),
+    "cpus_per_task": (_count(1, optional=True), "CPUs >= 1, or null"),
+    "gpus_per_node": (_count(0, optional=True), "GPUs >= 0, or null"),
+    "tasks_per_node": (_count(1), "an integer >= 1"),
+    "nodes": (_count(1), "an integer >= 1"),
+    "mem_gb": (_count(0, optional=True), "GB >= 0, or null"),
+    "array_parallelism": (_count(1), "an integer >= 1"),
+}
+ABSENT = object()
+
+
+def _check_launcher(cfg: DictConfig) -> None:
+    for key, (ok, allowed) in LAUNCHER_RANGES.items():
+        value = OmegaConf.select(cfg.hydra.launcher, key, default=ABSENT)
+        if value is not ABSENT and not ok(value):
+            raise ConfigError(f"hydra.launcher.{key}={value} is not allowed: {allowed}")
+
+
 def _check_plugins(cfg: DictConfig) -> None:
     """The launcher and sweeper picked must be installed (ray, submitit, optuna come with extras)."""
     for kind in ("launcher", "sweeper"):
@@ -53,6 +87,7 @@ def _check_plugins(cfg: DictConfig) -> None:
             choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
             raise ConfigError(f"hydra/{kind}={choice} is not one rnnlab runs its jobs with (an installed plugin offers "
                               f"it): choose one of {', '.join(SUPPORTED_CHOICES[kind])}")
+    _check_launcher(cfg)
 
 
 def register_plugins() -> None:

@@ -81,6 +81,7 @@ def build_run(cfg: DictConfig, device: torch.device) -> Parts:
 
 
 RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
+TRAINING_MUST_MATCH = ("batch_size", "clip_grad_norm", "early_stop")
 
 
 def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -103,4 +104,8 @@ def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
                                   f"{steps_then}): its schedule spans trainer.max_steps, and would change mid-run; "
                                   "resume with the same trainer.max_steps, or train on with scheduler=constant")
             raise ConfigError(f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}")
+    for key in TRAINING_MUST_MATCH:  # what the steps already taken were trained with, as the report records it
+        if key in saved.get("trainer", {}) and saved["trainer"][key] != cfg.trainer[key]:
+            raise ConfigError(f"resume=true: the run was trained with trainer.{key}={saved['trainer'][key]}; "
+                              f"resume with the same (not {cfg.trainer[key]})")
     return payload
