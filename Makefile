@@ -1,4 +1,5 @@
 # make run: set up (once) and run the default experiment.  make test: set up (once) and run the tests.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,9 +10,15 @@ STAMP  := $(VENV)/.installed
 install: $(STAMP)
 
 # torch and torchvision are resolved together from the registry (plain ranges in pyproject.toml).
+# It says what it does while it installs: a first install takes a few minutes, silence would look like a hang.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "rnnlab: installing into $(VENV): rnnlab, torch, Hydra, TensorBoard and the test tools"
+	@echo "rnnlab: the first time this usually takes 3-5 minutes (torch alone is several hundred MB); later runs skip it"
+	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) && \
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' 2>&1 \
+	  | grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed|ERROR)' | cut -c1-110; \
+	status=$${PIPESTATUS[0]}; [ $$status -eq 0 ] || exit $$status; \
+	echo "rnnlab: installed in $$(( $$(date +%s) - start )) s"
 	touch $(STAMP)
 
 run: install

@@ -60,8 +60,10 @@ def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_pat
                       "| best val/bit_acc | train steps | train s | seeds |")
     # The run column names the run dirs, as TensorBoard names the runs with --logdir on the sweep.
     row = next(line for line in lines if line.startswith("| 6_model.hidden_size=5,model=lstm,seed=0 7_"))
-    assert "| lstm | 5 | 50 | 0.9550 ± 0.0071 |" in row  # mean and std of 0.95 and 0.96
-    assert "| 0.8595 ± 0.0064 |" in row  # at the longest length, 0.9 x
+    # mean and 95% interval of 0.95 and 0.96: t(1) = 12.706 x std 0.00707 / sqrt(2)
+    assert "| lstm | 5 | 50 | 0.9550 ± 0.0635 |" in row
+    assert "| 0.8595 ± 0.0572 |" in row  # at the longest length, 0.9 x
+    assert "the mean ± the 95% confidence interval (Student's t over the seeds)" in table
     assert sum(1 for line in lines if line.startswith("| ") and "_model" in line) == 4
     assert "Failed runs (2):" in table and "diverged: loss nan at step 7" in table and "did not finish" in table
     assert "eval" not in table
@@ -69,10 +71,13 @@ def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_pat
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
     assert len(rows) == 4 and rows[0]["model.cell"] == "rnn" and rows[0]["params"] == "20"
     assert float(rows[3]["test/bit_acc"]) == 0.955 and abs(float(rows[3]["test/bit_acc std"]) - 0.00707) < 1e-4
+    assert abs(float(rows[3]["test/bit_acc ci95"]) - 0.06353) < 1e-4 and rows[3]["test/bit_acc n"] == "2"
+    tex = (sweep / "summary.tex").read_text()  # for a paper: booktabs, the best mean of each metric in bold
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "\\textbf{0.9550 $\\pm$ 0.0635}" in tex
     assert rows[3]["train steps"] == "100"  # plain numbers: no thousands separators, no ±
     for plot in ("metric_vs_hidden_size.png", "accuracy_by_length.png"):
         assert (sweep / plot).read_bytes()[:4] == b"\x89PNG"
-    assert "10 runs (2 failed)" in result.stdout
+    assert "10 runs (2 failed)" in result.stdout and "summary.tex" in result.stdout
 
 
 def test_bad_dirs_are_one_line_errors(tmp_path, command_here):

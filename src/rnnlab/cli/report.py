@@ -14,7 +14,7 @@ from pathlib import Path
 from rnnlab.cli.exits import quiet_when_piped
 from rnnlab.files import write_atomic
 from rnnlab.reporting.sweep_runs import collect
-from rnnlab.reporting.sweep_table import csv_text, markdown, summarise
+from rnnlab.reporting.sweep_table import csv_text, latex, markdown, summarise
 
 
 @quiet_when_piped
@@ -34,9 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     table = markdown(summary, f"{_runs(len(runs))} in {', '.join(map(str, args.dirs))}")
     write_atomic(out / "summary.md", table)
     write_atomic(out / "summary.csv", csv_text(summary))
+    write_atomic(out / "summary.tex", latex(summary, f"{_runs(len(runs))} in {out.name}"))
     written = plots(runs, out)
     print(table, end="")
-    print(f"\n{_runs(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv"
+    print(f"\n{_runs(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv, summary.tex"
           + "".join(f", {p.name}" for p in written))
 
 

@@ -19,6 +19,10 @@ from rnnlab.tasks.base import IGNORE, Task
 class Loss(nn.Module):
     name: str
 
+    def for_task(self, task: Task) -> "Loss":
+        """The loss to train this task with: itself (loss=default picks the task's own)."""
+        return self
+
     def num_outputs(self, num_classes: int) -> int:
         return num_classes
 
@@ -106,3 +110,12 @@ class BCE(Loss):
     def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
         outputs, targets = _scored(outputs, targets)
         return F.binary_cross_entropy_with_logits(outputs.squeeze(-1), targets.float())
+
+
+class TaskDefault(Loss):
+    """loss=default: no loss of its own, it becomes the task's (mse for a regression task, cross_entropy else)."""
+
+    name = "default"
+
+    def for_task(self, task: Task) -> Loss:
+        return MSE() if task.regression else CrossEntropy()

@@ -81,7 +81,10 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
     if "checkpoint" in report:
         lines.append(f"- checkpoint: {report['checkpoint']} (step {report['step']:,})")
     if report["test"]:
-        lines += ["", "## Test", "", "| metric | value |", "|---|---|"]
+        lines += ["", "## Test", ""]
+        if "test_measured" in report:  # at T, or the mean over the test lengths: the headline says which
+            lines += [f"Measured {report['test_measured']}; every length below.", ""]
+        lines += ["| metric | value |", "|---|---|"]
         lines += [f"| {k} | {fmt(v)} |" for k, v in report["test"].items()]
         if "chance" in report:
             lines.append(f"| chance | {fmt(report['chance'])} |")

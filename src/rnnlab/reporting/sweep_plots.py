@@ -9,7 +9,6 @@ Colour says the model (cell) and line style the hidden size wherever both vary; 
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +22,7 @@ from rnnlab.reporting.figures import (
     save_figure,
     set_length_axis,
 )
+from rnnlab.reporting.intervals import interval  # noqa: E402
 from rnnlab.reporting.run_report import by_length_key, metric_label
 from rnnlab.reporting.sweep_runs import Run, varied_keys  # noqa: E402
 
@@ -104,15 +104,19 @@ def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
         first.setdefault(label, r)
         lines.setdefault(label, {}).setdefault(int(r.settings["model.hidden_size"]), []).append(r.report["test"][metric])
     fig, ax = plt.subplots(figsize=(7, 4))
+    seeds = 1
     for label, points in lines.items():
         sizes = sorted(points)
-        ax.plot(sizes, [statistics.fmean(points[s]) for s in sizes], marker="o", label=label,
-                color=styles.of(first[label])["color"])
+        pooled = [interval(points[s]) for s in sizes]  # (mean, 95% half-width or None, n) over the seeds
+        seeds = max(seeds, *(n for _, _, n in pooled))
+        ax.errorbar(sizes, [m for m, _, _ in pooled], yerr=[h or 0.0 for _, h, _ in pooled], marker="o", capsize=3,
+                    label=label, color=styles.of(first[label])["color"])
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted({s for p in lines.values() for s in p}), [str(s) for s in sorted({s for p in lines.values() for s in p})])
     _chance(ax, runs)
     label = f"test {metric_label(metric)}"
-    return _finish(fig, ax, "hidden size", label, f"{label} by hidden size (mean over seeds)", path)
+    over = f" (mean of {seeds} seeds, 95% interval)" if seeds > 1 else ""
+    return _finish(fig, ax, "hidden size", label, f"{label} by hidden size{over}", path)
 
 
 def _chance(ax, runs: list[Run]) -> None:
@@ -128,15 +132,24 @@ def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
               if "train_lengths" in r.report.get("setup", {}).get("task", {})}
     for train_range in ranges:
         mark_training_range(ax, train_range)
-    lengths = []
-    for r in runs:
-        table = _headline_table(r) or {length: row[metric] for length, row in r.report["test_by_length"].items()}
-        lengths += [int(k) for k in table]
-        ax.plot([int(k) for k in table], list(table.values()), marker=".", label=styles.label(r), **styles.of(r))
+    lengths, groups, seeds = [], {}, 1
+    for r in runs:  # runs that differ only by seed share a label: one line, their mean, a 95% band
+        groups.setdefault(styles.label(r), []).append(r)
+    for label, group in groups.items():
+        tables = [_headline_table(r) or {n: row[metric] for n, row in r.report["test_by_length"].items()} for r in group]
+        xs = sorted({int(k) for table in tables for k in table})
+        pooled = [interval([table[str(x)] for table in tables if str(x) in table]) for x in xs]
+        seeds = max(seeds, *(n for _, _, n in pooled))
+        lengths += xs
+        ax.plot(xs, [m for m, _, _ in pooled], marker=".", label=label, **styles.of(group[0]))
+        if any(h for _, h, _ in pooled):
+            ax.fill_between(xs, [m - (h or 0) for m, h, _ in pooled], [m + (h or 0) for m, h, _ in pooled],
+                            color=styles.of(group[0])["color"], alpha=0.15, linewidth=0)
     _chance(ax, runs)
     set_length_axis(ax, lengths)
+    over = f" (mean of {seeds} seeds, 95% band)" if seeds > 1 else ""
     return _finish(fig, ax, "sequence length", f"test {metric_label(metric)}",
-                   f"test {metric_label(metric)} by length", path)
+                   f"test {metric_label(metric)} by length{over}", path)
 
 
 def _smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:

@@ -20,6 +20,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from rnnlab.reporting.intervals import interval
 from rnnlab.reporting.run_report import by_length_key
 from rnnlab.reporting.sweep_runs import LEFT_OUT, Run, constant_settings, varied_keys
 
@@ -98,12 +99,11 @@ def _mean_std(values: list[float], digits: int = 4) -> str:
         if not values:
             return unpooled
         return f"{_mean_std(values, digits)} (n={len(values)}; {len(odd)} more: {unpooled})"
-    mean = statistics.fmean(values)
-    small = digits and 0 < abs(mean) < 10**-(digits - 1)  # an MSE of 8e-06 is not 0.0000
+    mean, half, _ = interval(values)
+    small = digits >= 3 and 0 < abs(mean) < 10**-(digits - 1)  # an MSE of 8e-06 is not 0.0000; seconds stay seconds
     text = f"{mean:.2e}" if small else f"{mean:.{digits}f}" if digits else f"{mean:,.0f}"
-    if len(values) > 1:
-        std = statistics.stdev(values)
-        text += f" ± {std:.2e}" if small else f" ± {std:.{digits}f}" if digits else f" ± {std:,.0f}"
+    if half is not None:  # the 95% interval over the seeds (Student's t)
+        text += f" ± {half:.2e}" if small else f" ± {half:.{digits}f}" if digits else f" ± {half:,.0f}"
     return text
 
 
@@ -122,6 +122,9 @@ def markdown(summary: Summary, title: str) -> str:
     lines += ["| " + " | ".join(summary.header) + " |", "|" + "---|" * len(summary.header)]
     lines += ["| " + " | ".join(_cell(c, v).replace("|", "\\|") for c, v in zip(summary.header, row)) + " |"
               for row in summary.rows]
+    if "seeds" in summary.header:
+        lines += ["", "Runs that differ only by seed are one row: the mean ± the 95% confidence interval (Student's t "
+                      "over the seeds); `seeds` is n."]
     if summary.failed:
         lines += ["", f"Failed runs ({len(summary.failed)}):", ""]
         lines += [f"- {r.name}: {r.status}" for r in summary.failed]
@@ -134,7 +137,7 @@ def csv_text(summary: Summary) -> str:
     seeds = any(isinstance(v, list) and len(v) > 1 for row in summary.rows for v in row)
     header = []
     for column, is_pooled in zip(summary.header, pooled):
-        header += [column, f"{column} std"] if is_pooled and seeds else [column]
+        header += [column, f"{column} std", f"{column} ci95", f"{column} n"] if is_pooled and seeds else [column]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -148,8 +151,48 @@ def csv_text(summary: Summary) -> str:
             mean = statistics.mean(values) if values else (odd[0] if odd else "")  # a mean of equal ints stays an int
             cells.append(mean)
             if seeds:
-                cells.append(statistics.stdev(values) if len(values) > 1 else "")
+                _, half, n = interval(values)
+                cells += [statistics.stdev(values) if n > 1 else "", half if half is not None else "", n]
         writer.writerow(cells)
     return out.getvalue()
 
 
+LOWER_IS_BETTER = ("loss", "mse", "wrong")
+
+
+def latex(summary: Summary, caption: str) -> str:
+    """The table for a paper (booktabs): mean ± 95% interval, the best value of each test metric in bold."""
+    metrics = [i for i, c in enumerate(summary.header) if c.startswith("test/")]
+    best = {}
+    for i in metrics:
+        means = [interval(row[i])[0] if isinstance(row[i], list) and row[i] else math.nan for row in summary.rows]
+        finite = [m for m in means if math.isfinite(m)]
+        if finite:
+            lower = any(word in summary.header[i] for word in LOWER_IS_BETTER)
+            best[i] = min(finite) if lower else max(finite)
+    shown = [i for i, c in enumerate(summary.header) if c not in ("run", "train s")]
+    lines = ["\\begin{table}[t]", "\\centering", f"\\caption{{{_tex(caption)}}}",
+             "\\begin{tabular}{" + "".join("r" if _numeric(summary, i) else "l" for i in shown) + "}", "\\toprule",
+             " & ".join(_tex(summary.header[i]) for i in shown) + " \\\\", "\\midrule"]
+    for row in summary.rows:
+        cells = []
+        for i in shown:
+            text = _tex(_cell(summary.header[i], row[i])).replace(" ± ", " $\\pm$ ")
+            if i in best and isinstance(row[i], list) and row[i] and interval(row[i])[0] == best[i]:
+                text = f"\\textbf{{{text}}}"
+            cells.append(text)
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _numeric(summary: Summary, column: int) -> bool:
+    return all(isinstance(row[column], (int, float, list)) for row in summary.rows)
+
+
+def _tex(text: object) -> str:
+    out = str(text)
+    for char, escaped in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("$", "\\$"), ("#", "\\#"),
+                          ("_", "\\_"), ("{", "\\{"), ("}", "\\}")):
+        out = out.replace(char, escaped)
+    return out

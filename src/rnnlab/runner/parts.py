@@ -49,7 +49,7 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     if not _own(cfg.task):
         check_task(task)
     task.check_model(cfg.model)
-    loss_fn: Loss = build(cfg.loss)
+    loss_fn: Loss = build(cfg.loss).for_task(task)
     loss_fn.check(task)
     outputs = loss_fn.num_outputs(task.num_classes)
     model_cls = locate(cfg.model.get("_target_"), "model")

@@ -92,6 +92,12 @@ class Task(ABC):
         """Lengths the test is broken down by; an empty list means one test set of the training distribution."""
         return []
 
+    @property
+    def headline_length(self) -> int | None:
+        """The test length the headline metrics (test.<metric>) are measured at; None: the mean over the test
+        lengths, each counting once (a task trained on a range of lengths)."""
+        return None
+
     @abstractmethod
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
@@ -212,3 +218,9 @@ class FixedLengthTask(LengthTask):
     def __init__(self, length: int, test_lengths: list[int], **common: int) -> None:
         super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length], **common)
         self.length = length
+
+    @property
+    def headline_length(self) -> int | None:
+        """T, the length it trained at, where it is tested there: the other lengths are generalisation, reported by
+        length beside the headline and never averaged into it."""
+        return self.length if self.length in self.test_lengths else None

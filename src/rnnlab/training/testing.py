@@ -48,11 +48,15 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
         figures.update(drawn)
         texts += [f"[{name}] " + task.describe(batch, predictions, i) for i in range(min(samples, len(batch)))]
     keys = [k for k in next(iter(results.values())) if k != "loss"]
-    summary = {  # the mean over test sets, each length counting once; counts add up
-        k: sum(r[k] for r in results.values()) if k in COUNTS else sum(r[k] for r in results.values()) / len(results)
-        for k in keys
+    headline = getattr(task, "headline_length", None)
+    over = [results[str(headline)]] if headline is not None else list(results.values())
+    summary = {  # at the headline length (T), or the mean over test sets, each length counting once; counts add up
+        k: sum(r[k] for r in over) if k in COUNTS else sum(r[k] for r in over) / len(over) for k in keys
     }
     outcome = TestOutcome(metrics=summary, extras=extras, figures=figures, samples=texts)
+    if len(results) > 1:
+        outcome.extras["test_measured"] = (f"at length {headline}, the length trained at" if headline is not None
+                                           else f"the mean over the {len(results)} test lengths")
     if task.test_lengths:
         outcome.by_length = {length: {k: r[k] for k in keys if k not in COUNTS} for length, r in results.items()}
         name = by_length_name(task.metric)
