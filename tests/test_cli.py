@@ -43,7 +43,7 @@ BAD_INPUTS = [
     (["model.hidden_size=abc"], "model.hidden_size=abc is not allowed: expected an integer"),
     (["model.hidden_sise=3"], "model.hidden_sise is not a key of model: choose one of cell, hidden_size"),
     (["model=transformer"], "model=transformer is not an option: choose one of gru, lstm, rnn"),
-    (["loss=hinge"], "loss=hinge is not an option: choose one of bce, cross_entropy, mse, nll"),
+    (["loss=hinge"], "loss=hinge is not an option: choose one of bce, cross_entropy, default, mse, nll"),
     (["model.num_layers=0"], "model.num_layers=0 is not allowed: an integer >= 1"),
     (["model.dropout=1.5"], "model.dropout=1.5 is not allowed: 0 <= dropout < 1"),
     (["model.bidirectional=maybe"], "model.bidirectional=maybe is not allowed: expected true or false"),

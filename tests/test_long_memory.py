@@ -92,3 +92,14 @@ def test_chrono_is_refused_for_a_cell_without_gates():
         validate(compose_config("model=rnn", "model.forget_bias=chrono"))
     with pytest.raises(ConfigError, match="a finite number, or chrono"):
         validate(compose_config("model.forget_bias=slow"))
+
+
+def test_the_headline_of_a_fixed_length_benchmark_is_measured_at_t(tiny_config, tmp_path):
+    """adding and copy_memory train at T and test at T and 2T: test.<metric> is T's, never the mean with 2T."""
+    report = run(tiny_config("task=adding", "task.length=12"), tmp_path)
+    assert report["test"]["mse"] == report["test_by_length"]["12"]["mse"] != report["test_by_length"]["24"]["mse"]
+    assert report["test_measured"] == "at length 12, the length trained at"
+    recall = run(tiny_config("task=index_recall"), tmp_path / "recall")  # a range of lengths: the mean, and it says so
+    by_length = [row["acc"] for row in recall["test_by_length"].values()]
+    assert recall["test"]["acc"] == pytest.approx(sum(by_length) / len(by_length))
+    assert recall["test_measured"] == f"the mean over the {len(by_length)} test lengths"

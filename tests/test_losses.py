@@ -63,3 +63,16 @@ def test_losses_fall_to_zero_for_confident_right_outputs():
     confident = 30 * torch.nn.functional.one_hot(targets, 3).float()
     for loss in (CrossEntropy(), NLL(), MSE()):
         assert loss(confident, targets) < 1e-6
+
+
+def test_the_default_loss_is_the_tasks_own(tiny_config):
+    """loss=default (what a command that names no loss gets): mse for a regression task, cross_entropy otherwise;
+    a loss named on the command line that does not fit stays a one-line error."""
+    from rnnlab.runner.parts import build_parts
+
+    cpu = torch.device("cpu")
+    _, _, regression = build_parts(tiny_config("task=adding"), cpu, weights=False)
+    _, _, classes = build_parts(tiny_config("task=index_recall"), cpu, weights=False)
+    assert (regression.name, classes.name) == ("mse", "cross_entropy")
+    with pytest.raises(ConfigError, match="loss=cross_entropy compares classes, but adding asks for a real number"):
+        build_parts(tiny_config("task=adding", "loss=cross_entropy"), cpu, weights=False)

@@ -33,8 +33,8 @@ def mark_training_range(ax, train_range) -> None:
         ax.axvspan(train_range[0], train_range[1], color="0.85", zorder=0, label=f"trained on {train_range[0]}-{train_range[1]}")
 
 
-def mark_chance(ax, chance: float) -> None:
-    ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"chance ({chance:.3g})")
+def mark_chance(ax, chance: float, what: str = "chance") -> None:
+    ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"{what} ({chance:.3g})")
 
 
 def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=None, chance: float | None = None) -> Figure:
@@ -42,10 +42,12 @@ def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=No
     lengths = [int(k) for k in rows]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     mark_training_range(ax, train_range)
-    for metric in next(iter(rows.values())):
-        ax.plot(lengths, [r[metric] for r in rows.values()], marker="o", label=metric_label(metric))
-    if chance is not None:
-        mark_chance(ax, chance)
+    metrics = list(next(iter(rows.values())))
+    for order, metric in enumerate(metrics):  # the first (the headline, e.g. bit accuracy) drawn last, on top
+        ax.plot(lengths, [r[metric] for r in rows.values()], marker="os^v"[order % 4], markersize=6 - order,
+                label=metric_label(metric), zorder=3 + len(metrics) - order)
+    if chance is not None:  # the chance of the headline metric (a bit's 0.5, not a whole sum's)
+        mark_chance(ax, chance, f"chance, {metric_label(metrics[0])}" if len(metrics) > 1 else "chance")
     set_length_axis(ax, lengths)
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.02, 1.02)

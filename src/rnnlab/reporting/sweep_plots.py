@@ -116,7 +116,7 @@ def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
     _chance(ax, runs)
     label = f"test {metric_label(metric)}"
     over = f" (mean of {seeds} seeds, 95% interval)" if seeds > 1 else ""
-    return _finish(fig, ax, "hidden size", label, f"{label} by hidden size{over}", path)
+    return _finish(fig, ax, "hidden size", label, f"{_task_of(runs)}: {label} by hidden size{over}", path)
 
 
 def _chance(ax, runs: list[Run]) -> None:
@@ -149,7 +149,7 @@ def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
     set_length_axis(ax, lengths)
     over = f" (mean of {seeds} seeds, 95% band)" if seeds > 1 else ""
     return _finish(fig, ax, "sequence length", f"test {metric_label(metric)}",
-                   f"test {metric_label(metric)} by length{over}", path)
+                   f"{_task_of(runs)}: test {metric_label(metric)} by length{over}", path)
 
 
 def _smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -161,9 +161,11 @@ def _smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
 
 
 def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
+    """Training loss (smoothed) and validation loss side by side, so that line style keeps the one meaning the
+    other plots give it (hidden size), and a legend entry names every line."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, (train_ax, val_ax) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     drawn = False
     for r in runs:
         if not list(r.path.glob("events.out.tfevents.*")):
@@ -171,20 +173,37 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
         events = EventAccumulator(str(r.path), size_guidance={"scalars": 0}).Reload()
         tags = events.Tags()["scalars"]
         style = styles.of(r)
-        if "train/loss" in tags:
-            points = events.Scalars("train/loss")
-            values = _smooth([max(p.value, 1e-8) for p in points])
-            ax.plot([p.step for p in points], values, linewidth=1.2, label=styles.label(r), **style)
-            drawn = True
-        if "val/loss" in tags:
-            points = events.Scalars("val/loss")
-            ax.plot([p.step for p in points], [max(p.value, 1e-8) for p in points], linewidth=0.8, marker=".",
-                    markersize=3, alpha=0.8, color=style["color"], linestyle=":")
+        for ax, tag, smooth in ((train_ax, "train/loss", True), (val_ax, "val/loss", False)):
+            if tag in tags:
+                points = events.Scalars(tag)
+                values = [max(p.value, 1e-8) for p in points]
+                ax.plot([p.step for p in points], _smooth(values) if smooth else values, linewidth=1.2,
+                        marker=None if smooth else ".", markersize=3, label=styles.label(r), **style)
+                drawn = True
     if not drawn:
         plt.close(fig)
         return None
-    low, high = ax.get_ylim()
-    if high / max(low, 1e-8) > 10:  # a log axis only where the losses span a decade or more
-        ax.set_yscale("log")
-    return _finish(fig, ax, "step", "loss", "training loss (smoothed, lines) and validation loss (dotted)", path,
-                   accuracy=False)
+    low, high = train_ax.get_ylim()
+    for ax, title in ((train_ax, "training loss (smoothed)"), (val_ax, "validation loss")):
+        if high / max(low, 1e-8) > 10:  # a log axis only where the losses span a decade or more
+            ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.3)
+    train_ax.set_ylabel("loss")
+    fig.suptitle(f"{_task_of(runs)}: loss during training, {_runs_text(len(runs))}", fontsize=10)
+    handles, labels = val_ax.get_legend_handles_labels() or train_ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    val_ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    save_figure(fig, path)
+    return path
+
+
+def _task_of(runs: list[Run]) -> str:
+    tasks = sorted({str(r.settings.get("task", "")) for r in runs} - {""})
+    return ", ".join(tasks) or "runs"
+
+
+def _runs_text(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"

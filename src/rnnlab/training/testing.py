@@ -17,7 +17,7 @@ import torch
 from matplotlib.figure import Figure
 
 from rnnlab.reporting.figures import plot_attention, plot_by_length
-from rnnlab.reporting.run_report import by_length_name
+from rnnlab.reporting.run_report import by_length_name, metric_label
 from rnnlab.tasks.base import COUNTS, Batch, Task
 from rnnlab.training.loop import evaluate
 
@@ -61,7 +61,7 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
         outcome.by_length = {length: {k: r[k] for k in keys if k not in COUNTS} for length, r in results.items()}
         name = by_length_name(task.metric)
         outcome.figures[name] = plot_by_length(
-            outcome.by_length, f"{title}\n{name.replace('_', ' ')} by length",
+            outcome.by_length, f"{title}\n{' and '.join(map(metric_label, next(iter(outcome.by_length.values()))))} by length",
             train_range=getattr(task, "train_lengths", None), chance=task.chance,
         )
     if getattr(model, "attention", None) is not None:
