@@ -41,6 +41,8 @@ def _one_line(result, *fragments: str) -> str:
     (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], ["hydra.launcher.n_jobs=0 is not allowed"]),
     (["-m", "hydra/launcher=ray", "hydra.launcher.ray.remote.num_cpus=-1"], ["num_cpus=-1 is not allowed"]),
     (["-m", "hydra/launcher=submitit_local", "hydra.launcher.nodes=0"], ["hydra.launcher.nodes=0 is not allowed"]),
+    (["-m", "hparams_search=recall_optuna", "hydra.sweeper.n_trials=0"], ["hydra.sweeper.n_trials=0 is not allowed"]),
+    (["-m", "hparams_search=recall_optuna", "hydra.sweep.subdir=same"], ["gives every job of the search one dir"]),
     (["hydra.run.dir=loop/run"], ["cannot be used", "Too many levels of symbolic links"]),
     (["-m", "hydra.sweep.dir=loop/sweep"], ["cannot be used", "Too many levels of symbolic links"]),
     ([f"hydra.run.dir={'x' * 300}/run"], ["is 300 bytes, more than the 255 a file name may have"]),

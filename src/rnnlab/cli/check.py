@@ -36,7 +36,11 @@ from rnnlab.sweeps.compose_jobs import (
     sweeps_a_grid,
     swept_by_the_config,
 )
-from rnnlab.sweeps.job_dirs import check_job_dirs, naming_exclusions
+from rnnlab.sweeps.job_dirs import (
+    check_job_dirs,
+    check_sampled_job_dirs,
+    naming_exclusions,
+)
 from rnnlab.sweeps.run_dirs import check_creatable, output_dir, refuse_occupied
 
 
@@ -151,6 +155,8 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             refuse_occupied(first, parsed.multirun)
             if parsed.multirun and sweeps_a_grid(first):
                 check_job_dirs(first, configs, jobs, naming_exclusions(parsed.overrides, first))
+            elif parsed.multirun:
+                check_sampled_job_dirs(first)
             if first.resume and not parsed.multirun:
                 require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
                 from rnnlab.runner.parts import load_resume

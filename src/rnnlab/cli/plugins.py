@@ -67,11 +67,21 @@ LAUNCHER_RANGES = {
 ABSENT = object()
 
 
+SWEEPER_RANGES = {  # Optuna's: how many trials, how many at once, the share that may fail
+    "n_trials": (_count(1), "an integer >= 1"),
+    "n_jobs": (_count(1), "an integer >= 1"),
+    "max_failure_rate": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "a fraction, 0..1"),
+}
+
+
 def _check_launcher(cfg: DictConfig) -> None:
-    for key, (ok, allowed) in LAUNCHER_RANGES.items():
-        value = OmegaConf.select(cfg.hydra.launcher, key, default=ABSENT)
-        if value is not ABSENT and not ok(value):
-            raise ConfigError(f"hydra.launcher.{key}={value} is not allowed: {allowed}")
+    for kind, ranges in (("launcher", LAUNCHER_RANGES), ("sweeper", SWEEPER_RANGES)):
+        if kind == "sweeper" and cfg.hydra.sweeper._target_.endswith("BasicSweeper"):
+            continue  # the grid sweeper has none of these
+        for key, (ok, allowed) in ranges.items():
+            value = OmegaConf.select(cfg.hydra[kind], key, default=ABSENT)
+            if value is not ABSENT and not ok(value):
+                raise ConfigError(f"hydra.{kind}.{key}={value} is not allowed: {allowed}")
 
 
 def _check_plugins(cfg: DictConfig) -> None:

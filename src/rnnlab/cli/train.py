@@ -132,7 +132,7 @@ def train() -> None:
         fail(str(err))
     finally:
         os.environ.pop(sweep_resume.PLAN, None)
-    if FailedJobs.failed:
+    if multirun and FailedJobs.failed:  # (a single run reports its own failure; the list is this sweep's)
         sys.exit(1)
 
 

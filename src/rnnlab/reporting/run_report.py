@@ -61,7 +61,11 @@ def _setup_lines(setup: dict[str, Any]) -> list[str]:
 
 
 def markdown(report: dict[str, Any], samples: list[str]) -> str:
-    lines = [f"# {report.get('run', report['task'])}", "", f"- status: **{report['status']}**"]
+    lines = [f"# {report.get('run', report['task'])}", ""]
+    if report.get("smoke_run"):
+        lines += [f"**A smoke run** ({report['train']['steps']} training steps): it shows the setup works end to end, "
+                  "not what the model can learn; train longer (trainer.max_steps) for a result.", ""]
+    lines.append(f"- status: **{report['status']}**")
     if "setup" in report:
         lines += _setup_lines(report["setup"])
     precision = f", precision {report['precision']}" if "precision" in report else ""  # what trainer.precision chose

@@ -95,11 +95,13 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
             result = fit(parts, cfg.trainer, device, cfg.seed, logger, checkpoints, resume, threads)
         report.update(status=result.status, train=_training_summary(result), val=result.val or {},
                       best_val=result.best_val, test={}, timing=timings)
+        if result.steps < SMOKE_STEPS and not result.stopped_early:
+            report["smoke_run"] = True  # said in report.md and on every figure: not a result to quote
         if result.signal is not None:
             report["signal"] = result.signal
         if result.status == "ok":  # an interrupted or diverged run is not tested: resume it, or rnnlab-eval last.pt
             with Interrupts() as interrupts, timings("test"):  # a signal while testing: as while training
-                outcome = score_tests(parts.model, parts.loss_fn, parts.task, device, report["run"], logger.samples,
+                outcome = score_tests(parts.model, parts.loss_fn, parts.task, device, _figure_title(report), logger.samples,
                                       stop=lambda: interrupts.signal is not None)
             if outcome is None:  # last.pt says training finished: resume=true goes straight to the test
                 report.update(status="interrupted", signal=interrupts.signal)
@@ -111,6 +113,13 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         logger.close()
     _write_reports(report, outcome.samples if outcome else [], run_dir)
     return report
+
+
+SMOKE_STEPS = 300  # fewer training steps than this is a run to see a setup work (debug=tiny: 20), not a result
+
+
+def _figure_title(report: dict[str, Any]) -> str:
+    return report["run"] + (f" [smoke run: {report['train']['steps']} steps]" if report.get("smoke_run") else "")
 
 
 def _training_summary(result) -> dict[str, Any]:

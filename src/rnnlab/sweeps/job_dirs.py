@@ -65,3 +65,18 @@ def check_job_dirs(first: DictConfig, configs: list[DictConfig], jobs: list[list
                               f"{Path(first.hydra.sweep.dir).absolute() / subdir} (hydra.sweep.subdir={first.hydra.sweep._get_node('subdir')._value()}): "
                               "give each job its own dir, e.g. leave hydra.sweep.subdir as it is")
         dirs[subdir] = num
+
+
+def check_sampled_job_dirs(first: DictConfig) -> None:
+    """A search (Optuna) makes its jobs as it goes: its subdir must at least tell two jobs apart by number or name."""
+    probe = copy.deepcopy(first)
+    for node in (probe, probe.hydra, probe.hydra.job):
+        OmegaConf.set_readonly(node, False)
+    names = set()
+    for num, name in ((0, "a=1"), (1, "a=2")):
+        with open_dict(probe):
+            probe.hydra.job.num, probe.hydra.job.override_dirname = num, name
+        names.add(str(probe.hydra.sweep.subdir))
+    if len(names) == 1:
+        raise ConfigError(f"hydra.sweep.subdir={first.hydra.sweep._get_node('subdir')._value()} gives every job of the "
+                          "search one dir: include ${hydra.job.num}, or leave hydra.sweep.subdir as it is")

@@ -45,6 +45,11 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
         results[name] = metrics
         found, drawn = task.report_extras(predictions, batch)
         extras.update(found)
+        for figure in drawn.values():  # whose figure, and the numbers behind it
+            rate = metrics.get(task.metric)
+            shown = f"test {task.metric} {rate:.4f}, " if isinstance(rate, float) else ""
+            figure.suptitle(f"{title}\n{shown}n={len(batch):,} sequences ({name})", fontsize=8)
+            figure.tight_layout()
         figures.update(drawn)
         texts += [f"[{name}] " + task.describe(batch, predictions, i) for i in range(min(samples, len(batch)))]
     keys = [k for k in next(iter(results.values())) if k != "loss"]
