@@ -53,28 +53,32 @@ def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=No
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 
 
-def plot_attention(weights: list[list[float]], labels: list[str], marks: list[list[int]] | None, title: str) -> Figure:
-    """One row per sequence: its attention weight at each step; outlined cells are the steps that decide the answer."""
+def plot_attention(weights: list[list[list[float]]], labels: list[str], marks: list[list[int]] | None,
+                   title: str) -> Figure:
+    """One panel per head (weights[head][sequence][step]), one row per sequence: its attention weight at each step;
+    outlined cells are the steps that decide the answer."""
     from matplotlib.patches import Rectangle
 
-    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.42 * len(weights)))
-    width = max(len(w) for w in weights)
-    padded = [w + [float("nan")] * (width - len(w)) for w in weights]
-    image = ax.imshow(padded, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0)
-    for row, steps in enumerate(marks or []):
-        for step in steps:
-            ax.add_patch(Rectangle((step - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
-    ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    ax.set_xlabel("step (time)")
-    ax.set_ylabel("test sequence")
-    ax.set_title(title + ("  (red boxes: the steps that decide the answer)" if marks else ""), fontsize=9)
-    bar = fig.colorbar(image, ax=ax, fraction=0.03)
-    bar.set_label("attention weight", fontsize=8)
+    heads = len(weights)
+    fig, axes = plt.subplots(heads, 1, figsize=(9, 0.6 + (0.42 * len(labels) + 0.5) * heads), squeeze=False)
+    width = max(len(w) for head in weights for w in head)
+    for index, (ax, head) in enumerate(zip(axes[:, 0], weights)):
+        padded = [w + [float("nan")] * (width - len(w)) for w in head]
+        image = ax.imshow(padded, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0)
+        for row, steps in enumerate(marks or []):
+            for step in steps:
+                ax.add_patch(Rectangle((step - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_ylabel(f"head {index + 1}" if heads > 1 else "test sequence", fontsize=8)
+        bar = fig.colorbar(image, ax=ax, fraction=0.03)
+        bar.set_label("weight", fontsize=7)
+    axes[-1, 0].set_xlabel("step (time)")
+    fig.suptitle(title + ("\n(red boxes: the steps that decide the answer)" if marks else ""), fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -68,7 +68,7 @@ def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: Path, accuracy:
     ax.set_title(title, fontsize=9)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))  # runs pooled over seeds share a label: one entry each
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     save_figure(fig, path)
     return path
@@ -194,7 +194,7 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
     fig.suptitle(f"{_task_of(runs)}: loss during training, {_runs_text(len(runs))}", fontsize=10)
     handles, labels = val_ax.get_legend_handles_labels() or train_ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    val_ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    val_ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     save_figure(fig, path)
     return path

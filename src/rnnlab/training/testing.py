@@ -103,12 +103,11 @@ def attention_scores(model, task: Task, batch: Batch, chunk: int = 1000) -> dict
 
 
 def attention_figure(model, task: Task, batch: Batch, title: str) -> Figure:
-    weights = _attention(model, batch)
+    weights = _attention(model, batch)  # (n, heads, steps): each head in a panel of its own
     heads = weights.shape[1]
-    weights = weights.mean(dim=1)  # one row per sequence: the heads' weights averaged
     target = task.relevant_steps(batch)
-    rows = [w[: int(n)].tolist() for w, n in zip(weights, batch.lengths)]
+    rows = [[w[: int(n)].tolist() for w, n in zip(weights[:, head], batch.lengths)] for head in range(heads)]
     marks = None if target is None else [t[: int(n)].nonzero().flatten().tolist() for t, n in zip(target, batch.lengths)]
     labels = [f"seq {i}: {task.class_label(int(y))}" if not task.per_step else f"seq {i}" for i, y in enumerate(batch.y)]
-    what = f"attention weights, mean of {heads} heads" if heads > 1 else "attention weights"
+    what = f"attention weights of each of the {heads} heads" if heads > 1 else "attention weights"
     return plot_attention(rows, labels, marks, f"{title}\n{what}")
