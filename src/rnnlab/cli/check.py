@@ -125,6 +125,17 @@ def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -
         raise ConfigError(_uncomposable(err)) from err
 
 
+def _check_with_torch(configs: list[DictConfig]) -> None:
+    """What needs torch, for every job: the device, combinations (loss x task, attention x task), a user's class
+    against the protocol, the data files, whether the sizes fit in memory. A mistake found here still leaves
+    nothing on disk."""
+    from rnnlab.runner.parts import build_parts, resolve_device
+
+    for cfg in configs:
+        task, _, _ = build_parts(cfg, resolve_device(cfg.device), weights=False)
+        task.check_data()
+
+
 def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
     Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
@@ -162,13 +173,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                 from rnnlab.runner.parts import load_resume
 
                 load_resume(first, output_dir(first, False))  # the same experiment
-            # What needs torch, for every job: the device, combinations (loss x task, attention x task), the data
-            # files, whether the sizes fit in memory. A mistake found here still leaves nothing on disk.
-            from rnnlab.runner.parts import build_parts, resolve_device
-
-            for cfg in configs:
-                task, _, _ = build_parts(cfg, resolve_device(cfg.device), weights=False)
-                task.check_data()
+            _check_with_torch(configs)
             return first
     except ConfigError as err:
         if full_errors():
