@@ -6,6 +6,7 @@ KeyboardInterrupt traceback, or leave a half-imported module that fails later. T
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -23,29 +24,22 @@ def _guard() -> None:
         signal.signal(signum, _stopped)
 
 
-def rnnlab() -> None:
+def _command(module: str, function: str) -> None:
     _guard()
-    from rnnlab.cli.train import train
+    getattr(importlib.import_module(module), function)()  # the imports come after the guard
 
-    train()
+
+def rnnlab() -> None:
+    _command("rnnlab.cli.train", "train")
 
 
 def rnnlab_eval() -> None:
-    _guard()
-    from rnnlab.cli.evaluate import evaluate
-
-    evaluate()
+    _command("rnnlab.cli.evaluate", "evaluate")
 
 
 def rnnlab_predict() -> None:
-    _guard()
-    from rnnlab.cli.predict import predict
-
-    predict()
+    _command("rnnlab.cli.predict", "predict")
 
 
 def rnnlab_report() -> None:
-    _guard()
-    from rnnlab.cli.report import main
-
-    main()
+    _command("rnnlab.cli.report", "main")
