@@ -1,5 +1,5 @@
 """The command line, checked before anything runs: every job a (multi)run asks for is composed and validated,
-its launcher and sweeper must be installed, its output dir creatable and free (src/rnnlab/run_dirs.py); then,
+its launcher and sweeper must be installed, its output dir creatable and free (src/rnnlab/sweeps/run_dirs.py); then,
 with torch, its device, combinations, data files and memory (every job built on the meta device). A mistake is one
 line on stderr and exit code 2, with nothing written: no run dir, no log, no report (HYDRA_FULL_ERROR=1 shows the
 traceback instead). Typos are found before torch is imported.

@@ -4,8 +4,8 @@
     rnnlab -m task=index_recall model=rnn,lstm,gru                # a sweep, one run dir per job
     rnnlab --help                                                 # groups, options and the composed config
 
-Before Hydra starts, the command line is checked (src/rnnlab/command_line.py): a mistake is one line on stderr and
-exit code 2. A sweep's jobs as files (reports, overrides, the failed ones) are src/rnnlab/sweep_jobs.py.
+Before Hydra starts, the command line is checked (src/rnnlab/cli/check.py): a mistake is one line on stderr and
+exit code 2. A sweep's jobs as files (reports, overrides, the failed ones) are src/rnnlab/sweeps/jobs.py.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
 ATTENTION = ("none", "additive", "dot", "report_input")
 ATTENTION_QUERIES = ("learned", "final")
-PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/precision.py)
+PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/training/precision.py)
 
 
 @dataclass
@@ -56,7 +56,7 @@ class ModelSchema:
     attention: str = MISSING
     attention_heads: int = MISSING
     attention_query: str = MISSING  # additive attention's query: learned (per head) or final (from the final state)
-    attention_null: bool = MISSING  # additive, dot: each head may attend to an empty slot (src/rnnlab/attention.py)
+    attention_null: bool = MISSING  # additive, dot: each head may attend to an empty slot (src/rnnlab/models/attention.py)
     # The initial forget-gate bias: a number (the lstm cell's; 0 for the others) or chrono (Tallec & Ollivier 2018:
     # drawn from the task's sequence length; lstm and gru). Each conf/model/<cell>.yaml sets its own.
     forget_bias: Any = MISSING
@@ -185,7 +185,7 @@ class TrainerSchema:
     clip_grad_norm: float = MISSING  # 0 = no clipping
     checkpoint_every: int = MISSING  # steps between last.pt saves; 0 = only at the end
     progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
-    precision: str = MISSING  # fp32 | bf16 (autocast) | auto (bf16 on a CPU with AVX512-BF16 or AMX): src/rnnlab/precision.py
+    precision: str = MISSING  # fp32 | bf16 (autocast) | auto (bf16 on a CPU with AVX512-BF16 or AMX): src/rnnlab/training/precision.py
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "max_steps", "eval_every", "log_every"):
@@ -225,7 +225,7 @@ class RunSchema:
     logger: Any = MISSING
     seed: int = MISSING
     device: str = MISSING
-    threads: Any = MISSING  # auto, or the number of torch threads (src/rnnlab/threads.py)
+    threads: Any = MISSING  # auto, or the number of torch threads (src/rnnlab/training/threads.py)
     resume: bool = MISSING
     sweep: SweepSchema = field(default_factory=SweepSchema)
 

@@ -1,4 +1,4 @@
-"""The task schemas: each task's keys with their types and ranges (see src/rnnlab/schemas.py)."""
+"""The task schemas: each task's keys with their types and ranges (see src/rnnlab/config/schemas.py)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
 
 The task decides input_size, output_size and per_step; the config decides the rest. A per-sequence model reads
 out at each sequence's true last step (for the backward direction: its first step, after the whole sequence),
-and, with attention (src/rnnlab/attention.py), also pools all true steps. Padding never reaches a readout.
+and, with attention (src/rnnlab/models/attention.py), also pools all true steps. Padding never reaches a readout.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ def log_file(output_dir: str, job_name: str, override_dirname: str) -> str:
 
 def job_dir_name(num: Any, overrides: str) -> str:
     """A sweep job's dir: its number, then what varied in it (hydra.job.override_dirname), made path-safe; in a
-    resumed sweep, the dir that already holds these settings (src/rnnlab/sweep_resume.py)."""
+    resumed sweep, the dir that already holds these settings (src/rnnlab/sweeps/resume.py)."""
     from rnnlab.sweeps.resume import first_new_number, planned_dir
 
     if planned := planned_dir(overrides):

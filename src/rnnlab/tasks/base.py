@@ -114,7 +114,7 @@ class Task(ABC):
 
     def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
         """(sequences, steps) of each set a run holds in memory: a training batch, the validation set, and the test
-        sets (all held at once while testing). What the memory estimate (src/rnnlab/resources.py) sizes."""
+        sets (all held at once while testing). What the memory estimate (src/rnnlab/runner/memory.py) sizes."""
         test = {f"the test set at length {n}": (self.test_size, self.steps(n)) for n in self.test_lengths}
         return {
             TRAINING_BATCH: (batch_size, self.steps()),
