@@ -42,7 +42,7 @@ BAD_INPUTS = [
     (["model.hidden_size=0"], "model.hidden_size=0 is not allowed: an integer >= 1"),
     (["model.hidden_size=abc"], "model.hidden_size=abc is not allowed: expected an integer"),
     (["model.hidden_sise=3"], "model.hidden_sise is not a key of model: choose one of cell, hidden_size"),
-    (["model=transformer"], "model=transformer is not an option: choose one of gru, lstm, rnn"),
+    (["model=transformer"], "model=transformer is not an option: choose one of gru, lstm, mingru, rnn"),
     (["loss=hinge"], "loss=hinge is not an option: choose one of bce, cross_entropy, default, mse, nll"),
     (["model.num_layers=0"], "model.num_layers=0 is not allowed: an integer >= 1"),
     (["model.dropout=1.5"], "model.dropout=1.5 is not allowed: 0 <= dropout < 1"),
@@ -257,7 +257,7 @@ def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, co
     result = command_here("rnnlab", "--help", "model=gru", "model.hidden_size=7", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("rnnlab: train and test recurrent networks")
-    assert "\nmodel: gru, lstm, rnn, scratch_rnn\n" in result.stdout
+    assert "\nmodel: gru, lstm, mingru, rnn, scratch_rnn\n" in result.stdout
     tasks = "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, temporal_order"
     assert f"\ntask: {tasks}\n" in result.stdout
     assert "hydra/launcher" not in result.stdout  # Hydra's groups are --hydra-help's
