@@ -29,6 +29,7 @@ def job_number(path: Path) -> int:
     return int(path.name.split("_", 1)[0])
 
 
+@pytest.mark.slow  # a whole sweep, twice: the slow tier (make test-slow)
 def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left(tmp_path, command_here):
     sweep = tmp_path / "sweep"
     args = ["-m", "task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",

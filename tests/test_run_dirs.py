@@ -46,6 +46,7 @@ def hidden_sizes(sweep: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+@pytest.mark.slow  # a whole sweep, twice: the slow tier (make test-slow)
 def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewrites_them(tmp_path, command_here):
     sweep = tmp_path / "sweep"
     first = command_here("rnnlab", "-m", *TINY, "model.hidden_size=2,5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
