@@ -25,7 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.cli.exits import fail, full_errors
 from rnnlab.cli.help import app_help
-from rnnlab.cli.plugins import EXTRAS, PLUGIN_OPTIONS, _check_plugins, _installed
+from rnnlab.cli.plugins import EXTRAS, PLUGIN_OPTIONS, check_plugins, installed
 from rnnlab.config.compose import rnnlab_configs
 from rnnlab.config.validate import expected_type, validate
 from rnnlab.errors import ConfigError
@@ -49,7 +49,7 @@ def explain(err: Exception, overrides: list[str]) -> str:
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
         plugin = PLUGIN_OPTIONS.get(err.missing_cfg_file)
-        if plugin and not _installed(plugin):
+        if plugin and not installed(plugin):
             return f"{group}={option} needs the {EXTRAS[plugin]} extra: pip install 'rnnlab[{EXTRAS[plugin]}]'"
         allowed = ", ".join(err.options or []) or "none found"
         return f"{group}={option} is not an option: choose one of {allowed}"
@@ -160,7 +160,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             first = configs[0]
             for cfg in configs:
                 validate(cfg)
-            _check_plugins(first)
+            check_plugins(first)
             _check_sweep_kinds(first, [*swept_by_the_config(first), *parsed.overrides])
             _check_output_dir(first, parsed.multirun)
             refuse_occupied(first, parsed.multirun)

@@ -31,15 +31,13 @@ def evaluate(argv: list[str] | None = None) -> None:
 
     from rnnlab.files import REPORT
     from rnnlab.runner.evaluate import evaluate_checkpoint
-    from rnnlab.sweeps.run_dirs import check_creatable
+    from rnnlab.sweeps.run_dirs import check_out_dir
     from rnnlab.training.checkpoints import resolve_checkpoint
 
     try:
         path = resolve_checkpoint(pairs.pop("checkpoint"))
         out = Path(pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"out={out} is a file: give a directory for the evaluation's reports")
-        check_creatable(out.expanduser().absolute(), "out")
+        check_out_dir(out, str(out), "the evaluation's reports")
         if out.is_dir() and any(out.iterdir()) and not (out / REPORT).exists():  # the user's own folder
             raise ConfigError(f"out={out} holds files that are not an evaluation's: give a new or empty dir")
         logging.basicConfig(level=logging.INFO, format="%(message)s")

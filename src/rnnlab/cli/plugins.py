@@ -26,7 +26,7 @@ PLUGIN_OPTIONS = {  # options that exist only once their plugin is installed, wi
 }
 
 
-def _installed(module: str) -> bool:
+def installed(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:  # its parent package is missing
@@ -84,12 +84,12 @@ def _check_launcher(cfg: DictConfig) -> None:
                 raise ConfigError(f"hydra.{kind}.{key}={value} is not allowed: {allowed}")
 
 
-def _check_plugins(cfg: DictConfig) -> None:
+def check_plugins(cfg: DictConfig) -> None:
     """The launcher and sweeper picked must be installed (ray, submitit, optuna come with extras)."""
     for kind in ("launcher", "sweeper"):
         module = cfg.hydra[kind]._target_.rsplit(".", 1)[0]
         package = ".".join(module.split(".")[:2])
-        if package in EXTRAS and not _installed(module):
+        if package in EXTRAS and not installed(module):
             choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
             raise ConfigError(f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: "
                               f"pip install 'rnnlab[{EXTRAS[package]}]'")

@@ -30,13 +30,11 @@ def predict(argv: list[str] | None = None) -> None:
         fail(f"unknown key {', '.join(sorted(unknown))}: use checkpoint, inputs, out, device", "rnnlab-predict")
     from rnnlab.runner.parts import resolve_device
     from rnnlab.runner.predict import find_inputs, predict_files, write_predictions
-    from rnnlab.sweeps.run_dirs import check_creatable
+    from rnnlab.sweeps.run_dirs import check_out_dir
 
     out = Path(pairs.get("out", ".")).expanduser().absolute()
     try:
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"out={pairs['out']} is a file: give a directory for predictions.csv")
-        check_creatable(out, "out")  # before predicting: a mistake in out= costs nothing
+        check_out_dir(out, pairs.get("out", "."), "predictions.csv")  # before predicting: a mistake costs nothing
         paths = find_inputs(pairs["inputs"])
         results = predict_files(pairs["checkpoint"], paths, resolve_device(pairs.get("device", "auto")))
     except ConfigError as err:

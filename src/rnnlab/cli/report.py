@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rnnlab.cli.exits import quiet_when_piped
 from rnnlab.files import write_atomic
-from rnnlab.reporting.sweep_runs import collect
+from rnnlab.reporting.sweep_runs import collect, runs_text
 from rnnlab.reporting.sweep_table import csv_text, latex, markdown, summarise
 
 
@@ -31,15 +31,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(2, f"rnnlab-report: error: no runs (report.json or .hydra/) under {', '.join(map(str, args.dirs))}\n")
     summary = summarise(runs)
     out = args.dirs[0]
-    table = markdown(summary, f"{_runs(len(runs))} in {', '.join(map(str, args.dirs))}")
+    table = markdown(summary, f"{runs_text(len(runs))} in {', '.join(map(str, args.dirs))}")
     write_atomic(out / "summary.md", table)
     write_atomic(out / "summary.csv", csv_text(summary))
-    write_atomic(out / "summary.tex", latex(summary, f"{_runs(len(runs))} in {out.name}"))
+    write_atomic(out / "summary.tex", latex(summary, f"{runs_text(len(runs))} in {out.name}"))
     written = plots(runs, out)
     print(table, end="")
-    print(f"\n{_runs(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv, summary.tex"
+    print(f"\n{runs_text(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv, summary.tex"
           + "".join(f", {p.name}" for p in written))
-
-
-def _runs(n: int) -> str:
-    return f"{n} run" if n == 1 else f"{n} runs"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import os
 import sys
@@ -76,7 +77,7 @@ def locate(target: Any, group: str) -> type:
     except SyntaxError as err:
         raise ConfigError(f"{group}._target_={target}: {err.filename}:{err.lineno}: {err.msg}") from None
     except ModuleNotFoundError as err:
-        if err.name and module_name.startswith(err.name):
+        if err.name and (module_name == err.name or module_name.startswith(err.name + ".")):  # the target's own
             raise ConfigError(f"{group}._target_={target}: no module {err.name} in {start_dir()} or on PYTHONPATH "
                               "(run the command from the directory that holds it, or add it to PYTHONPATH)") from None
         raise ConfigError(f"{group}._target_={target}: importing {module_name} failed: {err}") from None
@@ -100,9 +101,18 @@ def _key_type(annotation: Any, default: Any) -> Any:
         return Optional[inner] if inner in PLAIN_TYPES else Any
     if origin is list and len(args) == 1 and args[0] in PLAIN_TYPES:
         return list[args[0]]
-    if annotation is inspect.Parameter.empty and isinstance(default, PLAIN_TYPES):
+    if (annotation is inspect.Parameter.empty or isinstance(annotation, str)) and isinstance(default, PLAIN_TYPES):
         return type(default)
     return Any
+
+
+def _type_hints(function) -> dict[str, Any]:
+    """The annotations as types; {} where one cannot be resolved (a name imported under TYPE_CHECKING only): the
+    keys are then typed from their defaults."""
+    try:
+        return typing.get_type_hints(function)
+    except Exception:
+        return {}
 
 
 def constructor_parameters(cls: type) -> list[inspect.Parameter]:
@@ -112,7 +122,7 @@ def constructor_parameters(cls: type) -> list[inspect.Parameter]:
         if "__init__" not in vars(klass) or klass is object:
             continue
         signature = inspect.signature(klass.__init__)
-        hints = typing.get_type_hints(klass.__init__) if klass.__module__ in sys.modules else {}
+        hints = _type_hints(klass.__init__)
         passes_on = False
         for p in list(signature.parameters.values())[1:]:
             if p.kind == p.VAR_KEYWORD:

@@ -35,9 +35,9 @@ class TaskSchema:
 
 
 @dataclass
-class IndexRecallSchema(TaskSchema):
-    _target_: str = "rnnlab.tasks.index_recall.IndexRecall"
-    position: int = MISSING
+class LengthSchema(TaskSchema):
+    """A task trained on lengths drawn from [min, max] and tested at each of a list of lengths (tasks.base.LengthTask)."""
+
     train_lengths: list[int] = MISSING
     test_lengths: list[int] = MISSING
 
@@ -45,6 +45,15 @@ class IndexRecallSchema(TaskSchema):
         super().__post_init__()
         _check_length_range("train_lengths", self.train_lengths)
         _check_lengths("test_lengths", self.test_lengths)
+
+
+@dataclass
+class IndexRecallSchema(LengthSchema):
+    _target_: str = "rnnlab.tasks.index_recall.IndexRecall"
+    position: int = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         shortest = min(self.train_lengths[0], *self.test_lengths)
         require(
             0 <= self.position < shortest, "position", self.position,
@@ -53,15 +62,8 @@ class IndexRecallSchema(TaskSchema):
 
 
 @dataclass
-class BinaryAdditionSchema(TaskSchema):
+class BinaryAdditionSchema(LengthSchema):
     _target_: str = "rnnlab.tasks.binary_addition.BinaryAddition"
-    train_lengths: list[int] = MISSING
-    test_lengths: list[int] = MISSING
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_length_range("train_lengths", self.train_lengths)
-        _check_lengths("test_lengths", self.test_lengths)
 
 
 TEMPORAL_ORDER_VARIANTS = ("6a", "6b")

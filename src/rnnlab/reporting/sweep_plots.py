@@ -24,7 +24,7 @@ from rnnlab.reporting.figures import (
 )
 from rnnlab.reporting.intervals import interval  # noqa: E402
 from rnnlab.reporting.run_report import by_length_key, metric_label
-from rnnlab.reporting.sweep_runs import Run, varied_keys  # noqa: E402
+from rnnlab.reporting.sweep_runs import Run, runs_text, varied_keys  # noqa: E402
 
 LINE_STYLES = ["-", "--", ":", "-."]
 COLOURS = plt.get_cmap("tab10").colors
@@ -191,7 +191,7 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
         ax.set_xlabel("step")
         ax.grid(True, alpha=0.3)
     train_ax.set_ylabel("loss")
-    fig.suptitle(f"{_task_of(runs)}: loss during training, {_runs_text(len(runs))}", fontsize=10)
+    fig.suptitle(f"{_task_of(runs)}: loss during training, {runs_text(len(runs))}", fontsize=10)
     handles, labels = val_ax.get_legend_handles_labels() or train_ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     val_ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -203,7 +203,3 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
 def _task_of(runs: list[Run]) -> str:
     tasks = sorted({str(r.settings.get("task", "")) for r in runs} - {""})
     return ", ".join(tasks) or "runs"
-
-
-def _runs_text(n: int) -> str:
-    return f"{n} run" if n == 1 else f"{n} runs"

@@ -93,3 +93,8 @@ def varied_keys(runs: list[Run]) -> list[str]:
 def constant_settings(runs: list[Run]) -> dict[str, object]:
     varied = set(varied_keys(runs)) | LEFT_OUT
     return {k: v for r in runs for k, v in r.settings.items() if k not in varied}
+
+
+def runs_text(n: int) -> str:
+    """'1 run', '9 runs': for titles and summaries."""
+    return f"{n} run" if n == 1 else f"{n} runs"

@@ -20,7 +20,12 @@ from rnnlab.errors import ConfigError
 from rnnlab.files import LAST, require_last_checkpoint
 from rnnlab.models.losses import Loss
 from rnnlab.runner.memory import check_memory
-from rnnlab.runner.protocol import check_model, check_task
+from rnnlab.runner.protocol import (
+    LARGEST_TRIED,
+    check_model_class,
+    check_model_output,
+    check_task,
+)
 from rnnlab.tasks.base import Task
 from rnnlab.training.checkpoints import load_checkpoint
 from rnnlab.training.loop import Parts
@@ -57,15 +62,19 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     # (chrono initialisation scales to it)
     shape = accepted(model_cls, {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
                                  "sequence_steps": task.steps()}, always=("input_size", "output_size", "per_step"))
+    check_model_class(model_cls)
     with torch.device("meta"):  # the model's own checks and its size: shapes without memory
         on_meta = build(cfg.model, **shape)
-    check_model(model_cls, lambda: build(cfg.model, **shape), task, outputs, sum(p.numel() for p in on_meta.parameters()))
     check_memory(task, on_meta, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
     check_precision(cfg.trainer.precision, cfg.model.get("cell"), device)
-    if not weights:
+    if not weights:  # the check before a run: its output shapes on a CPU copy, unless too large to build for that
+        if sum(p.numel() for p in on_meta.parameters()) <= LARGEST_TRIED:
+            with torch.random.fork_rng(devices=[]):
+                check_model_output(build(cfg.model, **shape), task, outputs, torch.device("cpu"))
         return task, None, loss_fn
     torch.manual_seed(cfg.seed)  # model initialisation
     model = build(cfg.model, **shape).to(device)
+    check_model_output(model, task, outputs, device)  # the run's own model: no second build
     return task, model, loss_fn
 
 

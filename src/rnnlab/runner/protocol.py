@@ -60,9 +60,8 @@ def check_task(task) -> None:
         raise ConfigError(f"task {_name(task)}: make_batch: {bad}")
 
 
-def check_model(model_cls: type, build_on_cpu, task: Task, outputs: int, params: int) -> None:
-    """The model is an nn.Module whose forward takes (x, lengths) and returns the shape the task reads. It is tried
-    on two short sequences on the CPU, unless it is too large to build just for that."""
+def check_model_class(model_cls: type) -> None:
+    """The class is an nn.Module whose forward takes (x, lengths): checked before anything is built."""
     if not issubclass(model_cls, nn.Module):
         raise ConfigError(f"model {_name(model_cls)} is not a torch.nn.Module")
     try:
@@ -70,22 +69,26 @@ def check_model(model_cls: type, build_on_cpu, task: Task, outputs: int, params:
     except TypeError:
         raise ConfigError(f"model {_name(model_cls)}: forward must take (x, lengths), "
                           f"not {inspect.signature(model_cls.forward)}") from None
-    if params > LARGEST_TRIED:
-        return
+
+
+def check_model_output(model: nn.Module, task: Task, outputs: int, device: torch.device) -> None:
+    """The model returns the shape the task reads, tried on two short sequences (in eval mode, without touching the
+    random state the run goes on with)."""
     steps = max(1, min(CHECK_STEPS, task.steps()))
-    x = torch.zeros(2, steps, task.input_size)
-    lengths = torch.tensor([steps, max(1, steps - 1)])
-    with torch.random.fork_rng(devices=[]):
-        model = build_on_cpu()
+    x = torch.zeros(2, steps, task.input_size, device=device)
+    lengths = torch.tensor([steps, max(1, steps - 1)], device=device)
+    was_training = model.training
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
         try:
-            with torch.no_grad():
-                out = model.eval()(x, lengths)
+            out = model.eval()(x, lengths)
         except Exception as err:
-            raise ConfigError(f"model {_name(model_cls)}: forward(x, lengths) failed on x {tuple(x.shape)}: "
+            raise ConfigError(f"model {_name(model)}: forward(x, lengths) failed on x {tuple(x.shape)}: "
                               f"{type(err).__name__}: {err}") from None
+        finally:
+            model.train(was_training)
     expected = (2, steps, outputs) if task.per_step else (2, outputs)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         what = "one output per step" if task.per_step else "one output per sequence"
-        raise ConfigError(f"model {_name(model_cls)}: forward returned {shape} for x {tuple(x.shape)}; "
+        raise ConfigError(f"model {_name(model)}: forward returned {shape} for x {tuple(x.shape)}; "
                           f"{task.name} needs {what}: {expected} (n, {'steps, ' if task.per_step else ''}outputs)")

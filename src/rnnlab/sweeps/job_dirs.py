@@ -35,14 +35,31 @@ def naming_exclusions(overrides: list[str], first: DictConfig) -> list[str]:
     return list(first.hydra.job.config.override_dirname.exclude_keys) + shared
 
 
+class _SubdirProbe:
+    """hydra.sweep.subdir as it resolves for a job: a copy of the first job's config (with its hydra node) given
+    each job's values, number and name in turn."""
+
+    def __init__(self, first: DictConfig) -> None:
+        self.written = first.hydra.sweep._get_node("subdir")._value()  # as the user wrote it, for messages
+        self.config = copy.deepcopy(first)
+        for node in (self.config, self.config.hydra, self.config.hydra.job):
+            OmegaConf.set_readonly(node, False)  # Hydra makes its node read-only
+
+    def resolve(self, num: int, override_dirname: str, cfg: DictConfig | None = None) -> str:
+        with open_dict(self.config):
+            for key in cfg or ():
+                if key != "hydra":  # the first job's own config carries it
+                    self.config[key] = cfg[key]
+            self.config.hydra.job.num, self.config.hydra.job.override_dirname = num, override_dirname
+        return str(self.config.hydra.sweep.subdir)
+
+
 def check_job_dirs(first: DictConfig, configs: list[DictConfig], jobs: list[list[str]], exclude: list[str]) -> None:
     """One job, one dir: two jobs with the same settings, or two whose hydra.sweep.subdir resolves to one dir, are
     refused before the sweep starts (the second would write over the first's report and checkpoints)."""
     naming = first.hydra.job.config.override_dirname
     parser = OverridesParser.create()
-    probe = copy.deepcopy(first)  # the first job's hydra node, with each job's number, name and values in turn
-    for node in (probe, probe.hydra, probe.hydra.job):
-        OmegaConf.set_readonly(node, False)  # Hydra makes its node read-only
+    probe = _SubdirProbe(first)
     seen: dict[tuple[str, ...], int] = {}
     dirs: dict[str, int] = {}
     for num, (cfg, job) in enumerate(zip(configs, jobs)):
@@ -53,30 +70,17 @@ def check_job_dirs(first: DictConfig, configs: list[DictConfig], jobs: list[list
                               f"({', '.join(settings) or 'no overrides'}): a value is listed twice; list each once "
                               "(repeats of one setting differ by seed: seed=0,1,2)")
         seen[settings] = num
-        with open_dict(probe):
-            for key in cfg:
-                if key != "hydra":  # the first job's own config carries it
-                    probe[key] = cfg[key]
-            probe.hydra.job.num = num
-            probe.hydra.job.override_dirname = get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep)
-        subdir = str(probe.hydra.sweep.subdir)
+        subdir = probe.resolve(num, get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep), cfg)
         if subdir in dirs:
             raise ConfigError(f"jobs {dirs[subdir]} and {num} of this sweep would both write "
-                              f"{Path(first.hydra.sweep.dir).absolute() / subdir} (hydra.sweep.subdir={first.hydra.sweep._get_node('subdir')._value()}): "
+                              f"{Path(first.hydra.sweep.dir).absolute() / subdir} (hydra.sweep.subdir={probe.written}): "
                               "give each job its own dir, e.g. leave hydra.sweep.subdir as it is")
         dirs[subdir] = num
 
 
 def check_sampled_job_dirs(first: DictConfig) -> None:
     """A search (Optuna) makes its jobs as it goes: its subdir must at least tell two jobs apart by number or name."""
-    probe = copy.deepcopy(first)
-    for node in (probe, probe.hydra, probe.hydra.job):
-        OmegaConf.set_readonly(node, False)
-    names = set()
-    for num, name in ((0, "a=1"), (1, "a=2")):
-        with open_dict(probe):
-            probe.hydra.job.num, probe.hydra.job.override_dirname = num, name
-        names.add(str(probe.hydra.sweep.subdir))
-    if len(names) == 1:
-        raise ConfigError(f"hydra.sweep.subdir={first.hydra.sweep._get_node('subdir')._value()} gives every job of the "
-                          "search one dir: include ${hydra.job.num}, or leave hydra.sweep.subdir as it is")
+    probe = _SubdirProbe(first)
+    if probe.resolve(0, "a=1") == probe.resolve(1, "a=2"):
+        raise ConfigError(f"hydra.sweep.subdir={probe.written} gives every job of the search one dir: include "
+                          "${hydra.job.num}, or leave hydra.sweep.subdir as it is")

@@ -128,3 +128,10 @@ def claim(directory: Path) -> Iterator[None]:
     finally:
         del _held[directory]
         os.close(fd)  # releases the lock; the file stays (removing it would race with a process opening it)
+
+
+def check_out_dir(out: Path, shown: str, holds: str) -> None:
+    """The out= dir of rnnlab-eval or rnnlab-predict, before any work: not a file, and creatable."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out={shown} is a file: give a directory for {holds}")
+    check_creatable(out.expanduser().absolute(), "out")
