@@ -31,6 +31,7 @@ from bench_mnist import (
     random_mnist_root,
 )
 from bench_report import markdown
+from bench_scan import scan_seconds
 from hydra import compose, initialize_config_module
 
 from rnnlab.reporting.logger import NullLogger, TensorBoardLogger
@@ -76,10 +77,10 @@ def throughput(name: str, device: torch.device, steps: int, overrides: list[str]
     _runner_loop(cfg, device, False, name, compiled)  # warm-up pass (first-call costs)
     result, task = _runner_loop(cfg, device, False, name, compiled)
     batch = task.make_batch(2, seeded(0, device), device)
-    cell, hidden = cfg.model.cell, cfg.model.hidden_size
+    cell, hidden = cfg.model.get("cell"), cfg.model.hidden_size
     gflop = matmul_gflop(cell, hidden, task.input_size, batch.x.shape[1], cfg.model.num_layers,
-                         2 if cfg.model.bidirectional else 1)
-    return {"sequences_per_s": result.samples_per_s, "gflops": result.samples_per_s * gflop,
+                         2 if cfg.model.bidirectional else 1) if cell in GATES else None
+    return {"sequences_per_s": result.samples_per_s, "gflops": gflop and result.samples_per_s * gflop,
             "wall_s": result.wall_s, "steps": result.steps, "batch_size": cfg.trainer.batch_size,
             "threads": torch.get_num_threads()}
 
@@ -193,6 +194,31 @@ def throughputs(device: torch.device, steps: int, mnist: list[str]) -> dict:
     return result
 
 
+MODERN = ("lstm", "gru", "mingru", "minlstm", "lru")
+
+
+def modern_throughputs(device: torch.device, steps: int, mnist: list[str]) -> dict:
+    """Training sequences/s at pixel-MNIST shape (784 steps, batch 128, width 128, 2 layers; each model's defaults
+    otherwise), classic and modern cells side by side in one run."""
+    shape = ["task=mnist", "task.layout=pixels", *mnist, "trainer.batch_size=128", "model.hidden_size=128",
+             "model.num_layers=2", "trainer.precision=fp32", f"threads={os.cpu_count()}"]  # pinned: side by side
+    rows = {model: throughput(f"modern_{model}", device, steps, [*shape, f"model={model}"]) for model in MODERN}
+    # the levers: no MLP (the cell alone in each block), and torch.compile fusing the elementwise work around the scan
+    rows["mingru mlp_ratio=0"] = throughput("modern_mingru_r0", device, steps, [*shape, "model=mingru",
+                                                                                 "model.mlp_ratio=0"])
+    for ratio in (2, 0):
+        try:
+            rows[f"mingru mlp_ratio={ratio}, torch.compile"] = throughput(
+                f"modern_mingru_r{ratio}_compiled", device, steps,
+                [*shape, "model=mingru", f"model.mlp_ratio={ratio}"], compiled=True)
+        except Exception as err:  # no compiler toolchain, say: record it rather than stop the benchmark
+            rows[f"mingru mlp_ratio={ratio}, torch.compile"] = {"error": str(err).splitlines()[0][:200]}
+    for row in rows.values():
+        if "sequences_per_s" in row:
+            row["vs_lstm"] = row["sequences_per_s"] / rows["lstm"]["sequences_per_s"]
+    return rows
+
+
 def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) -> dict:
     mnist = [f"task.root={root}", "task.download=false"]
     steps = 20 if args.quick else 100
@@ -208,6 +234,9 @@ def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) 
     }
     print("training throughput, quiet and beside a competing process ...", file=sys.stderr)
     results.update(throughputs(device, steps, mnist))
+    print("modern models beside the classic cells at 784 steps ...", file=sys.stderr)
+    results["modern"] = modern_throughputs(device, 2 if args.quick else 6, mnist)
+    results["scan"] = scan_seconds(repeats=1 if args.quick else 3) if device.type == "cpu" else {}
     print("hand-written DataLoader baseline ...", file=sys.stderr)
     one_layer = ["task=mnist", "model=lstm", *mnist, "model.num_layers=1", "model.dropout=0"]  # the baseline's model
     ours = throughput("mnist_lstm_1layer", device, steps, one_layer)

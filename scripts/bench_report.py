@@ -6,7 +6,7 @@ import json
 
 
 def markdown(r: dict) -> str:
-    sections = [_machine(r), _throughput(r), _busy(r), _dataloader(r), _generation(r), _overhead(r), _tried(r),
+    sections = [_machine(r), _throughput(r), _busy(r), _modern(r), _dataloader(r), _generation(r), _overhead(r), _tried(r),
                 _command(r), _sweep(r), _time_to_target(r)]
     return "\n".join(line for section in sections for line in section) + "\n"
 
@@ -34,6 +34,19 @@ def _throughput(r: dict) -> list[str]:
         share = f"{100 * t['gflops'] / peak:.0f}%" if peak and on_cpu else "-"
         lines.append(f"| {name} | {t['batch_size']} | {t['threads']} | {t['sequences_per_s']:,.0f} | "
                      f"{t['gflops']:.1f} | {share} | {100 * t['gflops'] / sgemm:.0f}% |")
+    return lines
+
+
+def _modern(r: dict) -> list[str]:
+    if "modern" not in r:
+        return []
+    lines = ["", "## Modern and classic cells at 784 steps (pixel MNIST, batch 128, width 128, 2 layers, fp32)", "",
+             "| model | threads | sequences/s | x the LSTM |", "|---|---|---|---|"]
+    lines += [f"| {name} | {t['threads']} | {t['sequences_per_s']:,.1f} | {t['vs_lstm']:.2f} |" if "vs_lstm" in t
+              else f"| {name} | - | {t.get('error')} | - |" for name, t in r["modern"].items()]
+    if r.get("scan"):
+        lines += ["", "The recurrence alone (128 x 784 x 128, forward + backward, best of 3):", ""]
+        lines += [f"- {name}: {s:.3f} s" for name, s in r["scan"].items()]
     return lines
 
 

@@ -42,7 +42,7 @@ BAD_INPUTS = [
     (["model.hidden_size=0"], "model.hidden_size=0 is not allowed: an integer >= 1"),
     (["model.hidden_size=abc"], "model.hidden_size=abc is not allowed: expected an integer"),
     (["model.hidden_sise=3"], "model.hidden_sise is not a key of model: choose one of cell, hidden_size"),
-    (["model=transformer"], "model=transformer is not an option: choose one of gru, lstm, mingru, rnn"),
+    (["model=transformer"], "model=transformer is not an option: choose one of gru, lru, lstm, mingru, minlstm, rnn"),
     (["loss=hinge"], "loss=hinge is not an option: choose one of bce, cross_entropy, default, mse, nll"),
     (["model.num_layers=0"], "model.num_layers=0 is not allowed: an integer >= 1"),
     (["model.dropout=1.5"], "model.dropout=1.5 is not allowed: 0 <= dropout < 1"),
@@ -257,8 +257,8 @@ def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, co
     result = command_here("rnnlab", "--help", "model=gru", "model.hidden_size=7", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("rnnlab: train and test recurrent networks")
-    assert "\nmodel: gru, lstm, mingru, rnn, scratch_rnn\n" in result.stdout
-    tasks = "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, temporal_order"
+    assert "\nmodel: gru, lru, lstm, mingru, minlstm, rnn, scratch_rnn\n" in result.stdout
+    tasks = "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, mqar, selective_copy, temporal_order"
     assert f"\ntask: {tasks}\n" in result.stdout
     assert "hydra/launcher" not in result.stdout  # Hydra's groups are --hydra-help's
     assert "\nschema" not in result.stdout and "\ntask_defaults:" not in result.stdout  # not options a user picks
@@ -280,6 +280,6 @@ def test_help_is_what_hydra_itself_prints(tmp_path):
         cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120,
     )
     assert ours.returncode == hydras.returncode == 0, ours.stderr + hydras.stderr
-    not_picked = re.compile(r"^(schema/[\w/]+|schema|task_defaults): .*\n", re.M)
+    not_picked = re.compile(r"^(schema/[\w/]+|schema|task_defaults|task_model_defaults): .*\n", re.M)
     assert not_picked.search(hydras.stdout) and not not_picked.search(ours.stdout)
     assert ours.stdout == not_picked.sub("", hydras.stdout)

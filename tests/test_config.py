@@ -29,7 +29,7 @@ ALL_OPTIONS = [(group, option) for group in GROUPS for option in options(group)]
 
 def test_every_group_has_options():
     assert {g: len(options(g)) >= 1 for g in GROUPS} == {g: True for g in GROUPS}
-    assert options("model") == ["gru", "lstm", "mingru", "rnn", "scratch_rnn"]
+    assert options("model") == ["gru", "lru", "lstm", "mingru", "minlstm", "rnn", "scratch_rnn"]
     assert options("loss") == ["bce", "cross_entropy", "default", "mse", "nll"]
     assert options("optimizer") == ["adagrad", "adam", "rmsprop", "sgd"]
 
@@ -141,3 +141,28 @@ def test_task_defaults_apply_to_their_task_only_and_yield_to_the_command_line():
         assert OmegaConf.select(mnist, key) == OmegaConf.select(own, key) != OmegaConf.select(shared, key), key
     assert compose_config("task=mnist", "trainer.batch_size=7").trainer.batch_size == 7
     assert compose_config("experiment=mnist_bilstm").model.bidirectional is True
+
+
+def test_a_models_recipe_for_a_task_applies_to_that_pair_only():
+    """conf/task_model_defaults/<task>_<model>.yaml (Hydra's specialising pattern): chrono for the LSTM on the adding
+    problem, while model=rnn (which has no gates to set) and a user's own model compose as before."""
+    lstm = compose_config("task=adding")
+    assert lstm.model.forget_bias == "chrono" and lstm.trainer.max_steps > compose_config().trainer.max_steps
+    rnn = compose_config("task=adding", "model=rnn")
+    validate(rnn)
+    assert rnn.model.forget_bias == 0 and rnn.trainer.max_steps == compose_config().trainer.max_steps
+    assert compose_config("task=adding", "model.forget_bias=1").model.forget_bias == 1  # the command line wins
+    assert compose_config("task=index_recall").model.forget_bias == 2.0  # no recipe: the model's own default
+
+
+def test_the_copying_problem_picks_its_optimizer_for_every_model_and_the_command_line_still_wins():
+    lstm, gru = compose_config("task=copy_memory"), compose_config("task=copy_memory", "model=gru")
+    for cfg in (lstm, gru):
+        validate(cfg)
+        assert cfg.optimizer._target_ == "torch.optim.RMSprop" and cfg.optimizer.lr == 0.001
+        assert cfg.scheduler._target_ == "torch.optim.lr_scheduler.ConstantLR"
+    assert lstm.model.hidden_size == 128 and lstm.model.forget_bias == "chrono" and lstm.trainer.max_steps == 40000
+    assert gru.model.hidden_size == 32 and gru.trainer.max_steps == 2000  # the LSTM's recipe is the LSTM's
+    mine = compose_config("task=copy_memory", "optimizer=adam", "scheduler=cosine")
+    assert mine.optimizer._target_ == "torch.optim.Adam" and mine.scheduler._target_.endswith("CosineAnnealingLR")
+    assert compose_config().optimizer._target_ == "torch.optim.Adam"  # other tasks keep the shared default

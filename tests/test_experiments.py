@@ -36,7 +36,12 @@ def expected_jobs(name: str) -> int:
     return math.prod(len(list(o.sweep_string_iterator())) for o in overrides)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
+# The three studies of every model (5 models x 3 tasks, x 784-step MNIST) take 10 s each as toy sweeps: the slow tier
+SLOW_STUDIES = {"modern_vs_classic", "smnist_models", "pmnist_models"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(p.stem, marks=pytest.mark.slow) if p.stem in SLOW_STUDIES else p.stem
+                                  for p in sorted(EXPERIMENTS.glob("*.yaml"))])
 def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
     extra = [f"task.root={tiny_mnist}", "task.download=false"] if "mnist" in name else []
     with initialize_config_module("rnnlab.conf", version_base="1.3"):

@@ -158,7 +158,7 @@ def test_a_glob_sweep_is_expanded_over_every_option_of_a_group(tmp_path, capsys)
     """-m model=glob(*) is valid Hydra: the up-front check lists the group's options (it said "ConfigLoader is not
     set"), and checks each job like any other."""
     first = check_command_line(["-m", *TINY, "task=binary_addition", "model=glob(*)", f"hydra.sweep.dir={tmp_path}/s"])
-    assert first is not None and first.model.cell == "gru"  # the first of gru, lstm, mingru, rnn, scratch_rnn
+    assert first is not None and first.model.cell == "gru"  # the first of gru, lru, lstm, ...
     with pytest.raises(SystemExit):  # index_recall reads out once per sequence: scratch_rnn's job is refused
         check_command_line(["-m", *TINY, "model=glob(*)", f"hydra.sweep.dir={tmp_path}/s"])
     assert "model=scratch_rnn reads out at every step" in capsys.readouterr().err

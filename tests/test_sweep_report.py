@@ -58,13 +58,14 @@ def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_pat
     header = next(line for line in lines if line.startswith("| run"))
     assert header == ("| run | model.cell | model.hidden_size | params | test/bit_acc | test/seq_acc | test/bit_acc@100 "
                       "| best val/bit_acc | train steps | train s | seeds |")
-    # The run column names the run dirs, as TensorBoard names the runs with --logdir on the sweep.
-    row = next(line for line in lines if line.startswith("| 6_model.hidden_size=5,model=lstm,seed=0 7_"))
+    # The run column names the run dirs, as TensorBoard names the runs with --logdir on the sweep; runs pooled over
+    # seeds by what their dirs share and their job numbers.
+    row = next(line for line in lines if line.startswith("| model.hidden_size=5,model=lstm (jobs 6-7) |"))
     # mean and 95% interval of 0.95 and 0.96: t(1) = 12.706 x std 0.00707 / sqrt(2)
     assert "| lstm | 5 | 50 | 0.9550 ± 0.0635 |" in row
     assert "| 0.8595 ± 0.0572 |" in row  # at the longest length, 0.9 x
     assert "the mean ± the 95% confidence interval (Student's t over the seeds)" in table
-    assert sum(1 for line in lines if line.startswith("| ") and "_model" in line) == 4
+    assert sum(1 for line in lines if line.startswith("| ") and "model=" in line and "| run" not in line) == 4
     assert "Failed runs (2):" in table and "diverged: loss nan at step 7" in table and "did not finish" in table
     assert "eval" not in table
 

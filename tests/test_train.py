@@ -34,7 +34,13 @@ def test_addition_learns_and_writes_every_report(tiny_config, tmp_path):
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0, "tensors": 0}).Reload()
     scalars = set(events.Tags()["scalars"])
     assert {"train/loss", "train/bit_acc", "train/lr", "val/bit_acc", "test/bit_acc", "test/seq_acc"} <= scalars
-    assert "test/bit_accuracy" in events.Tags()["images"]
+    assert "figures/bit_accuracy" in events.Tags()["images"]
+    assert not set(events.Tags()["images"]) & set(events.Tags()["scalars"])  # one tag, one TensorBoard plugin
+    # TensorBoard fits an image to a ~330 px card: the figure is drawn there at 0.62 of the file's inches (the same
+    # point sizes), so its legend stays readable; the file (120 dpi) keeps its size
+    shown = events.Images("figures/bit_accuracy")[-1]
+    file_width_at_100_dpi = int.from_bytes((tmp_path / "bit_accuracy.png").read_bytes()[16:20], "big") * 100 / 120
+    assert 0.55 < shown.width / file_width_at_100_dpi < 0.7 and shown.width < 450
     # Per-length test results and the best validation value are scalars of their own, beside the summary table.
     assert {"test/bit_acc@8", "test/bit_acc@40", "test/seq_acc@40", "val/best_bit_acc"} <= scalars
     assert events.Scalars("test/bit_acc@40")[0].value == pytest.approx(report["test_by_length"]["40"]["bit_acc"])

@@ -62,6 +62,8 @@ def explain(err: Exception, overrides: list[str]) -> str:
     message = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
     message = re.sub(r"\w+ raised while composing config: ", "", message)
     removed = [o[1:] for o in overrides if o.startswith("~")]
+    # ~model also breaks the defaults list's ${task}_${model} (task_model_defaults) before any key is read
+    key = key or next((r for r in removed if "${" + r + "}" in message), None)
     if key and key in removed:
         return f"{key} cannot be removed (~{key}): every run needs it; set it instead, e.g. {key}=<value>"
     if key and "not in" in message:

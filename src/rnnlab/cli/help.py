@@ -8,7 +8,7 @@ from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 
-NOT_PICKED = ("schema", "task_defaults")  # groups rnnlab composes itself: a user picks none of their options
+NOT_PICKED = ("schema", "task_defaults", "task_model_defaults")  # groups rnnlab composes itself: a user picks none of their options
 
 
 def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:

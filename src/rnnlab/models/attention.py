@@ -137,3 +137,13 @@ def build_attention(kind: str, state_size: int, input_size: int, heads: int, que
     if kind == "report_input":
         return ReportInputAttention(state_size, input_size)
     raise ValueError(f"unknown attention {kind!r}: choose one of none, additive, dot, report_input")
+
+
+def pool_and_join(attention: nn.Module, states: Tensor, inputs: Tensor, final: Tensor,
+                  lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """What a per-sequence readout sees with attention: the pooled context beside the final state (the context
+    alone for report_input), and the weights (n, heads, steps) for plots. Padding gets weight 0."""
+    mask = torch.arange(states.shape[1], device=states.device) < lengths[:, None]
+    context, weights = attention(states, inputs, final, mask)
+    joined = context if getattr(attention, "replaces_final_state", False) else torch.cat([context, final], -1)
+    return joined, weights

@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.config.schemas import CELLS
 from rnnlab.errors import ConfigError, require_choice
-from rnnlab.models.attention import build_attention
+from rnnlab.models.attention import build_attention, pool_and_join
 
 # The cell names are config.CELLS (what the schema accepts); each is torch's class of the same name in capitals.
 CELL_CLASSES: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in CELLS}
@@ -128,9 +128,7 @@ class RecurrentNet(nn.Module):
             return self.readout(self.dropout(states))
         final = self._last_states(states, lengths)
         if self.attention is not None:
-            mask = torch.arange(steps, device=x.device) < lengths[:, None]
-            context, self.last_attention = self.attention(states, x, final, mask)
-            final = context if self.context_only else torch.cat([context, final], -1)
+            final, self.last_attention = pool_and_join(self.attention, states, x, final, lengths)
         return self.readout(self.dropout(final))
 
     def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:

@@ -17,7 +17,7 @@ from rnnlab.files import write_atomic  # noqa: E402
 from rnnlab.reporting.run_report import metric_label  # noqa: E402
 
 
-def set_length_axis(ax, lengths: list[int]) -> None:
+def set_length_axis(ax, lengths: list[int], label: str = "sequence length") -> None:
     """A log axis for lengths spanning 20x or more, with a tick at every tested length (not only 10, 100, 1000)."""
     from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
@@ -25,19 +25,21 @@ def set_length_axis(ax, lengths: list[int]) -> None:
     ax.xaxis.set_major_locator(FixedLocator(sorted(set(lengths))))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("sequence length")
+    ax.set_xlabel(label)
 
 
 def mark_training_range(ax, train_range) -> None:
     if train_range:
-        ax.axvspan(train_range[0], train_range[1], color="0.85", zorder=0, label=f"trained on {train_range[0]}-{train_range[1]}")
+        low, high = train_range
+        ax.axvspan(low, high, color="0.85", zorder=0, label=f"trained at {low}" if low == high else f"trained on {low}-{high}")
 
 
 def mark_chance(ax, chance: float, what: str = "chance") -> None:
     ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"{what} ({chance:.3g})")
 
 
-def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=None, chance: float | None = None) -> Figure:
+def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=None, chance: float | None = None,
+                   length_label: str = "sequence length") -> Figure:
     """rows: {length: {metric: value}}: one line per rate metric (bit and whole-sum accuracy for addition)."""
     lengths = [int(k) for k in rows]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -48,7 +50,7 @@ def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=No
                 label=metric_label(metric), zorder=3 + len(metrics) - order)
     if chance is not None:  # the chance of the headline metric (a bit's 0.5, not a whole sum's)
         mark_chance(ax, chance, f"chance, {metric_label(metrics[0])}" if len(metrics) > 1 else "chance")
-    set_length_axis(ax, lengths)
+    set_length_axis(ax, lengths, length_label)
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
@@ -65,7 +67,8 @@ def plot_attention(weights: list[list[list[float]]], labels: list[str], marks: l
     from matplotlib.patches import Rectangle
 
     heads = len(weights)
-    fig, axes = plt.subplots(heads, 1, figsize=(9, 0.6 + (0.42 * len(labels) + 0.5) * heads), squeeze=False)
+    # 9-point labels: TensorBoard shows this figure ~330 px wide (reporting/logger.py), where 7 points did not read
+    fig, axes = plt.subplots(heads, 1, figsize=(8, 0.6 + (0.42 * len(labels) + 0.5) * heads), squeeze=False)
     width = max(len(w) for head in weights for w in head)
     for index, (ax, head) in enumerate(zip(axes[:, 0], weights)):
         padded = [w + [float("nan")] * (width - len(w)) for w in head]
@@ -73,10 +76,10 @@ def plot_attention(weights: list[list[list[float]]], labels: list[str], marks: l
         for row, steps in enumerate(marks or []):
             for step in steps:
                 ax.add_patch(Rectangle((step - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2))
-        ax.set_yticks(range(len(labels)), labels, fontsize=7)
-        ax.set_ylabel(f"head {index + 1}" if heads > 1 else "test sequence", fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=9)
+        ax.set_ylabel(f"head {index + 1}" if heads > 1 else "test sequence", fontsize=10)
         bar = fig.colorbar(image, ax=ax, fraction=0.03)
-        bar.set_label("weight", fontsize=7)
+        bar.set_label("weight", fontsize=9)
     axes[-1, 0].set_xlabel("step (time)")
     fig.suptitle(title + ("\n(red boxes: the steps that decide the answer)" if marks else ""), fontsize=9)
     fig.tight_layout()

@@ -65,13 +65,14 @@ def summarise(runs: list[Run]) -> Summary:
         groups.setdefault(tuple(str(r.settings.get(k, "")) for k in columns), []).append(r)
     seeds = any(len(g) > 1 for g in groups.values())
     header = ["run", *columns, "params", *(f"test/{m}" for m in metrics)]
-    best = f"best val/{ok[0].report['metric']}" if ok else "best val"
+    metrics_of_runs = {r.report["metric"] for r in ok}
+    best = f"best val/{metrics_of_runs.pop()}" if len(metrics_of_runs) == 1 else "best val (each task's metric)"
     header += ([f"test/{at_longest}"] if at_longest else []) + [best, "train steps", "train s"]
     header += ["seeds"] if seeds else []
     rows = []
     for group in groups.values():
         first = group[0]
-        row: list[object] = [" ".join(r.name for r in group), *(first.settings.get(k, "") for k in columns)]
+        row: list[object] = [_group_name(group), *(first.settings.get(k, "") for k in columns)]
         row.append(first.report.get("params", ""))
         row += [[r.report["test"][m] for r in group if m in r.report["test"]] for m in metrics]
         if at_longest:
@@ -83,6 +84,23 @@ def summarise(runs: list[Run]) -> Summary:
             row.append(len(group))
         rows.append(row)
     return Summary(constant_settings(ok), header, rows, failed)
+
+
+def _group_name(group: list[Run]) -> str:
+    """A row's run name: the run's dir, or for runs pooled over seeds what their dirs share and their job numbers,
+    `model.hidden_size=5,model=lstm (jobs 6-7)` rather than both dir names."""
+    if len(group) == 1:
+        return group[0].name
+    numbers, shared = [], set()
+    for run in group:
+        number, _, overrides = run.name.partition("_")
+        numbers.append(number)
+        shared.add(",".join(o for o in overrides.split(",") if not o.startswith("seed=")))
+    if len(shared) != 1 or not all(n.isdigit() for n in numbers):
+        return " ".join(r.name for r in group)
+    ints = sorted(map(int, numbers))
+    jobs = f"{ints[0]}-{ints[-1]}" if ints == list(range(ints[0], ints[-1] + 1)) else ", ".join(map(str, ints))
+    return f"{shared.pop() or 'seeds'} (jobs {jobs})"
 
 
 def split_finite(values: list[float]) -> tuple[list[float], list[float]]:

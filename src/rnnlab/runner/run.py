@@ -174,7 +174,8 @@ def publish(outcome: TestOutcome, report: dict[str, Any], logger, step: int, run
     logger.scalars(scalars, step)
     logger.text("test/summary", _test_table(report), step)
     for name, figure in outcome.figures.items():
-        logger.figure(f"test/{name}", figure, step)
+        # not test/<name>: TensorBoard shows one plugin per tag, and test/recall_acc is also the headline scalar
+        logger.figure(f"figures/{name}", figure, step)
         save_figure(figure, run_dir / f"{name}.png")  # and closed
     report["figures"] = list(outcome.figures)
     if outcome.samples:
@@ -197,6 +198,10 @@ def _numbers(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def _summary(metrics: dict[str, float]) -> str:
-    """One log line: numbers to 4 places, a long generated text abbreviated (report.json has all of it)."""
-    return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={abbreviate(str(v), 60)}"
+    """One log line: rates to 4 places, small numbers (an MSE of 6e-5) to 3 significant digits, a long generated
+    text abbreviated (report.json has all of it)."""
+    def number(v: float) -> str:
+        return f"{v:.4f}" if abs(v) >= 0.01 or v == 0 else f"{v:.3g}"
+
+    return ", ".join(f"{k}={number(v)}" if isinstance(v, float) else f"{k}={abbreviate(str(v), 60)}"
                      for k, v in metrics.items())

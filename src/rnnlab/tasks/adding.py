@@ -1,7 +1,7 @@
 """The adding problem: remember two marked numbers among T and output their sum (a regression task).
 
-    rnnlab task=adding task.length=200 loss=mse
-    rnnlab task=adding task.length=600 model.forget_bias=chrono
+    rnnlab task=adding                          # T=200, the LSTM's recipe (chrono, 5,000 steps): MSE < 1e-4
+    rnnlab task=adding task.length=600 trainer.max_steps=10000
 
 Hochreiter & Schmidhuber (1997), Experiment 4, in the variant of the uRNN (Arjovsky et al. 2016) and TCN (Bai et
 al. 2018) papers: each step has two inputs, a value drawn from U(0, 1) and a marker that is 1 at exactly two

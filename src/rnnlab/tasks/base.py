@@ -215,8 +215,12 @@ class FixedLengthTask(LengthTask):
     """A task trained at one length T (task.length) and tested at T and 2T unless task.test_lengths says otherwise:
     the long-memory benchmarks (adding, copy_memory)."""
 
-    def __init__(self, length: int, test_lengths: list[int], **common: int) -> None:
-        super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length], **common)
+    # named keys, no **common: a subclass's keys (typed from its constructor) end here, without LengthTask's
+    # train_lengths, which T sets
+    def __init__(self, length: int, test_lengths: list[int], val_size: int = 1000, test_size: int = 1000,
+                 stop_window: int = 0) -> None:
+        super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length],
+                         val_size=val_size, test_size=test_size, stop_window=stop_window)
         self.length = length
 
     @property

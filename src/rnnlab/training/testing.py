@@ -68,6 +68,7 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
         outcome.figures[name] = plot_by_length(
             outcome.by_length, f"{title}\n{' and '.join(map(metric_label, next(iter(outcome.by_length.values()))))} by length",
             train_range=getattr(task, "train_lengths", None), chance=task.chance,
+            length_label=getattr(task, "length_label", "sequence length"),
         )
     if getattr(model, "attention", None) is not None:
         first = next(iter(test_sets.values()))

@@ -1,0 +1,130 @@
+"""model=mingru, minlstm, lru (the modern recurrent models, models/residual.py): the scan is the recurrence and
+differentiates like it, the whole-sequence and step modes give the same numbers, padding never reaches a readout
+(forwards or, bidirectional, backwards), and each trains through the runner like any model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnlab.models.lru import LRUNet
+from rnnlab.models.mingru import MinGRUNet
+from rnnlab.models.minlstm import MinLSTMNet
+from rnnlab.models.residual import reverse_within
+from rnnlab.models.scan import linear_scan, log_space_scan
+from rnnlab.runner.run import run
+
+MODELS = [MinGRUNet, MinLSTMNet, LRUNet]
+
+
+def loop(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    h, out = torch.zeros_like(b[:, 0]), []
+    for t in range(b.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        out.append(h)
+    return torch.stack(out, 1)
+
+
+def test_the_scans_are_the_recurrence_real_and_complex():
+    torch.manual_seed(0)
+    a, b = torch.rand(3, 50, 4) * 0.98 + 0.01, torch.rand(3, 50, 4) + 0.01
+    assert torch.allclose(linear_scan(a, b), loop(a, b), atol=1e-6)
+    assert torch.allclose(log_space_scan(a.log(), b.log()), loop(a, b), rtol=1e-5, atol=1e-6)
+    decay = torch.polar(torch.rand(4) * 0.99, torch.rand(4) * 6)  # time-invariant and complex, as the LRU's
+    bc = torch.randn(3, 50, 4, dtype=torch.cfloat)
+    assert torch.allclose(linear_scan(decay, bc), loop(decay.expand_as(bc), bc), atol=1e-5)
+
+
+def test_the_scans_hand_written_backward_is_the_gradient():
+    torch.manual_seed(0)
+    a, b = torch.rand(2, 6, 3, dtype=torch.double), torch.randn(2, 6, 3, dtype=torch.double)
+    h0 = torch.randn(2, 3, dtype=torch.double)
+    assert torch.autograd.gradcheck(linear_scan, (a.requires_grad_(), b.requires_grad_(), h0.requires_grad_()))
+    decay = (torch.randn(3, dtype=torch.cdouble) * 0.5).requires_grad_()
+    bc = torch.randn(2, 6, 3, dtype=torch.cdouble, requires_grad=True)
+    assert torch.autograd.gradcheck(linear_scan, (decay, bc))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_parallel_and_step_modes_agree_and_a_step_continues_from_its_state(cls):
+    torch.manual_seed(0)
+    model = cls(input_size=3, output_size=4, per_step=True, hidden_size=8, num_layers=2).eval()
+    x = torch.randn(5, 40, 3)
+    whole = model(x, torch.full((5,), 40))
+    first, state = model.step(x[:, :17])
+    rest, _ = model.step(x[:, 17:], state)
+    assert (torch.cat([first, rest], 1) - whole).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_after_a_sequence_never_reaches_its_readout(cls, bidirectional):
+    torch.manual_seed(0)
+    model = cls(input_size=3, output_size=2, per_step=False, hidden_size=8, bidirectional=bidirectional).eval()
+    x = torch.randn(2, 12, 3)
+    padded = torch.cat([x[:, :7], torch.randn(2, 5, 3) * 100], 1)  # sequence 0 is 7 steps long, then garbage
+    out = model(padded, torch.tensor([7, 12]))
+    assert torch.allclose(out[0], model(x[:1, :7], torch.tensor([7]))[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_bidirectional_reads_later_steps_and_causal_does_not(cls):
+    torch.manual_seed(0)
+    x = torch.randn(1, 10, 3)
+    later = x.clone()
+    later[:, -1] += 1  # only the last step changes
+    for bidirectional in (False, True):
+        model = cls(input_size=3, output_size=2, per_step=True, hidden_size=8, bidirectional=bidirectional).eval()
+        moved = (model(later, torch.tensor([10]))[0, 0] - model(x, torch.tensor([10]))[0, 0]).abs().max()
+        assert (moved > 1e-4) == bidirectional
+
+
+def test_reversing_within_lengths_leaves_padding_where_it_is():
+    x = torch.arange(6.0).view(1, 6, 1).repeat(2, 1, 1)
+    flipped = reverse_within(x, torch.tensor([4, 6]))
+    assert flipped[0, :, 0].tolist() == [3, 2, 1, 0, 4, 5] and flipped[1, :, 0].tolist() == [5, 4, 3, 2, 1, 0]
+    assert torch.equal(reverse_within(flipped, torch.tensor([4, 6])), x)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_attention_pools_over_true_steps_and_bf16_autocast_runs(cls):
+    torch.manual_seed(0)
+    model = cls(input_size=3, output_size=2, per_step=False, hidden_size=8, attention="additive", attention_heads=2)
+    out = model(torch.randn(2, 9, 3), torch.tensor([5, 9]))
+    assert out.shape == (2, 2) and model.last_attention.shape[:2] == (2, 2)
+    assert model.last_attention[0, :, 5:].abs().max() == 0  # padding gets no weight
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.randn(2, 9, 3), torch.tensor([5, 9]))
+    out.float().sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad)
+
+
+def test_a_step_is_refused_where_it_means_nothing():
+    with pytest.raises(ValueError, match="causal model with per-step outputs"):
+        MinGRUNet(3, 2, per_step=True, bidirectional=True).step(torch.randn(1, 2, 3))
+
+
+@pytest.mark.parametrize("model", ["mingru", pytest.param("minlstm", marks=pytest.mark.slow),
+                                   pytest.param("lru", marks=pytest.mark.slow)])  # make test keeps one: 3 minutes
+def test_each_learns_index_recall_through_the_runner(tiny_config, tmp_path, model):
+    report = run(tiny_config("task=index_recall", f"model={model}", "trainer.max_steps=200"), tmp_path)
+    assert report["model"] == model and report["setup"]["model"]["hidden_size"] == 64
+    assert report["test"]["acc"] > 0.3, report["test"]  # chance is 0.1
+
+
+@pytest.mark.slow  # three short runs: ~10 s
+def test_a_complex_state_model_resumes_exactly_and_is_re_tested_from_its_checkpoint(tiny_config, tmp_path):
+    """The LRU's complex parameters through checkpoints: 15 steps then resume=true to 30 equals 30 at once, and
+    rnnlab-eval's code path gives the run's own test numbers back."""
+    from rnnlab.runner.evaluate import evaluate_checkpoint
+    from rnnlab.training.checkpoints import load_checkpoint
+
+    setting = ("task=index_recall", "model=lru", "model.hidden_size=8", "scheduler=constant")
+    whole = run(tiny_config(*setting, "trainer.max_steps=30"), tmp_path / "whole")
+    run(tiny_config(*setting, "trainer.max_steps=15"), tmp_path / "split")
+    resumed = run(tiny_config(*setting, "trainer.max_steps=30", "resume=true"), tmp_path / "split")
+    assert resumed["train"]["steps"] == 30 and resumed["test"] == whole["test"]
+    saved = [load_checkpoint(tmp_path / d)["model"] for d in ("whole", "split")]
+    assert all(torch.equal(saved[0][name], saved[1][name]) for name in saved[0])
+    again = evaluate_checkpoint(tmp_path / "whole" / "last.pt", [], tmp_path / "eval")
+    assert again["test"] == whole["test"]
