@@ -65,6 +65,7 @@ def plot_attention(weights: list[list[list[float]]], labels: list[str], marks: l
     """One panel per head (weights[head][sequence][step]), one row per sequence: its attention weight at each step;
     outlined cells are the steps that decide the answer."""
     from matplotlib.patches import Rectangle
+    from matplotlib.ticker import MaxNLocator
 
     heads = len(weights)
     # 9-point labels: TensorBoard shows this figure ~330 px wide (reporting/logger.py), where 7 points did not read
@@ -80,6 +81,8 @@ def plot_attention(weights: list[list[list[float]]], labels: list[str], marks: l
         ax.set_ylabel(f"head {index + 1}" if heads > 1 else "test sequence", fontsize=10)
         bar = fig.colorbar(image, ax=ax, fraction=0.03)
         bar.set_label("weight", fontsize=9)
+    for ax in axes[:, 0]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps, not -0.5 ... 2.5
     axes[-1, 0].set_xlabel("step (time)")
     fig.suptitle(title + ("\n(red boxes: the steps that decide the answer)" if marks else ""), fontsize=9)
     fig.tight_layout()
