@@ -139,6 +139,11 @@ def build_attention(kind: str, state_size: int, input_size: int, heads: int, que
     raise ValueError(f"unknown attention {kind!r}: choose one of none, additive, dot, report_input")
 
 
+def joined_size(attention: nn.Module, state_size: int) -> int:
+    """The width of what pool_and_join gives the readout."""
+    return attention.context_size + (0 if getattr(attention, "replaces_final_state", False) else state_size)
+
+
 def pool_and_join(attention: nn.Module, states: Tensor, inputs: Tensor, final: Tensor,
                   lengths: Tensor) -> tuple[Tensor, Tensor]:
     """What a per-sequence readout sees with attention: the pooled context beside the final state (the context

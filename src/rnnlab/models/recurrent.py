@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.config.schemas import CELLS
 from rnnlab.errors import ConfigError, require_choice
-from rnnlab.models.attention import build_attention, pool_and_join
+from rnnlab.models.attention import build_attention, joined_size, pool_and_join
 
 # The cell names are config.CELLS (what the schema accepts); each is torch's class of the same name in capitals.
 CELL_CLASSES: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in CELLS}
@@ -61,13 +61,11 @@ class RecurrentNet(nn.Module):
         self.attention_heads = attention_heads
         features = hidden_size * (2 if bidirectional else 1)
         self.attention = None
-        self.context_only = False  # the readout sees the context alone (report_input), not beside the final state
         readout_size = features
         if attention != "none":
             self.attention = build_attention(attention, features, input_size, attention_heads, attention_query,
                                              attention_null)
-            self.context_only = getattr(self.attention, "replaces_final_state", False)
-            readout_size = self.attention.context_size + (0 if self.context_only else features)
+            readout_size = joined_size(self.attention, features)
         self.dropout = nn.Dropout(dropout)
         self.readout = nn.Linear(readout_size, output_size)
         self.last_attention: Tensor | None = None  # weights of the latest forward pass, for plots

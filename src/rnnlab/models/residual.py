@@ -21,8 +21,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnlab.config.schemas import ATTENTION
 from rnnlab.errors import require, require_choice
-from rnnlab.models.attention import build_attention, pool_and_join
+from rnnlab.models.attention import build_attention, joined_size, pool_and_join
 from rnnlab.models.scan import linear_scan
 
 
@@ -64,13 +65,14 @@ class Block(nn.Module):
         y = self.cell(normed)
         if self.backward_cell is not None:
             y = y + reverse_within(self.backward_cell(reverse_within(normed, lengths)), lengths)
-        x = x + y
-        return x if self.mlp is None else x + self.mlp(self.norm2(x))
+        return self._feed_forward(x + y)
 
     def step(self, x: Tensor, h: Any) -> tuple[Tensor, Any]:
         y, h = self.cell.step(self.norm1(x), h)
-        x = x + y
-        return (x if self.mlp is None else x + self.mlp(self.norm2(x))), h
+        return self._feed_forward(x + y), h
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return x if self.mlp is None else x + self.mlp(self.norm2(x))
 
 
 class ResidualNet(nn.Module):
@@ -85,7 +87,7 @@ class ResidualNet(nn.Module):
             require(value >= 1, f"model.{key}", value, "an integer >= 1")
         require(mlp_ratio >= 0, "model.mlp_ratio", mlp_ratio, "an integer >= 0 (0: no MLP)")
         require(0 <= dropout < 1, "model.dropout", dropout, "0 <= dropout < 1")
-        require_choice("model.attention", attention, ("none", "additive", "dot", "report_input"))
+        require_choice("model.attention", attention, ATTENTION)
         require(not per_step or attention == "none", "model.attention", attention, "none: it pools a whole "
                 "sequence into one output, and this task needs one output per step")
         self.per_step, self.hidden_size, self.bidirectional = per_step, hidden_size, bidirectional
@@ -98,8 +100,7 @@ class ResidualNet(nn.Module):
         readout_size = hidden_size
         if attention != "none":
             self.attention = build_attention(attention, hidden_size, input_size, attention_heads, "learned", True)
-            replaces = getattr(self.attention, "replaces_final_state", False)  # report_input
-            readout_size = self.attention.context_size + (0 if replaces else hidden_size)
+            readout_size = joined_size(self.attention, hidden_size)
         self.readout = nn.Linear(readout_size, output_size)
         self.last_attention: Tensor | None = None  # weights of the latest forward pass, for plots
 

@@ -39,10 +39,6 @@ class MQAR(LengthTask):
         self.input_size = keys + values  # a key or a value, one-hot; padding is all zero
         self.num_classes = values
 
-    @property
-    def chance(self) -> float:
-        return 1 / self.values
-
     def steps(self, length: int | None = None) -> int:
         return 3 * self.length_range(length)[1]
 

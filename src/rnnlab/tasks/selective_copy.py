@@ -38,10 +38,6 @@ class SelectiveCopy(FixedLengthTask):
         self.input_size = vocab + 2  # blank 0, symbols 1..vocab, the marker vocab + 1: one-hot
         self.num_classes = vocab  # the symbol written back
 
-    @property
-    def chance(self) -> float:
-        return 1 / self.vocab
-
     def steps(self, length: int | None = None) -> int:
         return self.length_range(length)[1] + 1 + self.tokens
 
