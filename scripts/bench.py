@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_allocator import allocator_rows
 from bench_command import competing_process, sweep_speedup, whole_command
 from bench_machine import machine, sync
 from bench_mnist import (
@@ -38,6 +39,7 @@ from rnnlab.reporting.logger import NullLogger, TensorBoardLogger
 from rnnlab.runner.parts import build_run, resolve_device
 from rnnlab.runner.run import run
 from rnnlab.tasks.base import seeded
+from rnnlab.training.allocator import reuse_freed_memory
 from rnnlab.training.loop import fit
 from rnnlab.training.threads import ThreadPolicy, work_per_step
 
@@ -164,18 +166,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps, no MNIST time-to-target (a few minutes)")
     parser.add_argument("--no-mnist-target", action="store_true", help="skip MNIST time-to-target (~5 min on CPU)")
+    parser.add_argument("--only", choices=["modern"], help="one section: modern = the 784-step rows, the allocator "
+                        "and the scan (~10 min on a 2-core CPU)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=str(REPO / "outputs" / "bench"))
     args = parser.parse_args()
     logging.disable(logging.INFO)
+    reuse_freed_memory()  # as the runner does (reuse_memory=true): every row measures what a run gets
     device = resolve_device(args.device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         root = mnist_root()
         results = measure(args, device, out, root or random_mnist_root(Path(scratch)), root is not None)
-    (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "bench.md").write_text(markdown(results))
+    name = f"bench-{args.only}" if args.only else "bench"  # a section alone leaves the whole table as it was
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown(results))
     print(markdown(results))
 
 
@@ -197,12 +203,19 @@ def throughputs(device: torch.device, steps: int, mnist: list[str]) -> dict:
 MODERN = ("lstm", "gru", "mingru", "minlstm", "lru")
 
 
+def pixel_shape(mnist: list[str]) -> list[str]:
+    """Pixel MNIST's shape for the modern rows: 784 steps, batch 128, width 128, 2 layers, fp32, threads pinned."""
+    return ["task=mnist", "task.layout=pixels", *mnist, "trainer.batch_size=128", "model.hidden_size=128",
+            "model.num_layers=2", "trainer.precision=fp32", f"threads={os.cpu_count()}"]  # pinned: side by side
+
+
 def modern_throughputs(device: torch.device, steps: int, mnist: list[str]) -> dict:
     """Training sequences/s at pixel-MNIST shape (784 steps, batch 128, width 128, 2 layers; each model's defaults
     otherwise), classic and modern cells side by side in one run."""
-    shape = ["task=mnist", "task.layout=pixels", *mnist, "trainer.batch_size=128", "model.hidden_size=128",
-             "model.num_layers=2", "trainer.precision=fp32", f"threads={os.cpu_count()}"]  # pinned: side by side
+    shape = pixel_shape(mnist)
     rows = {model: throughput(f"modern_{model}", device, steps, [*shape, f"model={model}"]) for model in MODERN}
+    # S6 scans expand x width x state_size features: at batch 128 its activations alone would take ~11 GB
+    rows["s6 (batch 16)"] = throughput("modern_s6", device, steps, [*shape, "model=s6", "trainer.batch_size=16"])
     # the levers: no MLP (the cell alone in each block), and torch.compile fusing the elementwise work around the scan
     rows["mingru mlp_ratio=0"] = throughput("modern_mingru_r0", device, steps, [*shape, "model=mingru",
                                                                                  "model.mlp_ratio=0"])
@@ -219,11 +232,23 @@ def modern_throughputs(device: torch.device, steps: int, mnist: list[str]) -> di
     return rows
 
 
+def modern_section(args, device: torch.device, mnist: list[str]) -> dict:
+    print("modern models beside the classic cells at 784 steps ...", file=sys.stderr)
+    section = {"modern": modern_throughputs(device, 2 if args.quick else 6, mnist)}
+    if device.type == "cpu":  # glibc's allocator against the runner's, each in a process of its own
+        section["allocator"] = allocator_rows(device.type, 2 if args.quick else 6,
+                                              {m: [*pixel_shape(mnist), f"model={m}"] for m in ("lstm", "mingru")})
+    section["scan"] = scan_seconds(repeats=1 if args.quick else 3) if device.type == "cpu" else {}
+    return section
+
+
 def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) -> dict:
     mnist = [f"task.root={root}", "task.download=false"]
     steps = 20 if args.quick else 100
     results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": machine(device),
                      "mnist_data": root if real_mnist else "random images (no MNIST files found)"}
+    if args.only == "modern":
+        return {**results, **modern_section(args, device, mnist)}
     print("data generation ...", file=sys.stderr)
     seconds = 0.5 if args.quick else 2.0
     results["generation"] = {
@@ -234,9 +259,7 @@ def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) 
     }
     print("training throughput, quiet and beside a competing process ...", file=sys.stderr)
     results.update(throughputs(device, steps, mnist))
-    print("modern models beside the classic cells at 784 steps ...", file=sys.stderr)
-    results["modern"] = modern_throughputs(device, 2 if args.quick else 6, mnist)
-    results["scan"] = scan_seconds(repeats=1 if args.quick else 3) if device.type == "cpu" else {}
+    results.update(modern_section(args, device, mnist))
     print("hand-written DataLoader baseline ...", file=sys.stderr)
     one_layer = ["task=mnist", "model=lstm", *mnist, "model.num_layers=1", "model.dropout=0"]  # the baseline's model
     ours = throughput("mnist_lstm_1layer", device, steps, one_layer)

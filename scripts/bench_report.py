@@ -6,8 +6,7 @@ import json
 
 
 def markdown(r: dict) -> str:
-    sections = [_machine(r), _throughput(r), _busy(r), _modern(r), _dataloader(r), _generation(r), _overhead(r), _tried(r),
-                _command(r), _sweep(r), _time_to_target(r)]
+    sections = [draw(r) for draw, key in SECTIONS if key in r]  # `bench.py --only` measures some of them
     return "\n".join(line for section in sections for line in section) + "\n"
 
 
@@ -44,6 +43,12 @@ def _modern(r: dict) -> list[str]:
              "| model | threads | sequences/s | x the LSTM |", "|---|---|---|---|"]
     lines += [f"| {name} | {t['threads']} | {t['sequences_per_s']:,.1f} | {t['vs_lstm']:.2f} |" if "vs_lstm" in t
               else f"| {name} | - | {t.get('error')} | - |" for name, t in r["modern"].items()]
+    if r.get("allocator"):
+        lines += ["", "glibc's allocator against the runner's (`reuse_memory`, src/rnnlab/training/allocator.py), "
+                  "each in a process of its own:", "", "| model | glibc default | reused (rnnlab) | speedup |",
+                  "|---|---|---|---|"]
+        lines += [f"| {name} | {a['glibc default']:,.1f} | {a['reused (rnnlab)']:,.1f} | {a['speedup']:.2f}x |"
+                  for name, a in r["allocator"].items()]
     if r.get("scan"):
         lines += ["", "The recurrence alone (128 x 784 x 128, forward + backward, best of 3):", ""]
         lines += [f"- {name}: {s:.3f} s" for name, s in r["scan"].items()]
@@ -116,3 +121,8 @@ def _time_to_target(r: dict) -> list[str]:
     return ["", "## Time to target", "", "| target | training time | sequences | test |", "|---|---|---|---|",
             *(f"| {name} | {t['train_s']:.1f} s | {t['sequences']:,} | {json.dumps(t['test'])} |"
               for name, t in r["time_to_target"].items())]
+
+
+SECTIONS = ((_machine, "machine"), (_throughput, "throughput"), (_busy, "busy"), (_modern, "modern"),
+            (_dataloader, "dataloader"), (_generation, "generation"), (_overhead, "overhead"), (_tried, "tried"),
+            (_command, "command"), (_sweep, "sweep"), (_time_to_target, "time_to_target"))

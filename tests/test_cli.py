@@ -257,7 +257,7 @@ def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, co
     result = command_here("rnnlab", "--help", "model=gru", "model.hidden_size=7", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("rnnlab: train and test recurrent networks")
-    assert "\nmodel: gru, lru, lstm, mingru, minlstm, rnn, scratch_rnn\n" in result.stdout
+    assert "\nmodel: gru, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn\n" in result.stdout
     tasks = "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, mqar, selective_copy, temporal_order"
     assert f"\ntask: {tasks}\n" in result.stdout
     assert "hydra/launcher" not in result.stdout  # Hydra's groups are --hydra-help's

@@ -175,9 +175,9 @@ def test_the_option_list_of_a_mistake_and_help_include_the_users_models(example,
     here = example("indrnn")
     mistake = command_here("rnnlab", "--config-dir", "conf", "model=transformer", cwd=here)
     assert mistake.returncode == 2
-    assert "model=transformer is not an option: choose one of gru, indrnn, lru, lstm, mingru, minlstm, rnn, scratch_rnn" in mistake.stderr
+    assert "model=transformer is not an option: choose one of gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn" in mistake.stderr
     shown = command_here("rnnlab", "--config-dir", "conf", "--help", cwd=here)
-    assert "model: gru, indrnn, lru, lstm, mingru, minlstm, rnn, scratch_rnn" in shown.stdout
+    assert "model: gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn" in shown.stdout
     assert "schema" not in shown.stdout.split("== Config ==")[0] and "task_defaults:" not in shown.stdout
     assert "task_model_defaults:" not in shown.stdout
     missing = command_here("rnnlab", "--config-dir", "nowhere", "model=indrnn", cwd=here)

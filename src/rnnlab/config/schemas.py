@@ -226,6 +226,7 @@ class RunSchema:
     seed: int = MISSING
     device: str = MISSING
     threads: Any = MISSING  # auto, or the number of torch threads (src/rnnlab/training/threads.py)
+    reuse_memory: bool = MISSING  # keep freed tensors' memory for the next (src/rnnlab/training/allocator.py)
     resume: bool = MISSING
     sweep: SweepSchema = field(default_factory=SweepSchema)
 

@@ -20,9 +20,9 @@ from torch import nn
 
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Task
+from rnnlab.training.loop import eval_chunk
 
 FLOAT = 4  # bytes
-EVAL_CHUNK = 1000  # sequences per forward pass in train.evaluate
 COPIES_OF_WEIGHTS = 4  # the weights, their gradients, and Adam's two moments
 WEIGHTS = "the model's weights and optimizer state"
 PROBE_STEPS = (2, 4)  # sequence lengths a model without its own estimate is measured at, on the meta device
@@ -93,12 +93,17 @@ def needs(task: Task, model: nn.Module, num_outputs: int, batch_size: int) -> di
     phases = {
         WEIGHTS: weights,
         TRAINING_BATCH: weights + val + 2 * n * steps * per_step,  # forward activations and their gradients
-        VALIDATION_SET: weights + val + min(EVAL_CHUNK, sets[VALIDATION_SET][0]) * steps * per_step,
+        VALIDATION_SET: weights + val + _chunk_bytes(model, *sets[VALIDATION_SET], per_step),
     }
     for what, (n, steps) in sets.items():
-        if what in tests:
-            phases[what] = weights + sum(tests.values()) + min(EVAL_CHUNK, n) * steps * per_step
+        if what in tests:  # evaluated in chunks as training/loop.py's evaluate does
+            phases[what] = weights + sum(tests.values()) + _chunk_bytes(model, n, steps, per_step)
     return phases
+
+
+def _chunk_bytes(model: nn.Module, n: int, steps: int, per_step: float) -> float:
+    """One evaluation pass: the chunk of sequences training/loop.py's evaluate runs at once."""
+    return min(eval_chunk(model, steps), n) * steps * per_step
 
 
 SUGGESTIONS = {

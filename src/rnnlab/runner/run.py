@@ -35,6 +35,7 @@ from rnnlab.reporting.run_report import (
 )
 from rnnlab.runner.parts import build_run, load_resume, resolve_device
 from rnnlab.tasks.base import COUNTS, Task, abbreviate
+from rnnlab.training.allocator import reuse_freed_memory
 from rnnlab.training.checkpoints import Checkpoints
 from rnnlab.training.loop import Interrupts, fit
 from rnnlab.training.precision import autocast_dtype
@@ -71,6 +72,8 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     with timings("setup"):
         validate(cfg)
         device = resolve_device(cfg.device)
+        if cfg.reuse_memory:
+            reuse_freed_memory()
         parts = build_run(cfg, device)
         threads = ThreadPolicy.for_run(cfg.threads, work_per_step(parts.model, cfg.trainer.batch_size), device)
         run_dir.mkdir(parents=True, exist_ok=True)

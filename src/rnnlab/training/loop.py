@@ -48,11 +48,25 @@ class TrainResult:
     best_val: float | None = None  # the best validation value of the task's metric (what best.pt holds)
 
 
+EVAL_CHUNK, EVAL_BYTES = 1000, 2 << 30
+
+
+def eval_chunk(model: nn.Module, steps: int) -> int:
+    """Sequences per forward pass when evaluating: EVAL_CHUNK, or fewer for a model that says what it holds per
+    step (`floats_per_step()`) when that many would pass EVAL_BYTES: S6 at 784 steps and width 128 holds ~88 MB a
+    sequence, so 1,000 at once would need ~88 GB."""
+    own = getattr(model, "floats_per_step", None)
+    if not callable(own):
+        return EVAL_CHUNK
+    return int(max(1, min(EVAL_CHUNK, EVAL_BYTES // max(1, steps * own() * 4))))
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: Loss, task: Task, batch: Batch, chunk: int = 1000) -> tuple[dict, Tensor]:
+def evaluate(model: nn.Module, loss_fn: Loss, task: Task, batch: Batch, chunk: int | None = None) -> tuple[dict, Tensor]:
     """Metrics (loss included) and predictions on a fixed set, in chunks to bound memory on long sequences."""
     was_training = model.training
     model.eval()
+    chunk = chunk or eval_chunk(model, batch.x.shape[1])
     predictions, loss_sum = [], 0.0
     for start in range(0, len(batch), chunk):
         part = batch[start : start + chunk]
