@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from rnnlab.reporting.figures import plot_attention, plot_by_length
 from rnnlab.reporting.run_report import by_length_name, metric_label
 from rnnlab.tasks.base import COUNTS, Batch, Task
-from rnnlab.training.loop import evaluate
+from rnnlab.training.loop import eval_chunk, evaluate
 
 ATTENTION_ROWS = 8  # sequences shown in the attention figure
 
@@ -87,11 +87,12 @@ def _attention(model, batch: Batch) -> torch.Tensor:
     return model.last_attention
 
 
-def attention_scores(model, task: Task, batch: Batch, chunk: int = 1000) -> dict[str, float]:
+def attention_scores(model, task: Task, batch: Batch, chunk: int | None = None) -> dict[str, float]:
     """test attention_on_target: of the attention weight the heads put on the sequences' steps, the share on the
     steps the task says matter (1.0: every head looks only there). A head that attends to the empty slot
     (model.attention_null) looks at no step, so it neither adds to nor takes from the share."""
     on_target, on_steps = 0.0, 0.0
+    chunk = chunk or eval_chunk(model, batch.x.shape[1])  # the chunks evaluate runs: a pass fits in memory
     for start in range(0, len(batch), chunk):
         part = batch[start : start + chunk]
         target = task.relevant_steps(part)
