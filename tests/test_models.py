@@ -11,7 +11,7 @@ from rnnlab.config.schemas import CELLS
 from rnnlab.errors import ConfigError
 from rnnlab.models.recurrent import RecurrentNet
 
-ATTENTION = ["none", "additive", "dot", "report_input"]
+ATTENTION = ["none", "additive", "dot", "mean", "report_input"]
 
 
 def model(per_step=False, **kwargs):
@@ -31,8 +31,8 @@ def test_per_sequence_output_shape(cell, bidirectional, attention, num_layers):
     assert out.shape == (4, 5)
     if attention == "none":
         assert net.last_attention is None
-    else:  # (sequences, heads, steps); the report's design has one head
-        assert net.last_attention.shape == (4, 1 if attention == "report_input" else 3, 7)
+    else:  # (sequences, heads, steps); the report's design and the plain mean have one head
+        assert net.last_attention.shape == (4, 1 if attention in ("report_input", "mean") else 3, 7)
 
 
 @pytest.mark.parametrize("cell,bidirectional", list(itertools.product(CELLS, [False, True])))
@@ -56,7 +56,7 @@ def test_padding_never_reaches_the_readout(cell, bidirectional, attention):
 
 
 @pytest.mark.parametrize("attention,query", [("additive", "learned"), ("additive", "final"), ("dot", "learned"),
-                                             ("report_input", "learned")])
+                                             ("mean", "learned"), ("report_input", "learned")])
 def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
     net = model(attention=attention, attention_heads=2, attention_query=query)
     x = torch.randn(2, 6, 3)
@@ -100,6 +100,18 @@ def test_with_the_empty_slot_a_head_shares_its_weight_with_nothing_and_still_ign
     weights = net.last_attention
     assert (weights.sum(-1) < 0.5).all() and (weights.sum(-1) > 0).all()
     assert (weights[1, :, 2:] == 0).all()
+
+
+def test_mean_pooling_is_the_average_of_the_true_steps_states_beside_the_final_state():
+    from rnnlab.models.attention import build_attention
+
+    pool = build_attention("mean", state_size=4, input_size=3, heads=5, query="learned")
+    assert not list(pool.parameters())  # nothing to learn: S4's and the LRU's readout
+    states, mask = torch.randn(2, 6, 4), torch.tensor([[True] * 6, [True] * 2 + [False] * 4])
+    context, weights = pool(states, torch.randn(2, 6, 3), states[:, -1], mask)
+    torch.testing.assert_close(context, torch.stack([states[0].mean(0), states[1, :2].mean(0)]))
+    assert weights.shape == (2, 1, 6) and (weights[1, 0, 2:] == 0).all()
+    assert model(attention="mean").readout.in_features == 8 + 8
 
 
 def test_the_readout_sees_the_context_beside_the_final_state_except_in_the_reports_design():

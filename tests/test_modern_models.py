@@ -88,11 +88,12 @@ def test_reversing_within_lengths_leaves_padding_where_it_is():
 
 
 @pytest.mark.parametrize("cls", MODELS)
-def test_attention_pools_over_true_steps_and_bf16_autocast_runs(cls):
+@pytest.mark.parametrize("attention,heads", [("additive", 2), ("mean", 1)])
+def test_attention_pools_over_true_steps_and_bf16_autocast_runs(cls, attention, heads):
     torch.manual_seed(0)
-    model = cls(input_size=3, output_size=2, per_step=False, hidden_size=8, attention="additive", attention_heads=2)
+    model = cls(input_size=3, output_size=2, per_step=False, hidden_size=8, attention=attention, attention_heads=2)
     out = model(torch.randn(2, 9, 3), torch.tensor([5, 9]))
-    assert out.shape == (2, 2) and model.last_attention.shape[:2] == (2, 2)
+    assert out.shape == (2, 2) and model.last_attention.shape[:2] == (2, heads)
     assert model.last_attention[0, :, 5:].abs().max() == 0  # padding gets no weight
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(torch.randn(2, 9, 3), torch.tensor([5, 9]))

@@ -96,6 +96,16 @@ def test_an_rnn_with_attention_learns_temporal_order_and_looks_at_x_and_y(tiny_c
     assert (tmp_path / "attention.png").read_bytes()[:4] == b"\x89PNG" and "attention" in report["figures"]
 
 
+def test_mean_pooling_reports_no_attention_it_does_not_learn(tiny_config, tmp_path):
+    """The mean puts the same weight on every step: a figure or a share on target would say nothing about it."""
+    report = run(tiny_config("task=temporal_order", "model=mingru", "model.hidden_size=8", "model.attention=mean"),
+                 tmp_path)
+    assert report["status"] == "ok" and report["test"]["acc"] >= 0
+    assert "attention_on_target" not in report["test"] and "attention" not in report["figures"]
+    assert not (tmp_path / "attention.png").exists()
+    assert (tmp_path / "report.md").read_text().startswith("# temporal_order 6b · 2×mingru h=8 + mean pooling ·")
+
+
 def test_same_seed_gives_identical_reports(tiny_config, tmp_path):
     overrides = ("task=binary_addition", "model=gru", "model.hidden_size=8", "trainer.max_steps=30")
     first = run(tiny_config(*overrides, "seed=3"), tmp_path / "a")

@@ -39,7 +39,7 @@ from rnnlab.errors import require, require_choice
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
-ATTENTION = ("none", "additive", "dot", "report_input")
+ATTENTION = ("none", "additive", "dot", "mean", "report_input")
 ATTENTION_QUERIES = ("learned", "final")
 PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/training/precision.py)
 

@@ -66,14 +66,14 @@ def model_name(model) -> str:
 
 
 def model_summary(model: dict[str, Any]) -> str:
-    """'lstm h=32', '2×gru h=128 bidirectional', 'rnn h=10 + additive attention'."""
+    """'lstm h=32', '2×gru h=128 bidirectional', 'rnn h=10 + additive attention', 'mingru h=128 + mean pooling'."""
     text = model.get("cell", model["name"]) + (f" h={model['hidden_size']}" if "hidden_size" in model else "")
     if model.get("num_layers", 1) > 1:
         text = f"{model['num_layers']}×{text}"
     if model.get("bidirectional"):
         text += " bidirectional"
     if model.get("attention", "none") != "none":
-        text += f" + {model['attention']} attention"
+        text += " + mean pooling" if model["attention"] == "mean" else f" + {model['attention']} attention"
     return text
 
 

@@ -13,6 +13,7 @@ scalars are its metrics, whatever its task. (An experiment summary per run would
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,7 +107,11 @@ class TensorBoardLogger(NullLogger):
         for title in titles:  # a title as wide as the file's figure would overrun the smaller one: wrap it
             title.set_wrap(True)
         try:
-            figure.tight_layout()
+            with warnings.catch_warnings():  # a wrapped title over a short grid (a few misclassified digits) cannot
+                # be fitted at this size; matplotlib then keeps the layout it had, which is readable, and says so on
+                # the user's console for every run
+                warnings.filterwarnings("ignore", "Tight layout not applied", UserWarning)
+                figure.tight_layout()
             self.writer.add_figure(tag, figure, step, close=False)  # the runner closes it once the PNG is written
         finally:
             for title in titles:

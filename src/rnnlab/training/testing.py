@@ -70,7 +70,7 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
             train_range=getattr(task, "train_lengths", None), chance=task.chance,
             length_label=getattr(task, "length_label", "sequence length"),
         )
-    if getattr(model, "attention", None) is not None:
+    if getattr(model, "attention", None) is not None and not getattr(model.attention, "weights_fixed", False):
         first = next(iter(test_sets.values()))
         outcome.metrics.update(attention_scores(model, task, first))
         outcome.figures["attention"] = attention_figure(model, task, first[:ATTENTION_ROWS], title)
