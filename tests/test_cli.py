@@ -66,6 +66,7 @@ BAD_INPUTS = [
     (["task=index_recall", "loss=bce"], "loss=bce needs a task with two classes"),
     (["-m", "task=binary_addition,temporal_order", "loss=bce"], "loss=bce needs a task with two classes"),
     (["task=binary_addition", "model.attention=additive"], "model.attention=additive pools a whole sequence"),
+    (["task=binary_addition", "model=mingru", "model.attention=mean"], "model.attention=mean pools a whole sequence"),
     (["resume=true"], "resume=true: no last.pt in"),
     # Found only once torch is there, and still before Hydra writes anything:
     (["device=cuda:7"], "device=cuda:7: CUDA is not available"),

@@ -40,6 +40,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from rnnlab.errors import ConfigError
+
 TIME_SCALES = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  # steps; position features exp(-t / scale)
 
 
@@ -145,6 +147,13 @@ class ReportInputAttention(nn.Module):
         scores = torch.sigmoid(torch.einsum("ni,nti->nt", self.project(final), inputs)) * mask
         weights = (scores / scores.sum(dim=-1, keepdim=True))[:, None, :]
         return torch.einsum("nht,nti->ni", weights, inputs), weights
+
+
+def refuse_pooling_per_step(attention: str, per_step: bool) -> None:
+    """Pooling makes one output of a sequence: a task with one output per step cannot use it."""
+    if per_step and attention != "none":
+        raise ConfigError(f"model.attention={attention} pools a whole sequence into one output, but this task needs "
+                          "one output per step: use model.attention=none")
 
 
 def build_attention(kind: str, state_size: int, input_size: int, heads: int, query: str, null: bool = False) -> nn.Module:

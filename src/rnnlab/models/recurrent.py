@@ -17,8 +17,13 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.config.schemas import CELLS
-from rnnlab.errors import ConfigError, require_choice
-from rnnlab.models.attention import build_attention, joined_size, pool_and_join
+from rnnlab.errors import require_choice
+from rnnlab.models.attention import (
+    build_attention,
+    joined_size,
+    pool_and_join,
+    refuse_pooling_per_step,
+)
 
 # The cell names are config.CELLS (what the schema accepts); each is torch's class of the same name in capitals.
 CELL_CLASSES: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in CELLS}
@@ -45,11 +50,7 @@ class RecurrentNet(nn.Module):
     ) -> None:
         super().__init__()
         require_choice("model.cell", cell, CELLS)  # the schema checked a config already; this is for direct use
-        if per_step and attention != "none":
-            raise ConfigError(
-                f"model.attention={attention} pools a whole sequence into one output, but this task needs one "
-                "output per step: use model.attention=none"
-            )
+        refuse_pooling_per_step(attention, per_step)
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.rnn = CELL_CLASSES[cell](
             input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,

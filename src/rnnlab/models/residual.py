@@ -23,7 +23,12 @@ from torch import Tensor, nn
 
 from rnnlab.config.schemas import ATTENTION
 from rnnlab.errors import require, require_choice
-from rnnlab.models.attention import build_attention, joined_size, pool_and_join
+from rnnlab.models.attention import (
+    build_attention,
+    joined_size,
+    pool_and_join,
+    refuse_pooling_per_step,
+)
 from rnnlab.models.scan import linear_scan
 
 
@@ -88,8 +93,7 @@ class ResidualNet(nn.Module):
         require(mlp_ratio >= 0, "model.mlp_ratio", mlp_ratio, "an integer >= 0 (0: no MLP)")
         require(0 <= dropout < 1, "model.dropout", dropout, "0 <= dropout < 1")
         require_choice("model.attention", attention, ATTENTION)
-        require(not per_step or attention == "none", "model.attention", attention, "none: it pools a whole "
-                "sequence into one output, and this task needs one output per step")
+        refuse_pooling_per_step(attention, per_step)
         self.per_step, self.hidden_size, self.bidirectional = per_step, hidden_size, bidirectional
         self.num_layers, self.mlp_ratio, self.attention_heads = num_layers, mlp_ratio, attention_heads
         self.embed = nn.Linear(input_size, hidden_size)
