@@ -40,6 +40,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from rnnlab.config.schemas import ATTENTION
 from rnnlab.errors import ConfigError
 
 TIME_SCALES = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  # steps; position features exp(-t / scale)
@@ -165,7 +166,7 @@ def build_attention(kind: str, state_size: int, input_size: int, heads: int, que
         return MeanPooling(state_size)
     if kind == "report_input":
         return ReportInputAttention(state_size, input_size)
-    raise ValueError(f"unknown attention {kind!r}: choose one of none, additive, dot, mean, report_input")
+    raise ValueError(f"unknown attention {kind!r}: choose one of {', '.join(ATTENTION)}")
 
 
 def joined_size(attention: nn.Module, state_size: int) -> int:
