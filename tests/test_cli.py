@@ -42,7 +42,7 @@ BAD_INPUTS = [
     (["model.hidden_size=0"], "model.hidden_size=0 is not allowed: an integer >= 1"),
     (["model.hidden_size=abc"], "model.hidden_size=abc is not allowed: expected an integer"),
     (["model.hidden_sise=3"], "model.hidden_sise is not a key of model: choose one of cell, hidden_size"),
-    (["model=transformer"], "model=transformer is not an option: choose one of gru, lru, lstm, mingru, minlstm, rnn"),
+    (["model=mamba"], "model=mamba is not an option: choose one of gru, lru, lstm, mingru, minlstm, rnn"),
     (["loss=hinge"], "loss=hinge is not an option: choose one of bce, cross_entropy, default, mse, nll"),
     (["model.num_layers=0"], "model.num_layers=0 is not allowed: an integer >= 1"),
     (["model.dropout=1.5"], "model.dropout=1.5 is not allowed: 0 <= dropout < 1"),
@@ -58,7 +58,7 @@ BAD_INPUTS = [
     (["threads=many"], "threads=many is not allowed: auto or a number of threads >= 1"),
     (["model=gru", "model.forget_bias=1"], "model.forget_bias=1 is not allowed: only the lstm cell"),
     (["model.hidden_size=[1"], "cannot read the override 'model.hidden_size=[1'"),
-    (["-m", "model=rnn,transformer"], "model=transformer is not an option"),
+    (["-m", "model=rnn,mamba"], "model=mamba is not an option"),
     (["-m", "model.hidden_size=4,0"], "model.hidden_size=0 is not allowed"),
     (["-m", "model=lstm,scratch_rnn", "model.num_layers=2"], "model.num_layers is not a key of model: choose one"),
     # A mistake only in the jobs an experiment's hydra.sweeper.params make (it sweeps task.variant):
@@ -258,7 +258,7 @@ def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, co
     result = command_here("rnnlab", "--help", "model=gru", "model.hidden_size=7", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("rnnlab: train and test recurrent networks")
-    assert "\nmodel: gru, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn\n" in result.stdout
+    assert "\nmodel: gru, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, transformer\n" in result.stdout
     tasks = "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, mqar, selective_copy, temporal_order"
     assert f"\ntask: {tasks}\n" in result.stdout
     assert "hydra/launcher" not in result.stdout  # Hydra's groups are --hydra-help's

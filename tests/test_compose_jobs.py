@@ -54,7 +54,7 @@ def test_jobs_do_not_share_one_config_object():
 
 @pytest.mark.parametrize("job", [["model=scratch_rnn", "model.num_layers=2"],   # a key this choice's schema lacks
                                  ["model=rnn", "model.hidden_size=many"],        # a value of the wrong type
-                                 ["model=transformer"]])                        # an option that does not exist
+                                 ["model=mamba"]])                                # an option that does not exist
 def test_a_mistake_in_a_later_job_is_raised_as_compose_raises_it(job):
     with pytest.raises(ConfigCompositionException) as expected:
         compose("config", overrides=job)

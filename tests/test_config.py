@@ -29,7 +29,7 @@ ALL_OPTIONS = [(group, option) for group in GROUPS for option in options(group)]
 
 def test_every_group_has_options():
     assert {g: len(options(g)) >= 1 for g in GROUPS} == {g: True for g in GROUPS}
-    assert options("model") == ["gru", "lru", "lstm", "mingru", "minlstm", "rnn", "s6", "scratch_rnn"]
+    assert options("model") == ["gru", "lru", "lstm", "mingru", "minlstm", "rnn", "s6", "scratch_rnn", "transformer"]
     assert options("loss") == ["bce", "cross_entropy", "default", "mse", "nll"]
     assert options("optimizer") == ["adagrad", "adam", "rmsprop", "sgd"]
 

@@ -24,7 +24,7 @@ from rnnlab.sweeps.compose_jobs import compose_jobs, expand_jobs, swept_by_the_c
 
 CONF = Path(rnnlab.conf.__file__).parent
 EXPERIMENTS = CONF / "experiment"
-TOY = ["logger=none", "trainer.progress=false", "trainer.max_steps=3", "trainer.eval_every=2", "task.val_size=8",
+TOY = ["logger=none", "trainer.progress=false", "trainer.max_steps=3", "trainer.max_minutes=null", "trainer.eval_every=2", "task.val_size=8",
        "task.test_size=8", "trainer.batch_size=8", "device=cpu"]
 
 
@@ -37,7 +37,8 @@ def expected_jobs(name: str) -> int:
 
 
 # The three studies of every model (5 models x 3 tasks, x 784-step MNIST) take 10 s each as toy sweeps: the slow tier
-SLOW_STUDIES = {"modern_vs_classic", "smnist_models", "pmnist_models"}
+SLOW_STUDIES = {"modern_vs_classic", "smnist_models", "pmnist_models", "compare_selective_copy", "compare_mqar",
+                "compare_adding", "compare_smnist", "compare_mqar_gpu"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(p.stem, marks=pytest.mark.slow) if p.stem in SLOW_STUDIES else p.stem

@@ -173,9 +173,9 @@ def test_a_module_or_class_that_does_not_fit_is_one_line_naming_its_file(tmp_pat
 
 def test_the_option_list_of_a_mistake_and_help_include_the_users_models(example, command_here):
     here = example("indrnn")
-    mistake = command_here("rnnlab", "--config-dir", "conf", "model=transformer", cwd=here)
+    mistake = command_here("rnnlab", "--config-dir", "conf", "model=mamba", cwd=here)
     assert mistake.returncode == 2
-    assert "model=transformer is not an option: choose one of gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn" in mistake.stderr
+    assert "model=mamba is not an option: choose one of gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, transformer" in mistake.stderr
     shown = command_here("rnnlab", "--config-dir", "conf", "--help", cwd=here)
     assert "model: gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn" in shown.stdout
     assert "schema" not in shown.stdout.split("== Config ==")[0] and "task_defaults:" not in shown.stdout

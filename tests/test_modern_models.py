@@ -1,4 +1,5 @@
-"""model=mingru, minlstm, lru, s6 (the modern recurrent models, models/residual.py): the scan is the recurrence and
+"""model=mingru, minlstm, lru, s6 (the modern recurrent models, models/residual.py) and transformer (the attention
+reference in the same blocks): the scan is the recurrence and
 differentiates like it, the whole-sequence and step modes give the same numbers, padding never reaches a readout
 (forwards or, bidirectional, backwards), and each trains through the runner like any model."""
 
@@ -12,10 +13,11 @@ from rnnlab.models.mingru import MinGRUNet
 from rnnlab.models.minlstm import MinLSTMNet
 from rnnlab.models.residual import reverse_within
 from rnnlab.models.s6 import S6Net
+from rnnlab.models.transformer import TransformerNet, rotate
 from rnnlab.models.scan import linear_scan, log_space_scan
 from rnnlab.runner.run import run
 
-MODELS = [MinGRUNet, MinLSTMNet, LRUNet, S6Net]
+MODELS = [MinGRUNet, MinLSTMNet, LRUNet, S6Net, TransformerNet]
 
 
 def loop(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -108,7 +110,8 @@ def test_a_step_is_refused_where_it_means_nothing():
 
 @pytest.mark.parametrize("model", ["mingru", pytest.param("minlstm", marks=pytest.mark.slow),
                                    pytest.param("lru", marks=pytest.mark.slow),
-                                   pytest.param("s6", marks=pytest.mark.slow)])  # make test keeps one: 3 minutes
+                                   pytest.param("s6", marks=pytest.mark.slow),
+                                   pytest.param("transformer", marks=pytest.mark.slow)])  # make test keeps one: 3 minutes
 def test_each_learns_index_recall_through_the_runner(tiny_config, tmp_path, model):
     report = run(tiny_config("task=index_recall", f"model={model}", "trainer.max_steps=200"), tmp_path)
     assert report["model"] == model and report["setup"]["model"]["hidden_size"] == 64
@@ -146,3 +149,23 @@ def test_a_model_that_holds_much_per_step_is_evaluated_in_smaller_chunks_and_fit
     assert torch.allclose(s6.eval()(x[:2], lengths[:2]), s6(x, lengths)[:2], atol=1e-5)  # chunks change nothing
     task = SelectiveCopy(length=784, val_size=1000, test_size=10, stop_window=0)
     assert needs(task, s6, 8, 32)[VALIDATION_SET] < 8e9  # was ~88 GB with 1,000 sequences a pass: refused
+
+
+def test_rotary_positions_make_attention_depend_on_distance_not_on_where_it_starts():
+    """RoPE: the score of a query at position i and a key at j depends on i - j alone, and position 0 is unturned."""
+    torch.manual_seed(0)
+    q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
+    score = lambda i, j: (rotate(q, i) * rotate(k, j)).sum()  # noqa: E731
+    assert torch.allclose(score(5, 2), score(13, 10), atol=1e-5) and not torch.allclose(score(5, 2), score(5, 4))
+    assert torch.equal(rotate(q, 0), q)
+
+
+def test_the_transformer_takes_any_width_and_recalls_through_attention_alone():
+    """Widths that the heads do not divide still build (model.params picks any width); with no MLP and one layer,
+    a per-step output still depends on an earlier step through attention."""
+    model = TransformerNet(input_size=3, output_size=2, per_step=True, hidden_size=13, num_layers=1, heads=4,
+                           mlp_ratio=0).eval()
+    x = torch.randn(1, 6, 3)
+    earlier = x.clone()
+    earlier[:, 0] += 1
+    assert (model(earlier, torch.tensor([6]))[0, 5] - model(x, torch.tensor([6]))[0, 5]).abs().max() > 1e-4

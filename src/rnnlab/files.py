@@ -17,6 +17,9 @@ from rnnlab.errors import ConfigError
 
 LAST, BEST = "last.pt", "best.pt"  # the latest state of training (resume) and the best validation weights
 HYDRA_DIR, REPORT, LOCK = ".hydra", "report.json", ".rnnlab.lock"
+# What rnnlab-report writes into the first dir it is given (a sweep dir): rnnlab's own files, which a resumed sweep
+# must take as such, as it takes the PNG figures written beside them.
+REPORT_FILES = ("summary.md", "summary.csv", "summary.tex", "comparison.csv", "comparison.tex")
 
 
 _UMASK = os.umask(0)  # read it (there is no other way), then put it back

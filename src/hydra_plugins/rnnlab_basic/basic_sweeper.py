@@ -12,12 +12,51 @@ sweeper, the default; everything else is Hydra's.
 
 from __future__ import annotations
 
-from typing import Sequence
+import logging
+from pathlib import Path
+from typing import Any, Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper as HydraBasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+log = logging.getLogger(__name__)
 
 
 class BasicSweeper(HydraBasicSweeper):
+    def sweep(self, arguments: list[str]) -> Any:
+        """Hydra's grid; a tuned comparison (study.compare, several seeds) in two stages (rnnlab.sweeps.tuned)."""
+        from rnnlab.sweeps.tuned import chosen, split_stages
+
+        assert self.config is not None and self.launcher is not None and self.hydra_context is not None
+        study = self.config.get("study") or {}
+        if not study.get("compare") or study.get("select", "first_seed") != "first_seed":
+            return super().sweep(arguments)
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        jobs = [job for batch in self.split_arguments(parser.parse_overrides([*self._parse_config(), *arguments]), None)
+                for job in batch]
+        stages = split_stages(jobs)
+        if stages is None:  # one seed: the grid is the whole study
+            return super().sweep(arguments)
+        first, rest = stages
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        log.info("tuned comparison, stage 1: the grid at the first seed (%d jobs)", len(first))
+        returns = [self._launch(first, 0)]
+        second = chosen(first, [r.return_value for r in returns[0]], rest, list(study.get("tune", [])))
+        log.info("stage 2: each chosen setting at the other seeds (%d jobs)", len(second))
+        if second:
+            returns.append(self._launch(second, len(first)))
+        return returns
+
+    def _launch(self, batch: list[list[str]], initial_job_idx: int) -> Sequence[Any]:
+        self.validate_batch_is_legal(batch)
+        results = self.launcher.launch(batch, initial_job_idx=initial_job_idx)
+        for r in results:
+            _ = r.return_value  # a job that raised raises here, as in Hydra's sweep
+        return results
+
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         from rnnlab.sweeps.compose_jobs import compose_jobs
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rnnlab.cli.exits import quiet_when_piped
 from rnnlab.files import write_atomic
+from rnnlab.reporting import comparison
 from rnnlab.reporting.sweep_runs import collect, runs_text
 from rnnlab.reporting.sweep_table import csv_text, latex, markdown, summarise
 
@@ -32,10 +33,18 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarise(runs)
     out = args.dirs[0]
     table = markdown(summary, f"{runs_text(len(runs))} in {', '.join(map(str, args.dirs))}")
+    files = ["summary.csv", "summary.tex"]
+    if study := comparison.study_of(runs):  # a tuned comparison: its table first, the whole grid below
+        tables = comparison.compare(runs, study)
+        first, _, rest = table.partition("\n\n")
+        table = f"{first}\n\n{comparison.markdown(tables)}\n## Every run (the whole grid)\n\n{rest}"
+        write_atomic(out / "comparison.csv", comparison.csv_text(tables))
+        write_atomic(out / "comparison.tex", comparison.latex(tables))
+        files += ["comparison.csv", "comparison.tex"]
     write_atomic(out / "summary.md", table)
     write_atomic(out / "summary.csv", csv_text(summary))
     write_atomic(out / "summary.tex", latex(summary, f"{runs_text(len(runs))} in {out.name}"))
     written = plots(runs, out)
     print(table, end="")
-    print(f"\n{runs_text(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, summary.csv, summary.tex"
+    print(f"\n{runs_text(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, {', '.join(files)}"
           + "".join(f", {p.name}" for p in written))

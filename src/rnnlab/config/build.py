@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from rnnlab.errors import ConfigError
 
@@ -157,10 +157,17 @@ def accepted(cls: type, offered: dict[str, Any], always: tuple[str, ...]) -> dic
     return {k: v for k, v in offered.items() if k in always or k in names}
 
 
+# Keys rnnlab reads from a node itself and never gives its class: a model's parameter budget (runner/width.py sets
+# the width from it).
+READ_BY_RNNLAB = ("params",)
+
+
 def build(node: DictConfig, **kwargs: Any) -> Any:
     """Instantiate ``node`` through its ``_target_``. A ConfigError raised inside comes out as itself; any other
     error in a user's class is one ConfigError naming it and its file (in rnnlab's own classes it is a bug)."""
     _importable_from_start_dir()
+    if any(key in node for key in READ_BY_RNNLAB):
+        node = OmegaConf.masked_copy(node, [k for k in node if k not in READ_BY_RNNLAB])
     try:
         return instantiate(node, _convert_="all", **kwargs)
     except InstantiationException as err:

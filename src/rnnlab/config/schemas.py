@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -33,7 +33,10 @@ from rnnlab.config.task_schemas import (
     MNISTSchema,
     TemporalOrderSchema,
 )
+from rnnlab.config.run_schemas import ModelBudgetSchema, StudySchema, SweepSchema, check_params
 from rnnlab.errors import require, require_choice
+
+__all__ = ["ModelBudgetSchema", "StudySchema", "SweepSchema"]  # defined beside the run's other keys
 
 # ---------------------------------------------------------------------------------------------- model
 
@@ -42,6 +45,7 @@ NONLINEARITIES = ("tanh", "relu")
 ATTENTION = ("none", "additive", "dot", "mean", "report_input")
 ATTENTION_QUERIES = ("learned", "final")
 PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/training/precision.py)
+
 
 
 @dataclass
@@ -60,8 +64,10 @@ class ModelSchema:
     # The initial forget-gate bias: a number (the lstm cell's; 0 for the others) or chrono (Tallec & Ollivier 2018:
     # drawn from the task's sequence length; lstm and gru). Each conf/model/<cell>.yaml sets its own.
     forget_bias: Any = MISSING
+    params: Optional[int] = None  # a parameter budget: the hidden size nearest it (runner/width.py)
 
     def __post_init__(self) -> None:
+        check_params(self.params)
         require_choice("cell", self.cell, CELLS)
         require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
         require(self.num_layers >= 1, "num_layers", self.num_layers, "an integer >= 1")
@@ -93,8 +99,10 @@ class ScratchRNNSchema:
     _target_: str = "rnnlab.models.scratch.ScratchRNN"
     hidden_size: int = MISSING
     bias: bool = MISSING
+    params: Optional[int] = None
 
     def __post_init__(self) -> None:
+        check_params(self.params)
         require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
 
 
@@ -186,10 +194,14 @@ class TrainerSchema:
     checkpoint_every: int = MISSING  # steps between last.pt saves; 0 = only at the end
     progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
     precision: str = MISSING  # fp32 | bf16 (autocast) | auto (bf16 on a CPU with AVX512-BF16 or AMX): src/rnnlab/training/precision.py
+    # A wall-clock budget instead of max_steps: training and its schedule end when it is spent (training/schedules.py)
+    max_minutes: Optional[float] = None
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "max_steps", "eval_every", "log_every"):
             require(getattr(self, key) >= 1, key, getattr(self, key), "an integer >= 1")
+        require(self.max_minutes is None or (math.isfinite(self.max_minutes) and self.max_minutes > 0), "max_minutes",
+                self.max_minutes, "minutes > 0, or null (the budget is max_steps)")
         require(self.clip_grad_norm >= 0, "clip_grad_norm", self.clip_grad_norm, "a norm >= 0 (0 = off)")
         require(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "steps >= 0 (0 = at the end only)")
         require_choice("precision", self.precision, PRECISIONS)
@@ -210,11 +222,6 @@ DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 @dataclass
-class SweepSchema:
-    resume: bool = False  # re-run a sweep into its hydra.sweep.dir, skipping jobs whose report is ok
-
-
-@dataclass
 class RunSchema:
     task: Any = MISSING
     model: Any = MISSING
@@ -229,6 +236,7 @@ class RunSchema:
     reuse_memory: bool = MISSING  # keep freed tensors' memory for the next (src/rnnlab/training/allocator.py)
     resume: bool = MISSING
     sweep: SweepSchema = field(default_factory=SweepSchema)
+    study: StudySchema = field(default_factory=StudySchema)
 
 
 GROUP_SCHEMAS: dict[str, dict[str, type]] = {

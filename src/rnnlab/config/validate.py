@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from rnnlab.config.build import locate, schema_of, where
-from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, RunSchema
+from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, ModelBudgetSchema, RunSchema, StudySchema
 from rnnlab.config.task_schemas import TaskSchema
 from rnnlab.errors import ConfigError, require, show
 
@@ -29,6 +29,11 @@ def validate(cfg: DictConfig) -> None:
         validate_group(cfg, group)
     check_seed(cfg.seed)
     check_device(cfg.device)
+    if "study" in cfg:  # (a config read back from a checkpoint of an older rnnlab has none)
+        try:
+            OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(StudySchema), cfg.study))
+        except ConfigError as err:
+            raise ConfigError(f"study.{err}") from None
     threads = cfg.threads
     require(threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1),
             "threads", threads, "auto or a number of threads >= 1")
@@ -73,7 +78,7 @@ def validate_group(cfg: DictConfig, group: str) -> None:
 # What rnnlab passes to the constructors of a group itself (not config keys), and the schema whose checks a class
 # without a schema of its own still gets.
 SUPPLIED = {"model": ("input_size", "output_size", "per_step", "sequence_steps"), "task": ()}
-BASES = {"task": TaskSchema}
+BASES = {"task": TaskSchema, "model": ModelBudgetSchema}
 TASK_BASE = "rnnlab.tasks.base.Task"  # by name: tasks sit above this layer
 
 

@@ -62,7 +62,19 @@ class LRUNet(ResidualNet):
     name = "lru"
 
     def __init__(self, input_size: int, output_size: int, per_step: bool, r_min: float = 0.9, r_max: float = 0.999,
-                 max_phase: float = 2 * math.pi, **common: Any) -> None:
+                 max_phase: float = 2 * math.pi, recurrent_lr_scale: float = 0.5, **common: Any) -> None:
         require(0 <= r_min < r_max <= 1, "model.r_min", r_min, f"0 <= r_min < r_max <= 1 (r_max={r_max})")
         require(max_phase > 0, "model.max_phase", max_phase, "a number > 0")
+        require(recurrent_lr_scale > 0, "model.recurrent_lr_scale", recurrent_lr_scale, "a multiple of the lr > 0")
         super().__init__(input_size, output_size, per_step, r_min=r_min, r_max=r_max, max_phase=max_phase, **common)
+        self.recurrent_lr_scale = recurrent_lr_scale
+
+    def optimizer_groups(self) -> list[dict[str, Any]]:
+        """The recurrence's own parameters (nu, theta, gamma) at a fraction of the rate and without weight decay, as
+        the paper trains them (training/param_groups.py)."""
+        recurrent = [p for name, p in self.named_parameters() if name.rsplit(".", 1)[-1] in RECURRENT]
+        return [{"name": "recurrent (nu, theta, gamma)", "params": recurrent, "lr_scale": self.recurrent_lr_scale,
+                 "weight_decay": 0.0}]
+
+
+RECURRENT = ("nu_log", "theta_log", "gamma_log")

@@ -89,6 +89,11 @@ class S6Net(ResidualNet):
                          conv_kernel=conv_kernel, **common)
         self.state_size, self.expand = state_size, expand
 
+    def optimizer_groups(self) -> list[dict[str, Any]]:
+        """A (A_log) and the skip D without weight decay, as Mamba trains them (training/param_groups.py)."""
+        kept = [p for name, p in self.named_parameters() if name.rsplit(".", 1)[-1] in ("A_log", "D")]
+        return [{"name": "A and D", "params": kept, "weight_decay": 0.0}]
+
     def floats_per_step(self) -> int:
         """Per step and block: the norms, u and z and their convolution (4 x inner), dt, and a, b, h over every
         (channel, state) pair, the bulk of it."""

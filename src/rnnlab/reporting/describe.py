@@ -53,11 +53,31 @@ def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, 
         "scheduler": _class_name(cfg.scheduler._target_),  # CosineAnnealingLR, ConstantLR
         "trainer": {
             "batch_size": trainer.batch_size, "max_steps": trainer.max_steps,
+            **({"max_minutes": trainer.max_minutes} if trainer.get("max_minutes") is not None else {}),
             "clip_grad_norm": trainer.clip_grad_norm, "early_stop": trainer.early_stop,
             "precision": trainer.precision,
         },
         "seed": cfg.seed,
     }
+
+
+def budget(cfg: DictConfig) -> dict[str, Any]:
+    """What a comparison held equal: the steps (the default) or the minutes of training, and the parameter count
+    the width was fitted to (model.params), if any."""
+    minutes = cfg.trainer.get("max_minutes")
+    held = {"kind": "time", "minutes": minutes} if minutes is not None else {"kind": "steps", "steps": cfg.trainer.max_steps}
+    if cfg.model.get("params") is not None:
+        held["params"] = cfg.model.params
+    return held
+
+
+def budget_text(held: dict[str, Any], steps_reached: int | None = None) -> str:
+    """'5,000 steps', '2 minutes of training (731 steps reached)', '..., width fitted to 50,000 parameters'."""
+    if held["kind"] == "time":
+        text = f"{held['minutes']:g} minutes of training" + (f" ({steps_reached:,} steps reached)" if steps_reached else "")
+    else:
+        text = f"{held['steps']:,} steps"
+    return text + (f", width fitted to {held['params']:,} parameters (model.params)" if "params" in held else "")
 
 
 def model_name(model) -> str:
@@ -99,6 +119,8 @@ def hparams(setup: dict[str, Any]) -> dict[str, bool | int | float | str]:
     flat["scheduler"] = setup["scheduler"]
     flat["trainer.batch_size"] = setup["trainer"]["batch_size"]
     flat["trainer.max_steps"] = setup["trainer"]["max_steps"]
+    if "max_minutes" in setup["trainer"]:
+        flat["trainer.max_minutes"] = setup["trainer"]["max_minutes"]
     flat["seed"] = setup["seed"]
     return flat
 

@@ -9,6 +9,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from rnnlab.reporting.describe import budget_text
+
 from rnnlab.files import write_atomic
 
 # The by-length breakdown is named after the task's headline metric.
@@ -50,12 +52,14 @@ def _setup_lines(setup: dict[str, Any]) -> list[str]:
 
     optimizer = setup["optimizer"]
     trainer = setup["trainer"]
+    steps = (f"a budget of {trainer['max_minutes']:g} minutes" if "max_minutes" in trainer
+             else f"at most {trainer['max_steps']:,} steps")
     return [
         f"- task: {setup['task']['name']} ({settings(setup['task'])})",
         f"- model: {setup['model']['name']} ({settings(setup['model'], ('name', 'cell', 'params'))}), "
         f"{setup['model']['params']:,} parameters",
         f"- loss: {setup['loss']}; optimizer: {optimizer['name']} ({settings(optimizer)}); schedule: {setup['scheduler']}",
-        f"- batch size {trainer['batch_size']}, at most {trainer['max_steps']:,} steps, "
+        f"- batch size {trainer['batch_size']}, {steps}, "
         f"gradient clip {trainer['clip_grad_norm']}, early stop {'on' if trainer['early_stop'] else 'off'}; seed {setup['seed']}",
     ]
 
@@ -68,6 +72,9 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
     lines.append(f"- status: **{report['status']}**")
     if "setup" in report:
         lines += _setup_lines(report["setup"])
+    lines += [f"- optimizer group {group}" for group in report.get("optimizer_groups", [])]
+    if "budget" in report:  # what a comparison of this run with others held equal
+        lines.append(f"- budget: {budget_text(report['budget'], report.get('train', {}).get('steps'))}")
     precision = f", precision {report['precision']}" if "precision" in report else ""  # what trainer.precision chose
     if "precision_before_resume" in report:
         precision += f" (before the resume: {report['precision_before_resume']})"

@@ -189,13 +189,13 @@ def latex(summary: Summary, caption: str) -> str:
             lower = any(word in summary.header[i] for word in LOWER_IS_BETTER)
             best[i] = min(finite) if lower else max(finite)
     shown = [i for i, c in enumerate(summary.header) if c not in ("run", "train s")]
-    lines = ["\\begin{table}[t]", "\\centering", f"\\caption{{{_tex(caption)}}}",
+    lines = ["\\begin{table}[t]", "\\centering", f"\\caption{{{tex(caption)}}}",
              "\\begin{tabular}{" + "".join("r" if _numeric(summary, i) else "l" for i in shown) + "}", "\\toprule",
-             " & ".join(_tex(summary.header[i]) for i in shown) + " \\\\", "\\midrule"]
+             " & ".join(tex(summary.header[i]) for i in shown) + " \\\\", "\\midrule"]
     for row in summary.rows:
         cells = []
         for i in shown:
-            text = _tex(_cell(summary.header[i], row[i])).replace(" ± ", " $\\pm$ ")
+            text = tex(_cell(summary.header[i], row[i])).replace(" ± ", " $\\pm$ ")
             if i in best and isinstance(row[i], list) and row[i] and interval(row[i])[0] == best[i]:
                 text = f"\\textbf{{{text}}}"
             cells.append(text)
@@ -208,7 +208,7 @@ def _numeric(summary: Summary, column: int) -> bool:
     return all(isinstance(row[column], (int, float, list)) for row in summary.rows)
 
 
-def _tex(text: object) -> str:
+def tex(text: object) -> str:
     out = str(text)
     for char, escaped in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("$", "\\$"), ("#", "\\#"),
                           ("_", "\\_"), ("{", "\\{"), ("}", "\\}")):

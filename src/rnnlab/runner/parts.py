@@ -20,6 +20,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.files import LAST, require_last_checkpoint
 from rnnlab.models.losses import Loss
 from rnnlab.runner.memory import check_memory
+from rnnlab.runner.width import fit_width
 from rnnlab.runner.protocol import (
     LARGEST_TRIED,
     check_model_class,
@@ -29,6 +30,8 @@ from rnnlab.runner.protocol import (
 from rnnlab.tasks.base import Task
 from rnnlab.training.checkpoints import load_checkpoint
 from rnnlab.training.loop import Parts
+from rnnlab.training.param_groups import param_groups
+from rnnlab.training.schedules import TimedSchedule
 from rnnlab.training.precision import check_precision
 
 
@@ -63,6 +66,7 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     shape = accepted(model_cls, {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
                                  "sequence_steps": task.steps()}, always=("input_size", "output_size", "per_step"))
     check_model_class(model_cls)
+    fit_width(cfg, model_cls, shape)  # model.params: the width nearest that many parameters
     with torch.device("meta"):  # the model's own checks and its size: shapes without memory
         on_meta = build(cfg.model, **shape)
     check_memory(task, on_meta, outputs, cfg.trainer.batch_size, device)  # before anything large is allocated
@@ -85,12 +89,15 @@ def _own(node: DictConfig) -> bool:
 def build_run(cfg: DictConfig, device: torch.device) -> Parts:
     """All the objects of a run: build_parts, then the optimizer and its schedule."""
     task, model, loss_fn = build_parts(cfg, device)
-    optimizer = build(cfg.optimizer)(model.parameters())
-    return Parts(task, model, loss_fn, optimizer, build(cfg.scheduler)(optimizer))
+    optimizer = build(cfg.optimizer)(param_groups(model, cfg.optimizer.lr))
+    scheduler = build(cfg.scheduler)(optimizer)
+    if cfg.trainer.get("max_minutes") is not None:  # the schedule spans the time budget, not the steps
+        scheduler = TimedSchedule(scheduler, 60 * cfg.trainer.max_minutes)
+    return Parts(task, model, loss_fn, optimizer, scheduler)
 
 
 RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
-TRAINING_MUST_MATCH = ("batch_size", "clip_grad_norm", "early_stop")
+TRAINING_MUST_MATCH = ("batch_size", "clip_grad_norm", "early_stop", "max_minutes")
 
 
 def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:

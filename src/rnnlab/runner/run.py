@@ -24,7 +24,7 @@ from rnnlab.config.build import build
 from rnnlab.config.validate import validate
 from rnnlab.files import LAST
 from rnnlab.models.losses import Loss
-from rnnlab.reporting.describe import describe, hparams, run_name
+from rnnlab.reporting.describe import budget, describe, hparams, run_name
 from rnnlab.reporting.figures import save_figure
 from rnnlab.reporting.run_report import (
     by_length_key,
@@ -38,6 +38,7 @@ from rnnlab.tasks.base import COUNTS, Task, abbreviate
 from rnnlab.training.allocator import reuse_freed_memory
 from rnnlab.training.checkpoints import Checkpoints
 from rnnlab.training.loop import Interrupts, fit
+from rnnlab.training.param_groups import describe_groups
 from rnnlab.training.precision import autocast_dtype
 from rnnlab.training.testing import TestOutcome, score_tests
 from rnnlab.training.threads import ThreadPolicy, work_per_step
@@ -83,6 +84,8 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         logger = build(cfg.logger, log_dir=run_dir)
         report = _header(cfg, parts.task, parts.model, parts.loss_fn, device, job_label())
     report["precision"] = precision
+    if groups := describe_groups(parts.optimizer):  # a model's own learning rates (training/param_groups.py)
+        report["optimizer_groups"] = groups
     if resume is not None and resume.get("precision", precision) != precision:  # auto on another CPU, say
         report["precision_before_resume"] = resume["precision"]
         log.warning("resumed in %s: the run trained in %s before (trainer.precision=%s on this device)", precision,
@@ -126,8 +129,12 @@ def _figure_title(report: dict[str, Any]) -> str:
 
 
 def _training_summary(result) -> dict[str, Any]:
-    return {"steps": result.steps, "sequences_seen": result.sequences_seen, "wall_s": round(result.wall_s, 3),
-            "samples_per_s": round(result.samples_per_s, 1), "stopped_early": result.stopped_early}
+    summary = {"steps": result.steps, "sequences_seen": result.sequences_seen, "wall_s": round(result.wall_s, 3),
+               "samples_per_s": round(result.samples_per_s, 1), "stopped_early": result.stopped_early,
+               "stopped_by": result.stopped_by}
+    if result.budget_s is not None:  # trainer.max_minutes: the seconds of the budget spent
+        summary["budget_s"] = round(result.budget_s, 3)
+    return summary
 
 
 def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.device, job: str) -> dict[str, Any]:
@@ -143,9 +150,12 @@ def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.dev
         "params": described["model"]["params"],
         "device": str(device),
         "seed": cfg.seed,
+        "budget": budget(cfg),
         "metric": task.metric,
         "chance": task.chance,
         **({"reference": reference} if reference else {}),
+        **({"published": task.published} if task.published else {}),  # by model: the comparison's anchor column
+        **({"study": OmegaConf.to_container(cfg.study)} if cfg.get("study", {}).get("compare") else {}),
         "setup": described,
     }
 

@@ -23,14 +23,14 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rnnlab.errors import ConfigError
-from rnnlab.files import HYDRA_DIR, LAST, LOCK, REPORT
+from rnnlab.files import HYDRA_DIR, LAST, LOCK, REPORT, REPORT_FILES
 
 NAME_MAX = 255  # bytes in one path component, on the file systems rnnlab runs on
 # What a command that was stopped before training leaves in a run dir (Hydra's .hydra/ and log, rnnlab's lock): such
 # a dir holds no run, and a new run may use it.
 LEFTOVERS = {HYDRA_DIR, "rnnlab.log", LOCK}
-SWEEP_FILES = {LOCK, "multirun.yaml", "optuna.db", "optimization_results.yaml", ".submitit", "summary.md",
-               "summary.csv"}  # what sweepers, launchers and rnnlab-report write beside the jobs
+SWEEP_FILES = {LOCK, "multirun.yaml", "optuna.db", "optimization_results.yaml", ".submitit",
+               *REPORT_FILES}  # what sweepers, launchers and rnnlab-report write beside the jobs
 
 
 def holds_a_run(directory: Path) -> bool:

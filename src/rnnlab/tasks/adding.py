@@ -31,6 +31,7 @@ class Adding(FixedLengthTask):
     per_step = False
     # What always predicting 1 reaches: P(|a + b - 1| < 0.04) for a, b ~ U(0, 1).
     chance = 2 * TOLERANCE - TOLERANCE**2
+    published = {"lstm": "MSE 0.164 at T=600 (TCN Table 1)", "gru": "MSE 5.3e-5 at T=600 (TCN Table 1)"}
 
     def make_batch(
         self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None

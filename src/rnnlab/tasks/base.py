@@ -152,6 +152,10 @@ class Task(ABC):
         """Numbers to read the result against (a baseline, published results): report.md lists them."""
         return []
 
+    # Published results by model name (the option's name: lstm, s6, transformer), shown beside each model's row of a
+    # tuned comparison (rnnlab-report); only what a paper reports for a setting close to this task's.
+    published: dict[str, str] = {}
+
     def relevant_steps(self, batch: Batch) -> Tensor | None:
         """(n, steps) bool: the steps that decide the answer, where the task knows them (None: it does not).
         Attention figures mark them, and test.attention_on_target is the weight an attention model puts there."""

@@ -11,6 +11,7 @@ checkpoint, on SIGINT/SIGTERM, and without touching the last good checkpoint on 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import signal
@@ -30,6 +31,7 @@ from rnnlab.reporting.logger import NullLogger
 from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
 from rnnlab.training.checkpoints import Checkpoints, capture_rng, restore_rng
 from rnnlab.training.precision import autocast_dtype
+from rnnlab.training.schedules import TimedSchedule
 from rnnlab.training.state import RecentSequences, TrainState
 
 
@@ -46,6 +48,8 @@ class TrainResult:
     loop_s: float = 0.0  # this call's training loop with its logging, progress bar and checks; no final validation
     work_s: float = 0.0  # the part of loop_s spent on the training work; loop_s / work_s - 1 is the runner's overhead
     best_val: float | None = None  # the best validation value of the task's metric (what best.pt holds)
+    stopped_by: str = ""  # max_steps, criterion, time budget, interrupted, diverged
+    budget_s: float | None = None  # trainer.max_minutes: the seconds of the budget spent (every session)
 
 
 EVAL_CHUNK, EVAL_BYTES = 1000, 2 << 30
@@ -131,8 +135,10 @@ class Parts(NamedTuple):
     scheduler: Any  # torch.optim.lr_scheduler.LRScheduler
 
 
-# Why a loop ends. A criterion or max_steps stop is a finished run ("ok"); the other two are not tested.
+# Why a loop ends. A criterion, max_steps or time budget stop is a finished run ("ok"); the other two are not tested.
 MAX_STEPS, CRITERION, INTERRUPTED, DIVERGED = "max_steps", "criterion", "interrupted", "diverged"
+TIME_BUDGET = "time budget"  # trainer.max_minutes spent
+FINISHED = (MAX_STEPS, CRITERION, TIME_BUDGET)
 
 
 class Training:
@@ -149,6 +155,7 @@ class Training:
         self.val: dict | None = None
         self.diverged = ""  # the non-finite loss and its step
         self.autocast = autocast_dtype(trainer.precision, device)
+        self.timed = parts.scheduler if isinstance(parts.scheduler, TimedSchedule) else None  # trainer.max_minutes
 
     def restore(self, resume: dict[str, Any]) -> None:
         """Continue from a loaded last.pt: the same steps, batches and numbers as a run that never stopped."""
@@ -159,7 +166,8 @@ class Training:
         restore_rng(resume["rng"], self.generator)
         p.task.load_state_dict(resume["task"])
         self.state.load_state_dict(resume["trainer"], self.trainer.batch_size)
-        if self.state.finished and self.state.step < self.trainer.max_steps and not self.state.recent.all_right:
+        if self.state.finished and self.state.step < self.trainer.max_steps and not self.state.recent.all_right \
+                and self.timed is None:
             self.state.finished = False  # it stopped at the old max_steps: train on to the new one
 
     def save_last(self) -> None:
@@ -207,11 +215,16 @@ class Training:
         """Steps until a stop: (why it stopped, the seconds of training work in this call)."""
         trainer, state, work_s = self.trainer, self.state, 0.0
         if state.finished:  # a resumed run whose training had ended: straight to the test
-            return (CRITERION if state.recent.all_right else MAX_STEPS), work_s
-        bar = tqdm(total=trainer.max_steps, initial=state.step, desc=self.parts.task.name, unit="step",
-                   disable=None if trainer.progress else True)
+            return (CRITERION if state.recent.all_right else TIME_BUDGET if self.timed else MAX_STEPS), work_s
+        if self.timed is not None:  # steps until the clock says stop: no step count
+            self.timed.start()
+            steps: Any = itertools.count(state.step + 1)
+        else:
+            steps = range(state.step + 1, trainer.max_steps + 1)
+        bar = tqdm(total=None if self.timed else trainer.max_steps, initial=state.step, desc=self.parts.task.name,
+                   unit="step", disable=None if trainer.progress else True)
         try:
-            for step in range(state.step + 1, trainer.max_steps + 1):
+            for step in steps:
                 work = self.step(step, bar)
                 if work is None:
                     return DIVERGED, work_s
@@ -224,6 +237,8 @@ class Training:
                     return INTERRUPTED, work_s
                 if trainer.checkpoint_every and step % trainer.checkpoint_every == 0:
                     self.save_last()
+                if self.timed is not None and self.timed.done:
+                    return TIME_BUDGET, work_s
             return MAX_STEPS, work_s
         finally:
             bar.close()
@@ -241,8 +256,9 @@ def fit(parts: Parts, trainer, device: torch.device, seed: int, logger: NullLogg
     with Interrupts() as interrupts:
         stop, work_s = training.loop(interrupts)
     loop_s = time.perf_counter() - loop_started
+    budget_s = training.timed.elapsed() if training.timed is not None else None  # before the final validation
     state = training.state
-    if stop in (MAX_STEPS, CRITERION):
+    if stop in FINISHED:
         state.finished = True
         training.validate()
     if stop != DIVERGED:  # a non-finite loss leaves last.pt as it was: the last good weights
@@ -253,7 +269,8 @@ def fit(parts: Parts, trainer, device: torch.device, seed: int, logger: NullLogg
         samples_per_s=state.sequences / state.train_time if state.train_time > 0 else 0.0, loop_s=loop_s,
         work_s=work_s, stopped_early=stop == CRITERION, status=status, val=training.val,
         signal=interrupts.signal if stop == INTERRUPTED else None,
-        best_val=state.best if math.isfinite(state.best) else None,
+        best_val=state.best if math.isfinite(state.best) else None, stopped_by=stop,
+        budget_s=budget_s,
     )
 
 

@@ -9,6 +9,7 @@ the full rate to leave it, then a falling rate so that a late RMSprop spike cann
 from __future__ import annotations
 
 import math
+import time
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
@@ -40,3 +41,49 @@ class HoldCosine(LRScheduler):
         return [base * hold_cosine_factor(step, self.total_steps, self.warmup, self.hold,
                                           min(1.0, self.eta_min / base) if base > 0 else 0.0)
                 for base in self.base_lrs]
+
+
+class TimedSchedule:
+    """A step schedule (cosine, hold_cosine, constant) driven by the share of a wall-clock budget spent instead of
+    the steps taken: trainer.max_minutes. At each step the wrapped schedule is put where it would be after that
+    share of its span (T_max or total_steps), through its closed form, so the cosine reaches eta_min as the budget
+    ends. The seconds spent are counted from `start()` in each session and kept in last.pt, so a resumed run spends
+    only what is left. Equal-time comparisons are not reproducible to the step (the clock decides where they end).
+    """
+
+    def __init__(self, scheduler: LRScheduler, budget_s: float) -> None:
+        self.scheduler, self.budget_s = scheduler, budget_s
+        self.span = float(getattr(scheduler, "T_max", None) or getattr(scheduler, "total_steps", None) or 1)
+        self.spent, self._since = 0.0, None  # seconds of sessions before this one; this session's start
+
+    def start(self) -> None:
+        self._since = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self.spent + (time.perf_counter() - self._since if self._since is not None else 0.0)
+
+    @property
+    def done(self) -> bool:
+        return self.elapsed() >= self.budget_s
+
+    def progress(self) -> float:
+        return min(1.0, self.elapsed() / self.budget_s)
+
+    def step(self) -> None:
+        inner = self.scheduler
+        inner.last_epoch = self.progress() * self.span
+        closed_form = getattr(inner, "_get_closed_form_lr", None)  # torch's schedules; ours are closed forms
+        rates = closed_form() if callable(closed_form) else inner.get_lr()
+        for group, rate in zip(inner.optimizer.param_groups, rates):
+            group["lr"] = rate
+        inner._last_lr = list(rates)
+
+    def get_last_lr(self) -> list[float]:
+        return self.scheduler.get_last_lr()
+
+    def state_dict(self) -> dict:
+        return {"scheduler": self.scheduler.state_dict(), "spent": self.elapsed()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.spent = state["spent"]

@@ -1,0 +1,234 @@
+"""A tuned comparison: each compared value (a model) at the setting that was best on validation, tested over seeds.
+
+    rnnlab -m experiment=compare_mqar            # study.compare=model, study.tune=[optimizer.lr]: grid x seeds
+    rnnlab-report outputs/multirun/<date_time>   # this table first, the whole grid below it
+
+A sweep whose runs declare `study.compare` (what is compared: `model`) and `study.tune` (what is tuned for each
+compared value: `[optimizer.lr]`) runs the tuned grid at the first seed and the chosen setting at the others
+(sweeps/tuned.py), or the whole grid at every seed (`study.select=all_seeds`). For each compared value the setting
+with the best **validation** value of the task's metric is chosen (never the test), on the seeds every setting ran
+at (the first; every seed for a whole grid): the choice the sweeper made. The table gives that setting's test
+metrics as mean ± 95% interval over all its seeds. Every other key that varies (the task, say) makes
+a table of its own. A row whose every tuned setting stayed at chance on validation says so: the grid, not one
+unlucky rate, found nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+
+from rnnlab.reporting.intervals import interval
+from rnnlab.reporting.sweep_runs import Run, varied_keys
+from rnnlab.reporting.sweep_table import tex as _tex
+
+AT_CHANCE = 0.02  # a validation value within this of chance (on a 0-1 metric) learned nothing
+GROUP_COLUMNS = {"model": "model.cell", "task": "task"}  # a swept config group and the column that names its option
+
+
+def column(key: str) -> str:
+    """The settings column a swept key shows as: `model` (a group) is `model.cell`, `optimizer.lr` itself."""
+    return GROUP_COLUMNS.get(key, key)
+
+
+def study_of(runs: list[Run]) -> dict | None:
+    """The study the runs declare (report.json "study"), when every finished run declares the same one."""
+    studies = [r.report.get("study") for r in runs if r.ok]
+    if not studies or any(s != studies[0] for s in studies) or not studies[0]:
+        return None
+    return studies[0]
+
+
+@dataclass
+class Setting:
+    """One tuned setting of one compared value, over its seeds."""
+
+    values: dict[str, object]
+    runs: list[Run]
+
+    def val(self, metric: str, seeds: set | None = None) -> float:
+        """The mean validation value over the runs (of the given seeds only, where given)."""
+        return interval([r.report.get("val", {}).get(metric, math.nan) for r in self.runs
+                         if seeds is None or r.settings.get("seed") in seeds])[0]
+
+
+@dataclass
+class Row:
+    compared: str
+    chosen: Setting
+    grid: list[Setting]
+    metric: str
+    chance: float | None
+    published: str = ""
+
+    @property
+    def grid_at_chance(self) -> bool:
+        if self.chance is None:
+            return False
+        vals = [s.val(self.metric) for s in self.grid]
+        return all(not math.isfinite(v) or v <= self.chance + AT_CHANCE for v in vals)
+
+
+@dataclass
+class Table:
+    context: dict[str, object]  # what the table's runs share that other tables differ in (the task)
+    compare: str
+    tune: list[str]
+    metric: str
+    rows: list[Row] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+
+
+def compare(runs: list[Run], study: dict) -> list[Table]:
+    """One table per context; in each, one row per compared value at its validation-chosen setting."""
+    ok = [r for r in runs if r.ok]
+    by, tuned = column(study["compare"]), [column(k) for k in study.get("tune", [])]
+    context_keys = _context_keys(ok, by, tuned)
+    contexts: dict[tuple, list[Run]] = {}
+    for r in ok:
+        key = (*(str(r.settings.get(k, "")) for k in context_keys), budget_text(r.report.get("budget") or {}))
+        contexts.setdefault(key, []).append(r)
+    tables = []
+    for key, members in contexts.items():
+        first = members[0].report
+        metric = first["metric"]
+        context = {"task": first["task"], **dict(zip(context_keys, key)), "budget": key[-1]}
+        table = Table(context, study["compare"], list(study.get("tune", [])), metric,
+                      references=list(first.get("reference", [])))
+        compared: dict[str, dict[tuple, Setting]] = {}
+        for r in members:
+            values = {k: r.settings.get(k, "") for k in tuned}
+            grid = compared.setdefault(str(r.settings.get(by, "")), {})
+            grid.setdefault(tuple(map(str, values.values())), Setting(values, [])).runs.append(r)
+        for name, grid in compared.items():
+            settings = list(grid.values())
+            # chosen on the seeds every setting ran at: all of them for a whole grid, the first in two stages
+            common = set.intersection(*({r.settings.get("seed") for r in s.runs} for s in settings))
+            scored = [s for s in settings if math.isfinite(s.val(metric, common))]
+            chosen = max(scored, key=lambda s: s.val(metric, common)) if scored else settings[0]
+            published = (first.get("published") or {}).get(name, "")
+            table.rows.append(Row(name, chosen, settings, metric, first.get("chance"), published))
+        tables.append(table)
+    return tables
+
+
+def _context_keys(runs: list[Run], by: str, tuned: list[str]) -> list[str]:
+    """The keys that split the runs into tables: those that vary among the runs of one compared value (the task),
+    less the tuned keys, the seed and the model's own keys (each model has its own width)."""
+    groups: dict[str, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(str(r.settings.get(by, "")), []).append(r)
+    within = {k for group in groups.values() for k in varied_keys(group)}
+    return [k for k in varied_keys(runs) if k in within and k not in (by, *tuned, "seed") and not k.startswith("model.")]
+
+
+def budget_text(budget: dict) -> str:
+    """'5000 steps', '2 min', with '50,000 params' where the width was fitted: what a table's rows held equal."""
+    if not budget:
+        return ""
+    text = f"{budget['minutes']:g} min" if budget.get("kind") == "time" else f"{budget.get('steps')} steps"
+    return text + (f", {budget['params']:,} params" if "params" in budget else "")
+
+
+def _pooled(values: list[float]) -> str:
+    mean, half, n = interval(values)
+    if not math.isfinite(mean):
+        return "nan"
+    small = 0 < abs(mean) < 1e-2
+    text = f"{mean:.2e}" if small else f"{mean:.4f}"
+    return text + ((f" ± {half:.2e}" if small else f" ± {half:.4f}") if half is not None else "")
+
+
+def _test_columns(table: Table) -> list[str]:
+    """The headline test metric, and the test metric at each tested length where the task tests by length."""
+    lengths: list[str] = []
+    for row in table.rows:
+        for r in row.chosen.runs:
+            for length in (r.report.get("test_by_length") or {}):
+                if length not in lengths:
+                    lengths.append(length)
+    return [f"test/{table.metric}", *(f"test/{table.metric}@{n}" for n in sorted(lengths, key=int))]
+
+
+def _test_values(run: Run, column_name: str, metric: str) -> float:
+    if "@" in column_name:
+        length = column_name.rsplit("@", 1)[1]
+        return (run.report.get("test_by_length") or {}).get(length, {}).get(metric, math.nan)
+    return run.report.get("test", {}).get(metric, math.nan)
+
+
+def rows_of(table: Table) -> tuple[list[str], list[list[str]]]:
+    """The table as text cells: header and rows."""
+    tests = _test_columns(table)
+    header = [table.compare, *(f"chosen {k}" for k in table.tune), "params", "seeds", f"val/{table.metric}", *tests,
+              "grid", "published"]
+    rows = []
+    for row in table.rows:
+        runs = row.chosen.runs
+        params = sorted({r.report.get("params") for r in runs if r.report.get("params") is not None})
+        cells = [row.compared, *(str(v) for v in row.chosen.values.values()), ", ".join(f"{p:,}" for p in params),
+                 str(len(runs)), _pooled([r.report.get("val", {}).get(table.metric, math.nan) for r in runs])]
+        cells += [_pooled([_test_values(r, c, table.metric) for r in runs]) for c in tests]
+        size = f"{len(row.grid)} settings"
+        cells.append(f"{size}, all at chance" if row.grid_at_chance else size)
+        cells.append(row.published)
+        rows.append(cells)
+    return header, rows
+
+
+def _title(table: Table) -> str:
+    where = ", ".join(f"{k}={v}" for k, v in table.context.items())
+    tuned = ", ".join(table.tune) or "nothing"
+    return f"{where + ': ' if where else ''}each {table.compare} at its best {tuned} on validation {table.metric}"
+
+
+def markdown(tables: list[Table]) -> str:
+    lines = ["## Comparison", "",
+             "Each row: the setting with the best mean validation value over its seeds (never the test), then its "
+             "test metrics as mean ± the 95% confidence interval over those seeds (Student's t). `grid`: how many "
+             "settings were tried; 'all at chance' when none of them rose above chance on validation.", ""]
+    for table in tables:
+        header, rows = rows_of(table)
+        lines += [f"### {_title(table)}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        if table.references:
+            lines += ["", *[f"- {line}" for line in table.references]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def csv_text(tables: list[Table]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(csv_rows(tables))
+    return out.getvalue()
+
+
+def csv_rows(tables: list[Table]) -> list[list[object]]:
+    """Plain numbers for a plotting script: one line per (context, compared value), means and interval half-widths."""
+    out: list[list[object]] = [["context", "compared", "chosen", "seeds", "column", "mean", "ci95"]]
+    for table in tables:
+        context = ", ".join(f"{k}={v}" for k, v in table.context.items())
+        for row in table.rows:
+            chosen = ",".join(f"{k}={v}" for k, v in row.chosen.values.items())
+            runs = row.chosen.runs
+            for name in [f"val/{table.metric}", *_test_columns(table)]:
+                values = ([r.report.get("val", {}).get(table.metric, math.nan) for r in runs] if name.startswith("val/")
+                          else [_test_values(r, name, table.metric) for r in runs])
+                mean, half, _ = interval(values)
+                out.append([context, row.compared, chosen, len(runs), name, mean, "" if half is None else half])
+    return out
+
+
+def latex(tables: list[Table]) -> str:
+    """The comparison for a paper (booktabs), one table per context."""
+    out = []
+    for table in tables:
+        header, rows = rows_of(table)
+        out += ["\\begin{table}[t]", "\\centering", f"\\caption{{{_tex(_title(table))}}}",
+                "\\begin{tabular}{" + "l" * (1 + len(table.tune)) + "r" * (len(header) - 3 - len(table.tune)) + "ll}",
+                "\\toprule", " & ".join(_tex(h) for h in header) + " \\\\", "\\midrule"]
+        out += [" & ".join(_tex(c).replace(" ± ", " $\\pm$ ") for c in row) + " \\\\" for row in rows]
+        out += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
+    return "\n".join(out)
