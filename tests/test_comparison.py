@@ -199,3 +199,12 @@ def test_a_users_model_is_sized_by_its_width_key_or_refused_in_one_line(tmp_path
                          "hydra.run.dir=fixed", cwd=tmp_path)
     assert fixed.returncode == 2 and "model.params=3000: Fixed" in fixed.stderr and "no width key hidden_size" in fixed.stderr
     assert "Traceback" not in fixed.stderr and not (tmp_path / "fixed").exists()
+
+
+def test_report_names_the_recipe_files_a_run_composed(tmp_path, command_here):
+    result = command_here("rnnlab", "task=adding", "model=lru", "debug=tiny", "logger=none", "hydra.run.dir=run",
+                          cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "run" / "report.json").read_text())["recipes"] == [
+        "conf/task_model_defaults/adding_lru.yaml"]
+    assert "- recipes applied: conf/task_model_defaults/adding_lru.yaml" in (tmp_path / "run" / "report.md").read_text()

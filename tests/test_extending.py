@@ -141,7 +141,7 @@ not_a_class = 3
 
 
 @pytest.mark.parametrize("group,target,args,message", [
-    ("model", "{m}.WrongShape", [], "model {m}.WrongShape ({dir}/{m}.py): forward returned (2, 5, 10) for x (2, 5, 10); "
+    ("model", "{m}.WrongShape", [], "model {m}.WrongShape ({dir}/{m}.py): forward returned (2, 5, 10) for x (2, 5, 10) in eval mode; "
      "index_recall needs one output per sequence: (2, 10)"),
     ("model", "{m}.WrongShape", ["model.width=abc"], "model.width=abc is not allowed: expected an integer"),
     ("model", "{m}.WrongShape", ["model.widht=3"], "model.widht is not a key of model: choose one of width"),

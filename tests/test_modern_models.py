@@ -140,7 +140,7 @@ def test_a_model_that_holds_much_per_step_is_evaluated_in_smaller_chunks_and_fit
     """S6 at 784 steps and width 128 holds ~88 MB a sequence: 1,000 at once would need ~88 GB."""
     from rnnlab.runner.memory import VALIDATION_SET, needs
     from rnnlab.tasks.selective_copy import SelectiveCopy
-    from rnnlab.training.loop import EVAL_CHUNK, eval_chunk
+    from rnnlab.training.evaluate import EVAL_CHUNK, eval_chunk
 
     s6 = S6Net(1, 10, False, hidden_size=128)
     assert 1 <= eval_chunk(s6, 784) < 100 and eval_chunk(s6, 10) == EVAL_CHUNK

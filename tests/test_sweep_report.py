@@ -100,3 +100,30 @@ def test_runs_without_a_recorded_setup_are_read_from_their_overrides(tmp_path, c
     assert header.startswith("| run | model.hidden_size | optimizer.lr |") and "| 0 | 4 |  |  | 0.6000" in table
     assert f"| {tmp_path / 'b' / '0'} |  | 0.1 |" in table  # a run outside the first dir: its full path
     assert (tmp_path / "a" / "metric_vs_hidden_size.png").exists()
+
+
+def test_a_mixture_of_tasks_gets_one_table_and_plots_per_task(tmp_path, command_here):
+    """Runs of tasks with different headline metrics: no KeyError after half the files were written."""
+    for number, (task, metric) in enumerate((("binary_addition", "bit_acc"), ("adding", "acc"))):
+        run = report(0.9, seed=0)
+        run.update(task=task, metric=metric, test={metric: 0.9})
+        run["setup"]["task"]["name"] = task
+        run["setup"]["model"]["hidden_size"] = 4 + number
+        run["test_by_length"] = {"10": {metric: 0.9}, "100": {metric: 0.8}}
+        run.pop("bit_accuracy_by_length")
+        fake_run(tmp_path / "mix" / f"{number}_task={task}", [f"task={task}"], run)
+    result = command_here("rnnlab-report", str(tmp_path / "mix"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "mix" / "accuracy_by_length_adding.png").exists()
+    assert (tmp_path / "mix" / "accuracy_by_length_binary_addition.png").exists()
+    assert "| binary_addition |" in result.stdout and "| adding |" in result.stdout
+
+
+def test_same_in_every_run_lists_only_what_every_run_has(tmp_path, command_here):
+    lstm, gru = report(0.9, cell="lstm"), report(0.8, cell="gru")
+    lstm["setup"]["model"]["forget_bias"] = "chrono"  # a key the gru's setup does not have
+    fake_run(tmp_path / "s" / "0_model=lstm", ["model=lstm"], lstm)
+    fake_run(tmp_path / "s" / "1_model=gru", ["model=gru"], gru)
+    result = command_here("rnnlab-report", str(tmp_path / "s"), cwd=tmp_path)
+    same = next(line for line in result.stdout.splitlines() if line.startswith("Same in every run"))
+    assert "model.forget_bias" not in same and "task=binary_addition" in same

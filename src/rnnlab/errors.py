@@ -24,3 +24,17 @@ def show(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(show(v) for v in value) + "]"
     return str(value) if not isinstance(value, str) else value
+
+
+# What a user's code (their module, constructor, forward, make_batch) may raise, all of it that run's failure: any
+# Exception, and SystemExit, which sys.exit() and argparse's parse_args() raise and which would otherwise end rnnlab
+# itself (exit 0, or another job's sweep). Ctrl-C (KeyboardInterrupt) stays the user's way to stop.
+USER_CODE_ERRORS = (Exception, SystemExit)
+
+
+def explain(err: BaseException) -> str:
+    """An exception as one line: 'ValueError: bad shape', 'SystemExit(0): it called sys.exit ...'."""
+    if isinstance(err, SystemExit):
+        return (f"SystemExit({err.code!r}): it called sys.exit() (argparse's parse_args() does, on a command line that "
+                "is not its own)")
+    return f"{type(err).__name__}: {err}"

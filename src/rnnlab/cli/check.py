@@ -127,15 +127,18 @@ def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -
         raise ConfigError(_uncomposable(err)) from err
 
 
-def _check_with_torch(configs: list[DictConfig]) -> None:
+def _check_with_torch(configs: list[DictConfig]) -> list:
     """What needs torch, for every job: the device, combinations (loss x task, attention x task), a user's class
     against the protocol, the data files, whether the sizes fit in memory. A mistake found here still leaves
-    nothing on disk."""
+    nothing on disk. Returns each job's model on the meta device."""
     from rnnlab.runner.parts import build_parts, resolve_device
 
+    models = []
     for cfg in configs:
-        task, _, _ = build_parts(cfg, resolve_device(cfg.device), weights=False)
+        task, on_meta, _ = build_parts(cfg, resolve_device(cfg.device), weights=False)
         task.check_data()
+        models.append(on_meta)
+    return models
 
 
 def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
@@ -170,12 +173,17 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                 check_job_dirs(first, configs, jobs, naming_exclusions(parsed.overrides, first))
             elif parsed.multirun:
                 check_sampled_job_dirs(first)
+            resumed = None
             if first.resume and not parsed.multirun:
                 require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
                 from rnnlab.runner.parts import load_resume
 
-                load_resume(first, output_dir(first, False))  # the same experiment
-            _check_with_torch(configs)
+                resumed = load_resume(first, output_dir(first, False))  # the same experiment
+            models = _check_with_torch(configs)
+            if resumed is not None:  # and weights that fit the model built now: refused before Hydra writes a file
+                from rnnlab.runner.parts import check_weights_fit
+
+                check_weights_fit(models[0], resumed["model"], output_dir(first, False) / "last.pt")
             return first
     except ConfigError as err:
         if full_errors():

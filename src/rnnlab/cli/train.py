@@ -26,11 +26,11 @@ from rnnlab.cli.argv import name_jobs_by_what_varies, pin_output_dir
 from rnnlab.cli.check import check_command_line
 from rnnlab.cli.exits import fail, full_errors, quiet_when_piped
 from rnnlab.cli.plugins import register_plugins
-from rnnlab.errors import ConfigError
+from rnnlab.errors import USER_CODE_ERRORS, ConfigError, explain
 from rnnlab.files import LAST, read_report
 from rnnlab.sweeps import resume as sweep_resume
 from rnnlab.sweeps.jobs import FailedJobs, finished_job
-from rnnlab.sweeps.run_dirs import claim, output_dir, refuse_occupied
+from rnnlab.sweeps.run_dirs import claim, clear_earlier_attempt, output_dir, refuse_occupied
 
 log = logging.getLogger("rnnlab")
 FAILED_SCORE = 0.0  # what a failed job of a sweep returns to the sweeper
@@ -77,12 +77,12 @@ def _run_or_failure(cfg: DictConfig, out: Path, in_sweep: bool) -> dict:
             print(f"rnnlab: {failure}; what was written before is intact (checkpoints and reports are replaced "
                   "whole or not at all)", file=sys.stderr)
             sys.exit(1)
-    except Exception as err:  # a bug or a broken environment: in a sweep, this job fails and the others run on
-        if not in_sweep:
+    except USER_CODE_ERRORS as err:  # a user's code that raised or exited, a bug, a broken environment: this run
+        if full_errors():            # fails (in a sweep, the others run on)
             raise
-        log.exception("job failed")  # the traceback goes to this job's rnnlab.log
-        failure = f"failed: {type(err).__name__}: {err}"
-    report = {"status": failure, "test": {}}  # the job never produced a report of its own: say why in its place
+        log.exception("run failed")  # the traceback goes to the run's rnnlab.log
+        failure = f"failed: {explain(err)}"
+    report = {"status": failure, "test": {}}  # the run never produced a report of its own: say why in its place
     try:
         write_json(out / "report.json", report)
     except OSError:  # the disk that failed the job: the sweep's summary still names it
@@ -99,7 +99,8 @@ def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
               file=sys.stderr)
         sys.exit(128 + report["signal"])  # the shell's convention: 130 for SIGINT, 143 for SIGTERM; ends a sweep too
     if report["status"] != "ok":
-        print(f"rnnlab: {report['status']}", file=sys.stderr)
+        traceback = f" (the traceback is in {out / 'rnnlab.log'})" if report["status"].startswith("failed: ") else ""
+        print(f"rnnlab: {report['status']}{traceback}", file=sys.stderr)
         if not in_sweep:
             sys.exit(1)
         # The worst accuracy, not nan: Hydra's Optuna sweeper stops the whole search on a nan (its tell() fails).
@@ -125,6 +126,8 @@ def train() -> None:
             os.environ[sweep_resume.PLAN] = json.dumps(sweep_resume.plan(sys.argv[1:], first, where))
         with claim(where):  # the run or sweep dir is this process's until it ends
             refuse_occupied(first, multirun)  # again, now that no other process can start there
+            if not multirun and not first.resume:
+                clear_earlier_attempt(where)  # a failed run's files, which a fresh run replaces
             _train()
     except ConfigError as err:
         if full_errors():

@@ -33,7 +33,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from rnnlab.errors import ConfigError
+from rnnlab.errors import USER_CODE_ERRORS, ConfigError, explain
 
 OWN = "rnnlab."  # classes of rnnlab itself: an error inside one is a bug, shown with its traceback
 # What OmegaConf can type-check; other annotations (unions, callables) become Any.
@@ -81,9 +81,8 @@ def locate(target: Any, group: str) -> type:
             raise ConfigError(f"{group}._target_={target}: no module {err.name} in {start_dir()} or on PYTHONPATH "
                               "(run the command from the directory that holds it, or add it to PYTHONPATH)") from None
         raise ConfigError(f"{group}._target_={target}: importing {module_name} failed: {err}") from None
-    except Exception as err:  # the user's module raised while it was imported
-        raise ConfigError(f"{group}._target_={target}: importing {where(target)} failed: "
-                          f"{type(err).__name__}: {err}") from None
+    except USER_CODE_ERRORS as err:  # the user's module raised (or exited) while it was imported
+        raise ConfigError(f"{group}._target_={target}: importing {where(target)} failed: {explain(err)}") from None
     found = getattr(module, name, None)
     if found is None:
         raise ConfigError(f"{group}._target_={target}: {where(target)} has no {name}")
@@ -170,6 +169,9 @@ def build(node: DictConfig, **kwargs: Any) -> Any:
         node = OmegaConf.masked_copy(node, [k for k in node if k not in READ_BY_RNNLAB])
     try:
         return instantiate(node, _convert_="all", **kwargs)
+    except SystemExit as err:  # Hydra wraps Exceptions only
+        target = str(node.get("_target_", ""))
+        raise ConfigError(f"{target}(...) in {where(target)} failed: {explain(err)}") from None
     except InstantiationException as err:
         cause = err.__cause__
         if isinstance(cause, ConfigError):

@@ -91,6 +91,7 @@ class ResidualNet(nn.Module):
         for key, value in (("hidden_size", hidden_size), ("num_layers", num_layers)):
             require(value >= 1, f"model.{key}", value, "an integer >= 1")
         require(mlp_ratio >= 0, "model.mlp_ratio", mlp_ratio, "an integer >= 0 (0: no MLP)")
+        require(attention_heads >= 1, "model.attention_heads", attention_heads, "an integer >= 1")
         require(0 <= dropout < 1, "model.dropout", dropout, "0 <= dropout < 1")
         require_choice("model.attention", attention, ATTENTION)
         refuse_pooling_per_step(attention, per_step)

@@ -72,6 +72,8 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
     lines.append(f"- status: **{report['status']}**")
     if "setup" in report:
         lines += _setup_lines(report["setup"])
+    if report.get("recipes"):  # the task's and the model's own settings for this task, under the command line's
+        lines.append(f"- recipes applied: {', '.join(report['recipes'])}")
     lines += [f"- optimizer group {group}" for group in report.get("optimizer_groups", [])]
     if "budget" in report:  # what a comparison of this run with others held equal
         lines.append(f"- budget: {budget_text(report['budget'], report.get('train', {}).get('steps'))}")

@@ -75,18 +75,29 @@ def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: Path, accuracy:
 
 
 def plots(runs: list[Run], out: Path) -> list[Path]:
-    ok = [r for r in runs if r.ok]
-    if not ok:
-        return []
+    """The plots of each task (and headline metric) among the runs: one set, or one set per task named by it
+    (accuracy_by_length_adding.png) when the runs mix tasks, whose metrics cannot share an axis."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for r in runs:
+        if r.ok and r.path.is_dir():
+            groups.setdefault((str(r.report.get("task", "")), r.report["metric"]), []).append(r)
+    written = []
+    for (task, _), group in groups.items():
+        suffix = f"_{task}" if len(groups) > 1 else ""
+        written += _plots_of_one_task(group, out, suffix)
+    return written
+
+
+def _plots_of_one_task(ok: list[Run], out: Path, suffix: str) -> list[Path]:
     styles = Styles(ok)
     written = []
     if "model.hidden_size" in styles.varied:
-        written.append(metric_vs_hidden_size(ok, styles, out / "metric_vs_hidden_size.png"))
+        written.append(metric_vs_hidden_size(ok, styles, out / f"metric_vs_hidden_size{suffix}.png"))
     with_lengths = [r for r in ok if len(r.report.get("test_by_length") or _headline_table(r) or {}) > 1]
     if with_lengths:
-        written.append(accuracy_by_length(with_lengths, styles, out / "accuracy_by_length.png"))
+        written.append(accuracy_by_length(with_lengths, styles, out / f"accuracy_by_length{suffix}.png"))
     if any(r.path.glob("events.out.tfevents.*") for r in ok):
-        if path := training_curves(ok, styles, out / "training_curves.png"):
+        if path := training_curves(ok, styles, out / f"training_curves{suffix}.png"):
             written.append(path)
     return written
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,10 @@ def collect(dirs: list[Path]) -> list[Run]:
             if path.resolve() in seen or not _is_run(path) or EVAL_DIR in path.relative_to(top).parts:
                 continue
             seen.add(path.resolve())
-            runs.append(_read_run(path, _relative(path, base)))
+            try:
+                runs.append(_read_run(path, _relative(path, base)))
+            except FileNotFoundError:  # removed while the report was being made
+                print(f"rnnlab-report: {path} went away while it was read: left out", file=sys.stderr)
     return runs
 
 
@@ -91,8 +95,12 @@ def varied_keys(runs: list[Run]) -> list[str]:
 
 
 def constant_settings(runs: list[Run]) -> dict[str, object]:
+    """Settings every run has with one value (a run known by its overrides alone is taken to have the defaults): a
+    key that only some runs have (the LSTM's forget bias beside a GRU) is not the same in every run."""
     varied = set(varied_keys(runs)) | LEFT_OUT
-    return {k: v for r in runs for k, v in r.settings.items() if k not in varied}
+    keys = dict.fromkeys(k for r in runs for k in r.settings if k not in varied)
+    return {k: next(r.settings[k] for r in runs if k in r.settings) for k in keys
+            if all(k in r.settings or not r.complete for r in runs)}
 
 
 def runs_text(n: int) -> str:

@@ -20,7 +20,7 @@ from torch import nn
 
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Task
-from rnnlab.training.loop import eval_chunk
+from rnnlab.training.evaluate import eval_chunk
 
 FLOAT = 4  # bytes
 COPIES_OF_WEIGHTS = 4  # the weights, their gradients, and Adam's two moments

@@ -51,8 +51,8 @@ def resolve_device(name: str) -> torch.device:
 def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, nn.Module | None, Loss]:
     """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense, for a
     user's class that does not follow the protocol (runner/protocol.py) and for sizes that cannot fit in memory.
-    weights=False checks all that and returns no model. (No optimizer: building one imports torch._dynamo, 1.2 s,
-    which a check of the command line need not pay.)"""
+    weights=False checks all that and returns the model on the meta device (shapes, no memory). (No optimizer:
+    building one imports torch._dynamo, 1.2 s, which a check of the command line need not pay.)"""
     task: Task = build(cfg.task)
     if not _own(cfg.task):
         check_task(task)
@@ -75,7 +75,7 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
         if sum(p.numel() for p in on_meta.parameters()) <= LARGEST_TRIED:
             with torch.random.fork_rng(devices=[]):
                 check_model_output(build(cfg.model, **shape), task, outputs, torch.device("cpu"))
-        return task, None, loss_fn
+        return task, on_meta, loss_fn
     torch.manual_seed(cfg.seed)  # model initialisation
     model = build(cfg.model, **shape).to(device)
     check_model_output(model, task, outputs, device)  # the run's own model: no second build
@@ -100,8 +100,22 @@ RESUME_MUST_MATCH = ("task", "model", "loss", "optimizer", "scheduler", "seed")
 TRAINING_MUST_MATCH = ("batch_size", "clip_grad_norm", "early_stop", "max_minutes")
 
 
-def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """The last.pt to continue from (resume=true), after checking it belongs to this config."""
+def check_weights_fit(model: nn.Module, saved: dict[str, Any], checkpoint: Path) -> None:
+    """The checkpoint's weights fit the model built now (a user's class may have changed since): one line saying
+    which tensors are missing, unexpected or of another shape."""
+    now = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    then = {k: tuple(v.shape) for k, v in saved.items()}
+    differences = [f"missing {', '.join(sorted(now.keys() - then.keys()))}" if now.keys() - then.keys() else "",
+                   f"unexpected {', '.join(sorted(then.keys() - now.keys()))}" if then.keys() - now.keys() else "",
+                   ", ".join(f"{k} {then[k]} now {now[k]}" for k in sorted(now.keys() & then.keys()) if now[k] != then[k])]
+    if differences := [d for d in differences if d]:
+        raise ConfigError(f"resume=true: the weights in {checkpoint} do not fit the model built now "
+                          f"({type(model).__name__}): {'; '.join(differences)}")
+
+
+def load_resume(cfg: DictConfig, run_dir: Path, model: nn.Module | None = None) -> dict[str, Any]:
+    """The last.pt to continue from (resume=true), after checking it belongs to this config (and, given the model
+    built now, that its weights fit it)."""
     require_last_checkpoint(run_dir)
     payload = load_checkpoint(run_dir / LAST)
     saved = payload["config"]
@@ -124,4 +138,6 @@ def load_resume(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         if key in saved.get("trainer", {}) and saved["trainer"][key] != cfg.trainer[key]:
             raise ConfigError(f"resume=true: the run was trained with trainer.{key}={saved['trainer'][key]}; "
                               f"resume with the same (not {cfg.trainer[key]})")
+    if model is not None:
+        check_weights_fit(model, payload["model"], run_dir / LAST)
     return payload

@@ -56,6 +56,33 @@ def job_label() -> str:
     return HydraConfig.get().job.override_dirname
 
 
+RECIPE_GROUPS = ("task_defaults", "task_model_defaults")  # the optional recipes conf/config.yaml composes
+
+
+def recipes_applied() -> list[str]:
+    """The recipe files this run composed (conf/task_model_defaults/adding_lstm.yaml ...): Hydra names a choice for
+    each optional recipe whether or not its file exists, so each is looked for in the run's config sources (rnnlab's
+    own, then a user's --config-dir). Empty outside a Hydra run (a test calling run())."""
+    from importlib import resources
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    runtime, found = HydraConfig.get().runtime, []
+    for group in RECIPE_GROUPS:
+        name = runtime.choices.get(group)
+        for source in reversed(runtime.config_sources):  # a user's dir shadows rnnlab's own
+            relative = f"{group}/{name}.yaml"
+            if source.schema == "file" and (Path(source.path) / relative).is_file():
+                found.append(str(Path(source.path) / relative))
+                break
+            if source.schema == "pkg" and resources.files(source.path).joinpath(relative).is_file():
+                found.append(f"conf/{relative}" if source.path == "rnnlab.conf" else f"{source.path}/{relative}")
+                break
+    return found
+
+
 class Timings(dict):
     """Seconds per phase of a run (report.json "timing"): `with timings("test"): ...`."""
 
@@ -78,12 +105,14 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         parts = build_run(cfg, device)
         threads = ThreadPolicy.for_run(cfg.threads, work_per_step(parts.model, cfg.trainer.batch_size), device)
         run_dir.mkdir(parents=True, exist_ok=True)
-        resume = load_resume(cfg, run_dir) if cfg.resume else None
+        resume = load_resume(cfg, run_dir, parts.model) if cfg.resume else None
         precision = "bf16" if autocast_dtype(cfg.trainer.precision, device) else "fp32"  # what auto chose
         checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True), "precision": precision})
         logger = build(cfg.logger, log_dir=run_dir)
         report = _header(cfg, parts.task, parts.model, parts.loss_fn, device, job_label())
     report["precision"] = precision
+    if recipes := recipes_applied():
+        report["recipes"] = recipes
     if groups := describe_groups(parts.optimizer):  # a model's own learning rates (training/param_groups.py)
         report["optimizer_groups"] = groups
     if resume is not None and resume.get("precision", precision) != precision:  # auto on another CPU, say

@@ -13,8 +13,10 @@ when the process ends, however it ends), the second is refused.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import fcntl
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -23,12 +25,14 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rnnlab.errors import ConfigError
-from rnnlab.files import HYDRA_DIR, LAST, LOCK, REPORT, REPORT_FILES
+from rnnlab.files import BEST, HYDRA_DIR, LAST, LOCK, REPORT, REPORT_FILES, read_report
 
 NAME_MAX = 255  # bytes in one path component, on the file systems rnnlab runs on
 # What a command that was stopped before training leaves in a run dir (Hydra's .hydra/ and log, rnnlab's lock): such
 # a dir holds no run, and a new run may use it.
 LEFTOVERS = {HYDRA_DIR, "rnnlab.log", LOCK}
+# What else rnnlab writes in a run dir: a dir holding only these and LEFTOVERS is rnnlab's, whatever became of its run.
+OWN_FILES = (REPORT, "report.md", LAST, BEST, "events.out.tfevents.*", "*.png", "*.csv", "eval")
 SWEEP_FILES = {LOCK, "multirun.yaml", "optuna.db", "optimization_results.yaml", ".submitit",
                *REPORT_FILES}  # what sweepers, launchers and rnnlab-report write beside the jobs
 
@@ -38,12 +42,32 @@ def holds_a_run(directory: Path) -> bool:
     return any((directory / name).exists() for name in (REPORT, LAST))
 
 
+def _own(name: str) -> bool:
+    return name in LEFTOVERS or any(fnmatch.fnmatch(name, pattern) for pattern in OWN_FILES)
+
+
+def failed_run(directory: Path) -> bool:
+    """The run here ended in failure (an error, a crash, a divergence): a corrected command may start it afresh."""
+    report = read_report(directory)
+    return report is not None and report.get("status") not in ("ok", "interrupted")
+
+
+def clear_earlier_attempt(directory: Path) -> None:
+    """Before a fresh run in a dir whose earlier run failed or never wrote a report: take away that run's files, so
+    that its checkpoints, events and figures are not read as the new run's (.hydra/ and the log are Hydra's)."""
+    if not directory.is_dir() or (holds_a_run(directory) and not failed_run(directory)):
+        return
+    for path in directory.iterdir():
+        if _own(path.name) and path.name not in LEFTOVERS:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
 def sweep_holds_jobs(directory: Path) -> bool:
     return directory.is_dir() and any(holds_a_run(job) for job in directory.iterdir() if job.is_dir())
 
 
 def _is_job_dir(path: Path) -> bool:
-    return path.is_dir() and (holds_a_run(path) or {p.name for p in path.iterdir()} <= LEFTOVERS)
+    return path.is_dir() and (holds_a_run(path) or all(_own(p.name) for p in path.iterdir()))
 
 
 def foreign_files(directory: Path, multirun: bool) -> list[str]:
@@ -51,9 +75,10 @@ def foreign_files(directory: Path, multirun: bool) -> list[str]:
     reports among."""
     if not directory.is_dir() or (not multirun and holds_a_run(directory)):
         return []
-    allowed = SWEEP_FILES if multirun else LEFTOVERS
+    if not multirun:
+        return sorted(p.name for p in directory.iterdir() if not _own(p.name))
     return sorted(p.name for p in directory.iterdir()
-                  if p.name not in allowed and not (multirun and (_is_job_dir(p) or p.suffix == ".png")))
+                  if p.name not in SWEEP_FILES and not (_is_job_dir(p) or p.suffix == ".png"))
 
 
 def check_creatable(wanted: Path, key: str) -> None:
@@ -96,7 +121,7 @@ def refuse_occupied(cfg: DictConfig, multirun: bool) -> None:
     if multirun and not cfg.sweep.resume and sweep_holds_jobs(where):
         raise ConfigError(f"hydra.sweep.dir={where} holds a sweep already: add sweep.resume=true to finish it, or "
                           "give a new hydra.sweep.dir")
-    if not multirun and not cfg.resume and holds_a_run(where):
+    if not multirun and not cfg.resume and holds_a_run(where) and not failed_run(where):
         raise ConfigError(f"hydra.run.dir={where} holds another run: add resume=true to continue it, or give a new "
                           "hydra.run.dir")
 

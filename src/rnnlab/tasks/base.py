@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from rnnlab.errors import require
+
 VAL_SEED = 1_000_003
 TEST_SEED = 2_000_003
 IGNORE = -1  # target of a step past a sequence's end: never scored, never trained on
@@ -199,6 +201,12 @@ class LengthTask(Task):
     """A task trained on lengths drawn from [min, max] and tested at each of a list of lengths."""
 
     def __init__(self, train_lengths: list[int], test_lengths: list[int], **common: int) -> None:
+        # every length task's, a user's too: a length below 1 or a range the wrong way round fails in make_batch
+        require(len(train_lengths) == 2 and all(isinstance(n, int) and n >= 1 for n in train_lengths)
+                and train_lengths[0] <= train_lengths[1], "task.train_lengths", list(train_lengths),
+                "[min, max] with 1 <= min <= max")
+        require(all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in test_lengths),
+                "task.test_lengths", list(test_lengths), "lengths >= 1")
         super().__init__(**common)
         self.train_lengths = tuple(train_lengths)
         self._test_lengths = list(test_lengths)

@@ -1,7 +1,7 @@
 """The training loop and evaluation.
 
     result = fit(Parts(task, model, loss_fn, optimizer, scheduler), trainer_cfg, device, seed, logger)
-    metrics, predictions = evaluate(model, loss_fn, task, batch)
+    metrics, predictions = evaluate(model, loss_fn, task, batch)      # training/evaluate.py
 
 Synthetic tasks get a fresh batch every step from one seeded generator on the device, so a run is a function of
 its seed. Training stops at max_steps, or early once the task's criterion holds: the most recent
@@ -29,7 +29,9 @@ from rnnlab.files import BEST, LAST
 from rnnlab.models.losses import Loss
 from rnnlab.reporting.logger import NullLogger
 from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
+
 from rnnlab.training.checkpoints import Checkpoints, capture_rng, restore_rng
+from rnnlab.training.evaluate import evaluate
 from rnnlab.training.precision import autocast_dtype
 from rnnlab.training.schedules import TimedSchedule
 from rnnlab.training.state import RecentSequences, TrainState
@@ -50,36 +52,6 @@ class TrainResult:
     best_val: float | None = None  # the best validation value of the task's metric (what best.pt holds)
     stopped_by: str = ""  # max_steps, criterion, time budget, interrupted, diverged
     budget_s: float | None = None  # trainer.max_minutes: the seconds of the budget spent (every session)
-
-
-EVAL_CHUNK, EVAL_BYTES = 1000, 2 << 30
-
-
-def eval_chunk(model: nn.Module, steps: int) -> int:
-    """Sequences per forward pass when evaluating: EVAL_CHUNK, or fewer for a model that says what it holds per
-    step (`floats_per_step()`) when that many would pass EVAL_BYTES: S6 at 784 steps and width 128 holds ~88 MB a
-    sequence, so 1,000 at once would need ~88 GB."""
-    own = getattr(model, "floats_per_step", None)
-    if not callable(own):
-        return EVAL_CHUNK
-    return int(max(1, min(EVAL_CHUNK, EVAL_BYTES // max(1, steps * own() * 4))))
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: Loss, task: Task, batch: Batch, chunk: int | None = None) -> tuple[dict, Tensor]:
-    """Metrics (loss included) and predictions on a fixed set, in chunks to bound memory on long sequences."""
-    was_training = model.training
-    model.eval()
-    chunk = chunk or eval_chunk(model, batch.x.shape[1])
-    predictions, loss_sum = [], 0.0
-    for start in range(0, len(batch), chunk):
-        part = batch[start : start + chunk]
-        outputs = model(part.x, part.lengths)
-        loss_sum += loss_fn(outputs, part.y).item() * len(part)
-        predictions.append(loss_fn.predict(outputs))
-    model.train(was_training)
-    predictions = torch.cat(predictions)
-    return {"loss": loss_sum / len(batch), **task.metrics(predictions, batch)}, predictions
 
 
 class Interrupts:

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from rnnlab.reporting.figures import plot_attention, plot_by_length
 from rnnlab.reporting.run_report import by_length_name, metric_label
 from rnnlab.tasks.base import COUNTS, Batch, Task
-from rnnlab.training.loop import eval_chunk, evaluate
+from rnnlab.training.evaluate import eval_chunk, evaluate
 
 ATTENTION_ROWS = 8  # sequences shown in the attention figure
 
