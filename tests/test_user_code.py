@@ -84,6 +84,11 @@ class NanWhenTesting(Base):
         return out * float("nan") if not self.training and len(x) > 2 else out
 
 
+class SaysText(Base):
+    def floats_per_step(self):
+        return "many"
+
+
 class Labels(Task):
     name = "labels"
     input_size = 2
@@ -123,7 +128,7 @@ def user(tmp_path, request):
     for group in ("model", "task"):
         (tmp_path / "conf" / group).mkdir(parents=True)
     names = ["TupleInTraining", "Detached", "NoParameters", "WrongPastFive", "LongOutput", "ExitsInConstructor",
-             "ExitsWhileTraining", "NanWhenTesting", "Base"]
+             "ExitsWhileTraining", "NanWhenTesting", "Base", "SaysText"]
     for name in names:
         keys = "" if name == "NoParameters" else "width: 4\n"
         (tmp_path / "conf" / "model" / f"{name.lower()}.yaml").write_text(f"_target_: {module}.{name}\n{keys}")
@@ -155,6 +160,7 @@ def _one_line(result, code: int, text: str) -> None:
     (["model=base", "task=labels", "task.label=-5"], "lengths must be 1 to the steps of x (4), got [0, 0]"),
     (["model=base", "task=labels", "task.short_at=8"], "make_batch(2, generator, device, length=8) failed: "
                                                        "ValueError: no sequences of 8 steps"),
+    (["model=saystext"], "floats_per_step() returned 'many'; it says how many floats one sequence keeps per step"),
     (["model=mingru", "+model.attention_heads=0"], "model.attention_heads=0 is not allowed: an integer >= 1"),
     (["model=mingru", "task=mqar", "task.test_lengths=[-1]"], "task.test_lengths=[-1] is not allowed: lengths >= 1"),
     (["model=mingru", "task=mqar", "task.train_lengths=[16,2]"], "task.train_lengths=[16,2] is not allowed"),
@@ -213,3 +219,18 @@ def test_a_resume_refused_for_weights_that_no_longer_fit_leaves_the_dir_as_it_wa
     _one_line(result, 2, "resume=true: the weights in")
     assert "do not fit the model built now (Base): " in result.stderr and "rnn.weight_hh_l0 (12, 4) now (24, 8)" in result.stderr
     assert snapshot(here / "run") == before
+
+
+def test_a_config_file_that_is_not_yaml_or_is_shadowed_or_not_looked_for_is_one_line(user, command_here):
+    here, _ = user
+    (here / "conf" / "model" / "broken.yaml").write_text("_target_: x.Y\ncell: [lstm\n")
+    (here / "conf" / "model" / "lstm.yaml").write_text("_target_: rnnlab.models.recurrent.RecurrentNet\n")
+    _one_line(command_here("rnnlab", "--config-dir", "conf", "model=broken", cwd=here), 2,
+              f"{here / 'conf' / 'model' / 'broken.yaml'}, line 3, column 1 is not valid YAML: expected ','")
+    _one_line(command_here("rnnlab", "--config-dir", "conf", "model=lstm", cwd=here), 2,
+              "conf/model/lstm.yaml is shadowed by rnnlab's own model=lstm (Hydra reads rnnlab's first): rename yours")
+    assert command_here("rnnlab", "--config-dir", "conf", "model=gru", "debug=tiny", "logger=none",
+                        "hydra.run.dir=run", cwd=here).returncode == 0  # a shadowed file the command does not use
+    _one_line(command_here("rnnlab", "model=base", cwd=here), 2,
+              "model=base is not an option: choose one of gru, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, "
+              "transformer (conf/model/base.yaml is here: add --config-dir conf)")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import sys
+
+import yaml
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -52,7 +54,7 @@ def explain(err: Exception, overrides: list[str]) -> str:
         if plugin and not installed(plugin):
             return f"{group}={option} needs the {EXTRAS[plugin]} extra: pip install 'rnnlab[{EXTRAS[plugin]}]'"
         allowed = ", ".join(err.options or []) or "none found"
-        return f"{group}={option} is not an option: choose one of {allowed}"
+        return f"{group}={option} is not an option: choose one of {allowed}{_hint_config_dir(group, option)}"
     if isinstance(err, OverrideParseException):
         return f"cannot read the override '{err.override}': {err.message.splitlines()[0]}"
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
@@ -163,6 +165,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             # The cheap checks first, for every job: no torch import before a typo is found.
             configs, jobs = _compose_every_job(config_name, parsed.overrides, parsed.multirun)
             first = configs[0]
+            check_shadowed(parsed.config_dir, configs)
             for cfg in configs:
                 validate(cfg)
             check_plugins(first)
@@ -193,5 +196,40 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
         if full_errors():
             raise
         fail(explain(err, parsed.overrides))
+    except yaml.YAMLError as err:  # a config file of the user's that is not YAML
+        if full_errors():
+            raise
+        fail(yaml_error(err))
 
+
+def _hint_config_dir(group: str, option: str) -> str:
+    """Where the option's file sits in the current dir but was not looked for: how to make rnnlab look."""
+    if (Path("conf") / group / f"{option}.yaml").is_file():
+        return f" (conf/{group}/{option}.yaml is here: add --config-dir conf)"
+    if Path(f"{option}.yaml").is_file():
+        return f" ({option}.yaml is here: move it to conf/{group}/{option}.yaml and add --config-dir conf)"
+    return ""
+
+
+def yaml_error(err: yaml.YAMLError) -> str:
+    """'conf/model/bad.yaml, line 2, column 7: expected ',' or ']', but got '<stream end>''."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "a config file"
+    return f"{where} is not valid YAML: {getattr(err, 'problem', None) or err}"
+
+
+def check_shadowed(config_dir: str | None, configs: list[DictConfig]) -> None:
+    """A file of the user's --config-dir named like one of rnnlab's (model/lstm.yaml) is never read: Hydra looks in
+    rnnlab's own configs first. Where the command uses such an option, say so instead of running rnnlab's."""
+    if config_dir is None:
+        return
+    from importlib import resources
+
+    own, theirs = resources.files("rnnlab.conf"), Path(config_dir)
+    for group, option in configs[0].hydra.runtime.choices.items():
+        relative = f"{group}/{option}.yaml"
+        if option and (theirs / relative).is_file() and own.joinpath(relative).is_file():
+            raise ConfigError(f"{theirs / relative} is shadowed by rnnlab's own {group}={option} (Hydra reads "
+                              f"rnnlab's first): rename yours, e.g. {theirs / group / f'my_{option}.yaml'}, and pick "
+                              f"{group}=my_{option}")
 

@@ -18,6 +18,7 @@ import os
 import torch
 from torch import nn
 
+from rnnlab.config.build import where
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Task
 from rnnlab.training.evaluate import eval_chunk
@@ -59,6 +60,11 @@ def floats_per_step(model: nn.Module, input_size: int, num_outputs: int) -> floa
     floats_per_step() where it has one, rnnlab's models do, else measured)."""
     own = getattr(model, "floats_per_step", None)
     inside = own() if callable(own) else saved_floats_per_step(model, input_size)
+    if isinstance(inside, bool) or not isinstance(inside, (int, float)) or not inside >= 0:
+        cls = type(model)
+        raise ConfigError(f"model {cls.__module__}.{cls.__qualname__} ({where(f'{cls.__module__}.{cls.__qualname__}')}): "
+                          f"floats_per_step() returned {inside!r}; it says how many floats one sequence keeps per step, "
+                          "a number >= 0")
     return input_size + inside + num_outputs
 
 
