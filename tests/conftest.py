@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -91,6 +92,19 @@ def command_here(monkeypatch, capsys):
         return subprocess.CompletedProcess([name, *args], code, out, err)
 
     return run
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture
+def example(tmp_path):
+    """An example's folder copied somewhere outside the repo, as a user's own would be."""
+
+    def copy(name: str) -> Path:
+        return Path(shutil.copytree(EXAMPLES / name, tmp_path / name))
+
+    return copy
 
 
 def compose_config(*overrides: str) -> DictConfig:

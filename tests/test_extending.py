@@ -17,16 +17,6 @@ from rnnlab.reporting.describe import hparams
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.fixture
-def example(tmp_path):
-    """An example's folder copied somewhere outside the repo, as a user's own would be."""
-
-    def copy(name: str) -> Path:
-        return Path(shutil.copytree(EXAMPLES / name, tmp_path / name))
-
-    return copy
-
-
 def _report(run_dir: Path) -> dict:
     return json.loads((run_dir / "report.json").read_text())
 

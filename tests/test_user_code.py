@@ -234,3 +234,41 @@ def test_a_config_file_that_is_not_yaml_or_is_shadowed_or_not_looked_for_is_one_
     _one_line(command_here("rnnlab", "model=base", cwd=here), 2,
               "model=base is not an option: choose one of gru, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, "
               "transformer (conf/model/base.yaml is here: add --config-dir conf)")
+
+
+def test_an_interrupted_run_continues_with_the_printed_hint_alone(example, command_here, monkeypatch):
+    """Overrides and a --config-dir of the user's: after Ctrl-C, `rnnlab resume=true hydra.run.dir=<dir>` (what the
+    hint prints) reads them back from the run dir and ends with the numbers of a run that was never stopped."""
+    from test_reliability import interrupt_at_training_step
+
+    here = example("indrnn")
+    command = ["--config-dir", "conf", "model=indrnn", "model.hidden_size=6", "task=binary_addition",
+               "task.stop_window=0", "trainer.max_steps=40", "trainer.eval_every=10", "logger=none",
+               "trainer.progress=false"]
+    whole = command_here("rnnlab", *command, "hydra.run.dir=whole", cwd=here)
+    assert whole.returncode == 0, whole.stderr
+    with monkeypatch.context() as patch:
+        interrupt_at_training_step(patch, 15)
+        stopped = command_here("rnnlab", *command, "hydra.run.dir=split", cwd=here)
+    assert stopped.returncode == 130, stopped.stderr
+    hint = stopped.stderr.strip().splitlines()[-1].split("continue with ", 1)[1]
+    assert hint == f"resume=true hydra.run.dir={here / 'split'}"
+    resumed = command_here("rnnlab", *hint.split(), cwd=here)
+    assert resumed.returncode == 0, resumed.stderr
+    reports = [json.loads((here / d / "report.json").read_text()) for d in ("whole", "split")]
+    assert reports[1]["train"]["steps"] == 40 and reports[1]["test"] == reports[0]["test"]
+    assert reports[1]["setup"]["model"]["hidden_size"] == 6  # the run's own overrides, read back
+    more = command_here("rnnlab", *hint.split(), "model.hidden_size=7", cwd=here)  # what resume may not change
+    _one_line(more, 2, "resume=true: model differs from the checkpoint's")
+
+
+def test_resume_without_a_run_dir_names_the_newest_run_that_can_continue(tmp_path, command_here, monkeypatch):
+    from test_reliability import interrupt_at_training_step
+
+    with monkeypatch.context() as patch:
+        interrupt_at_training_step(patch, 5)
+        assert command_here("rnnlab", "trainer.progress=false", "logger=none", "hydra.run.dir=outputs/x/old",
+                            cwd=tmp_path).returncode == 130
+    result = command_here("rnnlab", "resume=true", cwd=tmp_path)
+    _one_line(result, 2, "the newest run that can be continued is outputs/x/old: rnnlab resume=true "
+                         "hydra.run.dir=outputs/x/old")

@@ -78,6 +78,20 @@ def without_resume(overrides: list[str]) -> list[str]:
 
 
 def require_last_checkpoint(run_dir: Path) -> None:
-    """resume=true needs the run's last.pt (checked without torch, so that a wrong dir is answered at once)."""
+    """resume=true needs the run's last.pt (checked without torch, so that a wrong dir is answered at once); the
+    message names the newest run under outputs/ that could be continued."""
     if not (run_dir / LAST).exists():
-        raise ConfigError(f"resume=true: no {LAST} in {run_dir}; pass hydra.run.dir=<the dir of the run to continue>")
+        newest = newest_resumable(Path("outputs"))
+        there = (f"the newest run that can be continued is {newest}: rnnlab resume=true hydra.run.dir={newest}"
+                 if newest else "no run under outputs/ can be continued (none has a last.pt and an unfinished report)")
+        raise ConfigError(f"resume=true: no {LAST} in {run_dir}; {there}")
+
+
+def newest_resumable(outputs: Path) -> Path | None:
+    """The most recently written run dir under outputs/ whose training did not finish (interrupted, or no report)."""
+    candidates = []
+    for last in outputs.glob(f"*/*/{LAST}") if outputs.is_dir() else []:
+        report = read_report(last.parent)
+        if report is None or report.get("status") == "interrupted":
+            candidates.append((last.stat().st_mtime, last.parent))
+    return max(candidates)[1] if candidates else None

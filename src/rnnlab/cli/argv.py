@@ -9,7 +9,46 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rnnlab.cli.exits import fail
+from rnnlab.files import HYDRA_DIR, read_overrides
 from rnnlab.sweeps.job_dirs import NAMING_KEY, naming_exclusions
+
+RUN_DIR = "hydra.run.dir"
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def continue_from_run_dir(args: list[str]) -> list[str]:
+    """`rnnlab resume=true hydra.run.dir=<dir>`: the run's own command line, read back from <dir>/.hydra (its
+    overrides and the --config-dir it started with), under what is given beside it. resume's own checks then refuse
+    what may not change (the model, the task ...) and allow what may (more steps)."""
+    from hydra._internal.utils import get_args_parser
+
+    parsed = get_args_parser().parse_known_args(args)[0]
+    given = {_key(o): o for o in parsed.overrides}
+    if parsed.multirun or given.get("resume") != "resume=true" or RUN_DIR not in given:
+        return args
+    run_dir = Path(given[RUN_DIR].split("=", 1)[1].strip("'\""))
+    saved = read_overrides(run_dir)
+    if not saved:
+        return args
+    earlier = [o for o in saved if _key(o) not in given and _key(o) != "resume"]
+    config_dir = [] if parsed.config_dir else _config_dir_of(run_dir)
+    return [*config_dir, *earlier, *args]
+
+
+def _config_dir_of(run_dir: Path) -> list[str]:
+    """['--config-dir', DIR] where the run was started with one (Hydra records it in .hydra/hydra.yaml)."""
+    import yaml
+
+    try:
+        hydra = yaml.safe_load((run_dir / HYDRA_DIR / "hydra.yaml").read_text())["hydra"]
+        sources = hydra["runtime"]["config_sources"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return []
+    found = [s["path"] for s in sources if s.get("provider") == "command-line" and s.get("schema") == "file"]
+    return ["--config-dir", found[0]] if found else []
 
 
 def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:

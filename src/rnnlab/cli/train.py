@@ -22,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from rnnlab.cli.argv import name_jobs_by_what_varies, pin_output_dir
+from rnnlab.cli.argv import continue_from_run_dir, name_jobs_by_what_varies, pin_output_dir
 from rnnlab.cli.check import check_command_line
 from rnnlab.cli.exits import fail, full_errors, quiet_when_piped
 from rnnlab.cli.plugins import register_plugins
@@ -111,6 +111,7 @@ def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
 @quiet_when_piped
 def train() -> None:
     """The rnnlab command."""
+    sys.argv = [sys.argv[0], *continue_from_run_dir(sys.argv[1:])]  # resume=true hydra.run.dir=<dir>: its command
     first = check_command_line(sys.argv[1:])
     multirun = bool({"-m", "--multirun"} & set(sys.argv[1:]))
     if multirun:  # sweepers only take part in a multirun
