@@ -127,3 +127,28 @@ def test_same_in_every_run_lists_only_what_every_run_has(tmp_path, command_here)
     result = command_here("rnnlab-report", str(tmp_path / "s"), cwd=tmp_path)
     same = next(line for line in result.stdout.splitlines() if line.startswith("Same in every run"))
     assert "model.forget_bias" not in same and "task=binary_addition" in same
+
+
+def test_a_two_by_two_sweep_draws_four_runs_that_look_different_in_every_figure(tmp_path, command_here, monkeypatch):
+    """model=gru,lstm x optimizer.lr: the layers differ with the model only; the lr must get an encoding of its own."""
+    from rnnlab.reporting import sweep_plots
+    from rnnlab.reporting.sweep_runs import collect
+
+    sweep = tmp_path / "sweep"
+    result = command_here("rnnlab", "-m", "model=gru,lstm", "optimizer.lr=0.01,0.003", "debug=tiny",
+                          "task.test_lengths=[5,10]", "model.num_layers=1", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    figures = {}
+    monkeypatch.setattr(sweep_plots, "save_figure", lambda fig, path: figures.setdefault(path.name, fig))
+    sweep_plots.plots(collect([sweep]), sweep)
+    assert {"accuracy_by_length.png", "training_curves.png"} <= set(figures)
+    for name, fig in figures.items():
+        for ax in fig.axes:
+            runs = [line for line in ax.get_lines() if not line.get_label().startswith("_") and "chance" not in
+                    line.get_label()]
+            looks = {(str(line.get_color()), line.get_linestyle(), line.get_marker()) for line in runs}
+            labels = {line.get_label() for line in runs}
+            assert len(runs) == 4 and len(looks) == 4 and len(labels) == 4, (name, [l.get_label() for l in runs])
+            assert all("lr=" in label and "cell=" in label for label in labels)
+    assert "loss (cross_entropy)" in figures["training_curves.png"].axes[0].get_ylabel()
+    assert "n = 1 run, 32 test sequences per point" in figures["accuracy_by_length.png"].axes[0].get_title()

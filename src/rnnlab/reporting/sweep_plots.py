@@ -4,7 +4,8 @@
     accuracy_by_length.png      test accuracy at each tested length, the training range shaded, chance marked
     training_curves.png         training loss (smoothed) and validation loss against steps
 
-Colour says the model (cell) and line style the hidden size wherever both vary; legends sit outside the axes.
+Colour says the model (cell), line style the next setting that varies on its own (the hidden size, a learning rate),
+a marker the rest; every figure says how many runs and sequences each point is; legends sit outside the axes.
 """
 
 from __future__ import annotations
@@ -31,31 +32,47 @@ COLOURS = plt.get_cmap("tab10").colors
 SMOOTHING = 0.9  # TensorBoard's default exponential moving average for the training loss
 
 
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+
+
 class Styles:
-    """Colour by model (or the first other setting that varies), line style by hidden size (or the next setting
-    that varies, a sequence length last: the plots by length set those apart already), a label per run."""
+    """One encoding per setting that varies on its own: colour for the first (the model), line style for the second
+    (the hidden size, or whatever else was swept), marker for the rest, so no two runs look alike. A setting that
+    only follows another (the layers of each model's default, a width fitted to model.params) gets none: it changes
+    with one that has one. A run's label names what varies on its own."""
 
     def __init__(self, runs: list[Run]) -> None:
         self.varied = [k for k in varied_keys(runs) if k not in ("seed", "model.params")]
-        others = [k for k in self.varied if k != "model.hidden_size"]
-        self.colour_key = "model.cell" if "model.cell" in self.varied else (others[0] if others else None)
-        rest = sorted((k for k in others if k != self.colour_key), key=lambda k: k.endswith("length"))
-        self.style_key = "model.hidden_size" if "model.hidden_size" in self.varied else (rest[0] if rest else None)
-        self._colours: dict[str, int] = {}
-        self._styles: dict[str, int] = {}
+        ordered = sorted(self.varied, key=lambda k: (k != "model.cell", k != "model.hidden_size", k.endswith("length")))
+        self.keys: list[str] = []  # the settings that vary on their own, in encoding order
+        for key in ordered:
+            seen: dict[tuple, str] = {}
+            if any(seen.setdefault(self._values(r, self.keys), str(r.settings.get(key))) != str(r.settings.get(key))
+                   for r in runs):
+                self.keys.append(key)  # not a function of the keys chosen so far
+        self.colour_key = self.keys[0] if self.keys else None
+        self.style_key = self.keys[1] if len(self.keys) > 1 else None
+        self._seen: list[dict[tuple, int]] = [{}, {}, {}]
+
+    @staticmethod
+    def _values(run: Run, keys: list[str]) -> tuple:
+        return tuple(str(run.settings.get(k)) for k in keys)
 
     def label(self, run: Run, skip: tuple[str, ...] = ()) -> str:
-        """'cell=lstm, hidden_size=5': the settings that vary, without their group prefix."""
-        shown = [k for k in self.varied if k not in skip and k in run.settings]
+        """'cell=lstm, lr=0.01': the settings that vary on their own, without their group prefix."""
+        shown = [k for k in self.keys if k not in skip and k in run.settings]
         return ", ".join(f"{k.rsplit('.', 1)[-1]}={run.settings[k]}" for k in shown) or run.name
 
+    def _index(self, slot: int, value: tuple) -> int:
+        return self._seen[slot].setdefault(value, len(self._seen[slot]))
+
     def of(self, run: Run) -> dict:
-        colour = str(run.settings.get(self.colour_key)) if self.colour_key else run.name
-        index = self._colours.setdefault(colour, len(self._colours))
-        style = {"color": COLOURS[index % len(COLOURS)]}
-        if self.style_key:
-            size = str(run.settings.get(self.style_key))
-            style["linestyle"] = LINE_STYLES[self._styles.setdefault(size, len(self._styles)) % len(LINE_STYLES)]
+        colour = self._values(run, self.keys[:1]) if self.keys else (run.name,)
+        style = {"color": COLOURS[self._index(0, colour) % len(COLOURS)]}
+        if len(self.keys) > 1:
+            style["linestyle"] = LINE_STYLES[self._index(1, self._values(run, self.keys[1:2])) % len(LINE_STYLES)]
+        if len(self.keys) > 2:
+            style["marker"] = MARKERS[self._index(2, self._values(run, self.keys[2:])) % len(MARKERS)]
         return style
 
 
@@ -120,14 +137,17 @@ def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
         sizes = sorted(points)
         pooled = [interval(points[s]) for s in sizes]  # (mean, 95% half-width or None, n) over the seeds
         seeds = max(seeds, *(n for _, _, n in pooled))
-        ax.errorbar(sizes, [m for m, _, _ in pooled], yerr=[h or 0.0 for _, h, _ in pooled], marker="o", capsize=3,
-                    label=label, color=styles.of(first[label])["color"])
+        errors = [h or 0.0 for _, h, _ in pooled] if any(h for _, h, _ in pooled) else None  # no bar for one run
+        ax.errorbar(sizes, [m for m, _, _ in pooled], yerr=errors, capsize=3 if errors else 0, label=label,
+                    **{"marker": "o", **styles.of(first[label])})
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted({s for p in lines.values() for s in p}), [str(s) for s in sorted({s for p in lines.values() for s in p})])
     _chance(ax, runs)
-    label = f"test {metric_label(metric)}"
+    measured = runs[0].report.get("test_measured")  # at T, or the mean over the test lengths
+    label = f"test {metric_label(metric)}" + (f" ({measured})" if measured else "")
     over = f" (mean of {seeds} seeds, 95% interval)" if seeds > 1 else ""
-    return _finish(fig, ax, "hidden size", label, f"{_task_of(runs)}: {label} by hidden size{over}", path)
+    return _finish(fig, ax, "hidden size", label, f"{_task_of(runs)}: {label} by hidden size{over}; {_n(runs, seeds)}",
+                   path)
 
 
 def _chance(ax, runs: list[Run]) -> None:
@@ -152,7 +172,7 @@ def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
         pooled = [interval([table[str(x)] for table in tables if str(x) in table]) for x in xs]
         seeds = max(seeds, *(n for _, _, n in pooled))
         lengths += xs
-        ax.plot(xs, [m for m, _, _ in pooled], marker=".", label=label, **styles.of(group[0]))
+        ax.plot(xs, [m for m, _, _ in pooled], label=label, **{"marker": ".", **styles.of(group[0])})
         if any(h for _, h, _ in pooled):
             ax.fill_between(xs, [m - (h or 0) for m, h, _ in pooled], [m + (h or 0) for m, h, _ in pooled],
                             color=styles.of(group[0])["color"], alpha=0.15, linewidth=0)
@@ -160,7 +180,7 @@ def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
     set_length_axis(ax, lengths)
     over = f" (mean of {seeds} seeds, 95% band)" if seeds > 1 else ""
     return _finish(fig, ax, "sequence length", f"test {metric_label(metric)}",
-                   f"{_task_of(runs)}: test {metric_label(metric)} by length{over}", path)
+                   f"{_task_of(runs)}: test {metric_label(metric)} by length{over}; {_n(runs, seeds)}", path)
 
 
 def _smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -188,8 +208,9 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
             if tag in tags:
                 points = events.Scalars(tag)
                 values = [max(p.value, 1e-8) for p in points]
+                marks = {"marker": None} if smooth else {"marker": ".", **style, "markersize": 3}
                 ax.plot([p.step for p in points], _smooth(values) if smooth else values, linewidth=1.2,
-                        marker=None if smooth else ".", markersize=3, label=styles.label(r), **style)
+                        label=styles.label(r), **{**style, **marks})
                 drawn = True
     if not drawn:
         plt.close(fig)
@@ -201,7 +222,8 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")
         ax.grid(True, alpha=0.3)
-    train_ax.set_ylabel("loss")
+    losses = sorted({str(r.report.get("loss")) for r in runs if r.report.get("loss")})
+    train_ax.set_ylabel(f"loss ({', '.join(losses)})" if losses else "loss")
     fig.suptitle(f"{_task_of(runs)}: loss during training, {runs_text(len(runs))}", fontsize=10)
     handles, labels = val_ax.get_legend_handles_labels() or train_ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
@@ -209,6 +231,13 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
     fig.tight_layout()
     save_figure(fig, path)
     return path
+
+
+def _n(runs: list[Run], seeds: int) -> str:
+    """How much each point stands on: runs (seeds) and test sequences."""
+    sequences = {r.report.get("test_sequences", r.report.get("test", {}).get("n")) for r in runs} - {None}
+    per = f", {sequences.pop():,} test sequences" if len(sequences) == 1 else ""
+    return f"n = {seeds} run{'s' if seeds > 1 else ''}{per} per point"
 
 
 def _task_of(runs: list[Run]) -> str:

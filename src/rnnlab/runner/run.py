@@ -181,6 +181,7 @@ def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.dev
         "seed": cfg.seed,
         "budget": budget(cfg),
         "metric": task.metric,
+        "test_sequences": task.test_size,  # in each test set (each tested length): what a figure's point stands on
         "chance": task.chance,
         **({"reference": reference} if reference else {}),
         **({"published": task.published} if task.published else {}),  # by model: the comparison's anchor column
