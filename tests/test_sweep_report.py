@@ -152,3 +152,13 @@ def test_a_two_by_two_sweep_draws_four_runs_that_look_different_in_every_figure(
             assert all("lr=" in label and "cell=" in label for label in labels)
     assert "loss (cross_entropy)" in figures["training_curves.png"].axes[0].get_ylabel()
     assert "n = 1 run, 32 test sequences per point" in figures["accuracy_by_length.png"].axes[0].get_title()
+
+
+def test_lines_that_coincide_both_stay_visible_in_a_by_length_figure():
+    """Every bit and every sum right: the headline drawn thin and hollow on top of a wider line, not hiding it."""
+    from rnnlab.reporting.figures import plot_by_length
+
+    fig = plot_by_length({"20": {"bit_acc": 1.0, "seq_acc": 1.0}, "100": {"bit_acc": 1.0, "seq_acc": 1.0}}, "t")
+    bit, seq = [line for line in fig.axes[0].get_lines() if line.get_label() in ("bit accuracy", "whole-sequence accuracy")]
+    assert bit.get_zorder() > seq.get_zorder() and bit.get_markerfacecolor() == "none"
+    assert seq.get_linewidth() > 2 * bit.get_linewidth() and seq.get_markersize() > bit.get_markersize()

@@ -45,9 +45,14 @@ def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=No
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     mark_training_range(ax, train_range)
     metrics = list(next(iter(rows.values())))
-    for order, metric in enumerate(metrics):  # the first (the headline, e.g. bit accuracy) drawn last, on top
-        ax.plot(lengths, [r[metric] for r in rows.values()], marker="os^v"[order % 4], markersize=6 - order,
-                label=metric_label(metric), zorder=3 + len(metrics) - order)
+    for order, metric in enumerate(metrics):
+        # The headline (e.g. bit accuracy) on top, thin with hollow markers; each line below it wider, translucent
+        # and with larger markers, so that where they coincide (every bit and every sum right) both stay in sight.
+        below = order  # lines drawn under the headline
+        ax.plot(lengths, [r[metric] for r in rows.values()], marker="os^v"[order % 4], markersize=5 + 3 * below,
+                linewidth=1.4 + 2.5 * below, alpha=1.0 if below == 0 else 0.55,
+                markerfacecolor="none" if below == 0 else None, label=metric_label(metric),
+                zorder=3 + len(metrics) - order)
     if chance is not None:  # the chance of the headline metric (a bit's 0.5, not a whole sum's)
         mark_chance(ax, chance, f"chance, {metric_label(metrics[0])}" if len(metrics) > 1 else "chance")
     set_length_axis(ax, lengths, length_label)
