@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: install run test test-slow bench bench-quick clean
 
@@ -13,12 +14,22 @@ install: $(STAMP)
 # It says what it does while it installs: a first install takes a few minutes, silence would look like a hang.
 $(STAMP): pyproject.toml
 	@echo "rnnlab: installing into $(VENV): rnnlab, torch, Hydra, TensorBoard and the test tools"
-	@echo "rnnlab: the first time this usually takes 3-5 minutes (torch alone is several hundred MB); later runs skip it"
-	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) && \
+	@echo "rnnlab: the first time this takes a few minutes; later runs skip it"
+	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) || exit $$?; \
+	if ! command -v nvidia-smi >/dev/null 2>&1; then \
+	  echo "rnnlab: no GPU here: trying PyTorch's CPU-only wheels first (a fraction of the CUDA build's size)"; \
+	  $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off --timeout 20 --retries 1 \
+	    --index-url $(TORCH_CPU_INDEX) 'torch>=2.2' 'torchvision>=0.17' >/dev/null 2>&1 \
+	    || echo "rnnlab: the CPU-only index could not be reached: torch comes from the default index"; \
+	  $(BIN)/python -c "import torch, torchvision, torchvision.ops; torchvision.ops.nms" >/dev/null 2>&1 \
+	    || { echo "rnnlab: no working CPU-only torch and torchvision pair: torch comes from the default index"; \
+	         $(BIN)/python -m pip uninstall -y -q torch torchvision >/dev/null 2>&1; }; \
+	fi; \
 	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' 2>&1 \
 	  | grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed|ERROR)' | cut -c1-110; \
 	status=$${PIPESTATUS[0]}; [ $$status -eq 0 ] || exit $$status; \
-	echo "rnnlab: installed in $$(( $$(date +%s) - start )) s"
+	$(BIN)/python -c "import torch; print('rnnlab: torch', torch.__version__, '(CUDA ' + torch.version.cuda + ' build)' if torch.version.cuda else '(CPU-only build)')"; \
+	echo "rnnlab: installed in $$(( $$(date +%s) - start )) s; $(VENV) is $$(du -sh $(VENV) | cut -f1)"
 	touch $(STAMP)
 
 run: install
