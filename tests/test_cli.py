@@ -261,7 +261,10 @@ def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, co
     assert "\nmodel: gru, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, transformer\n" in result.stdout
     tasks = "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, mqar, selective_copy, temporal_order"
     assert f"\ntask: {tasks}\n" in result.stdout
-    assert "hydra/launcher" not in result.stdout  # Hydra's groups are --hydra-help's
+    assert "\nhydra/launcher: basic, joblib, ray, slurm, submitit_local, submitit_slurm\n" in result.stdout  # not ray_aws
+    assert "\nhydra/sweeper" not in result.stdout  # Hydra's other groups are --hydra-help's
+    assert "\n  hidden_size: int = 7 " in result.stdout or "\n  hidden_size: int = 7\n" in result.stdout
+    assert "  attention_heads: int = 4" in result.stdout and "each can find another step that matters" in result.stdout
     assert "\nschema" not in result.stdout and "\ntask_defaults:" not in result.stdout  # not options a user picks
     assert "  cell: gru\n  hidden_size: 7\n" in result.stdout
     assert list(tmp_path.iterdir()) == []  # help writes nothing
@@ -272,7 +275,8 @@ def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, co
 @pytest.mark.slow  # Hydra's own --help takes 3-5 s on a 2-core machine
 def test_help_is_what_hydra_itself_prints(tmp_path):
     """rnnlab answers --help itself (Hydra's own listing is 5x slower); the text must stay Hydra's, word for word, less
-    the groups rnnlab composes itself (schema/*, task_defaults), which a user never picks."""
+    the groups rnnlab composes itself (schema/*, task_defaults), which a user never picks, plus what rnnlab adds:
+    the launchers among the groups, and the keys of the model and task chosen."""
     args = ["--help", "model=gru", "--resolve"]
     ours = command("rnnlab", *args, cwd=tmp_path)
     hydras = subprocess.run(
@@ -283,4 +287,6 @@ def test_help_is_what_hydra_itself_prints(tmp_path):
     assert ours.returncode == hydras.returncode == 0, ours.stderr + hydras.stderr
     not_picked = re.compile(r"^(schema/[\w/]+|schema|task_defaults|task_model_defaults): .*\n", re.M)
     assert not_picked.search(hydras.stdout) and not not_picked.search(ours.stdout)
-    assert ours.stdout == not_picked.sub("", hydras.stdout)
+    added = re.compile(r"^hydra/launcher: .*\n|^\n(model|task)=\w+ \(.*\):\n(  .*\n)+", re.M)
+    assert added.search(ours.stdout)
+    assert added.sub("", ours.stdout) == not_picked.sub("", hydras.stdout)

@@ -170,5 +170,8 @@ def test_the_option_list_of_a_mistake_and_help_include_the_users_models(example,
     assert "model: gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn" in shown.stdout
     assert "schema" not in shown.stdout.split("== Config ==")[0] and "task_defaults:" not in shown.stdout
     assert "task_model_defaults:" not in shown.stdout
+    keys = command_here("rnnlab", "--config-dir", "conf", "model=indrnn", "--help", cwd=here).stdout
+    assert "model=indrnn (indrnn.IndRNN):\n  hidden_size: int = 64" in keys  # typed from the constructor
+    assert "max_recurrent: float = 1.0" in keys and "recurrent weight is clipped" in keys  # the yaml's comment
     missing = command_here("rnnlab", "--config-dir", "nowhere", "model=indrnn", cwd=here)
     assert missing.returncode == 2 and "--config-dir nowhere: not a directory" in missing.stderr

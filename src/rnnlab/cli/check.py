@@ -160,7 +160,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
     try:
         with rnnlab_configs(parsed.config_dir):
             if parsed.help:  # before --cfg and the others, as in Hydra
-                print(app_help(config_name, parsed.overrides, parsed.resolve))
+                print(app_help(config_name, parsed.overrides, parsed.resolve, parsed.config_dir))
                 sys.exit(0)
             # The cheap checks first, for every job: no torch import before a typo is found.
             configs, jobs = _compose_every_job(config_name, parsed.overrides, parsed.multirun)

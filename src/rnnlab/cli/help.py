@@ -11,7 +11,44 @@ from hydra.core.hydra_config import HydraConfig
 NOT_PICKED = ("schema", "task_defaults", "task_model_defaults")  # groups rnnlab composes itself: a user picks none of their options
 
 
-def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:
+LISTED_HYDRA = ("hydra/launcher",)  # Hydra's groups a user picks as often as rnnlab's: where a sweep's jobs run
+KEYS_OF = ("model", "task")  # groups whose keys --help explains: type, value, and the comment beside each
+
+
+def key_lines(cfg, group: str, config_dir: str | None) -> list[str]:
+    """'  hidden_size: int = 64    the width of each layer' for each key of the group's chosen option: the type from
+    its schema (or its class's constructor), the value composed, the comment beside the key in its yaml file."""
+    import re
+    from dataclasses import fields
+    from importlib import resources
+    from pathlib import Path
+
+    from rnnlab.config.validate import schema_for
+    from rnnlab.errors import ConfigError
+
+    node, choice = cfg[group], cfg.hydra.runtime.choices.get(group)
+    try:
+        schema = schema_for(group, node.get("_target_"), {str(k) for k in node})
+    except ConfigError:
+        schema = None
+    types = {f.name: (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type)))
+             for f in fields(schema)} if schema else {}
+    relative = f"{group}/{choice}.yaml"
+    mine = Path(config_dir) / relative if config_dir else None
+    text = mine.read_text() if mine and mine.is_file() else (
+        resources.files("rnnlab.conf").joinpath(relative).read_text()
+        if resources.files("rnnlab.conf").joinpath(relative).is_file() else "")
+    comments = {m.group(1): m.group(2).strip() for m in re.finditer(r"^(\w+):[^#\n]*#(.*)$", text, re.M)}
+    lines = [f"{group}={choice} ({node.get('_target_')}):"]
+    for key, value in node.items():
+        if str(key).startswith("_"):
+            continue
+        head = f"  {key}: {types.get(key, '?')} = {value}"
+        lines.append(f"{head:<44} {comments[key]}" if key in comments else head)
+    return lines
+
+
+def app_help(config_name: str, overrides: list[str], resolve: bool, config_dir: str | None = None) -> str:
     """What Hydra prints for --help (the hydra.help template, its groups, the composed config), listing the groups
     from one config repository. Hydra's own --help deep-copies the repository for each of the ~140 group lookups:
     5.2 s on a Zen 1 EPYC, against 1 s this way."""
@@ -36,17 +73,23 @@ def app_help(config_name: str, overrides: list[str], resolve: bool) -> str:
 
     options = dict(groups())
 
+    from rnnlab.cli.plugins import SUPPORTED_CHOICES
+
+    options["hydra/launcher"] = [o for o in options.get("hydra/launcher", []) if o in SUPPORTED_CHOICES["launcher"]]
+
     def listing(wanted) -> str:
         return "".join(f"{group}: {', '.join(options[group])}\n" for group in sorted(filter(wanted, options)))
 
     def is_hydra(group: str) -> bool:
         return group == "hydra" or group.startswith("hydra/")
 
+    keys = [line for group in KEYS_OF for line in ["", *key_lines(cfg, group, config_dir)]]
     with open_dict(cfg):
         del cfg["hydra"]
+    picked = listing(lambda group: (not is_hydra(group) and not group.startswith(NOT_PICKED)) or group in LISTED_HYDRA)
     return string.Template(template).substitute(
         FLAGS_HELP=Hydra.format_args_help(get_args_parser()),
         HYDRA_CONFIG_GROUPS=listing(is_hydra),
-        APP_CONFIG_GROUPS=listing(lambda group: not is_hydra(group) and not group.startswith(NOT_PICKED)),
+        APP_CONFIG_GROUPS=picked + "\n".join(keys) + "\n",
         CONFIG=OmegaConf.to_yaml(cfg, resolve=resolve),
     )
