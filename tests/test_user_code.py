@@ -272,3 +272,39 @@ def test_resume_without_a_run_dir_names_the_newest_run_that_can_continue(tmp_pat
     result = command_here("rnnlab", "resume=true", cwd=tmp_path)
     _one_line(result, 2, "the newest run that can be continued is outputs/x/old: rnnlab resume=true "
                          "hydra.run.dir=outputs/x/old")
+
+
+DEEP = '''
+import torch
+from torch import nn
+
+
+class Deep(nn.Module):
+    def __init__(self, input_size, output_size, per_step, depth: int, sizes: list[int] = [4]):
+        super().__init__()
+        self.layer = nn.Linear(input_size, output_size)
+
+    def forward(self, x, lengths):
+        return self.layer(x[torch.arange(len(x)), lengths - 1])
+'''
+
+
+@pytest.mark.parametrize("args,message", [
+    (["model=deep"], "model.depth is required: Deep.__init__ in {dir}/{m}.py gives it no default; set +model.depth="),
+    (["model=deep", "model.depth=3"], "model.depth is a key of {m}.Deep that its yaml does not list: give "
+                                      "+model.depth=3 (a + adds a key)"),
+    (["model=deep", "+model.depth=3", "model.sizes=[4,abc]"], "model.sizes[1]=abc is not allowed: expected an integer"),
+    (["model=system"], "model._target_=os.system: system in os is not a class"),
+    (["model=lru", "model.r_max=1.5"], "model.r_max=1.5 is not allowed: 0 < r_max <= 1"),
+    (["task=selective_copy", "task.length=0"], "task.length=0 is not allowed: steps T >= 1"),
+])
+def test_a_message_names_the_key_that_is_wrong(tmp_path, command_here, request, args, message):
+    module = f"deep_{zlib.crc32(request.node.name.encode())}"
+    (tmp_path / f"{module}.py").write_text(DEEP)
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "deep.yaml").write_text(f"_target_: {module}.Deep\nsizes: [4]\n")
+    (tmp_path / "conf" / "model" / "system.yaml").write_text("_target_: os.system\n")
+    result = command_here("rnnlab", "--config-dir", "conf", *args, "hydra.run.dir=run", cwd=tmp_path)
+    sys.modules.pop(module, None)
+    _one_line(result, 2, message.format(m=module, dir=tmp_path))
+    assert not (tmp_path / "run").exists()

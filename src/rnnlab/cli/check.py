@@ -74,6 +74,9 @@ def explain(err: Exception, overrides: list[str]) -> str:
         parent = getattr(cause, "parent_node", None)
         if not valid and isinstance(parent, DictConfig):  # a node without a schema: a user's model or task yaml
             valid = [str(k) for k in parent if not str(k).startswith("_")]
+            if (given := _takes_but_not_listed(key, parent, overrides)) is not None:
+                return (f"{key} is a key of {parent.get('_target_')} that its yaml does not list: give +{given} "
+                        "(a + adds a key), or add it to the yaml")
         group = key.rsplit(".", 1)[0]
         return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
     if key:
@@ -83,6 +86,18 @@ def explain(err: Exception, overrides: list[str]) -> str:
         shown = f"{key.split('[')[0]}={given}" if given is not None else key
         return f"{shown} is not allowed: {allowed}"
     return message
+
+
+def _takes_but_not_listed(key: str, parent: DictConfig, overrides: list[str]) -> str | None:
+    """The override (model.depth=3) of a key the node's class takes in its constructor but its yaml leaves out."""
+    from rnnlab.config.build import constructor_parameters, locate
+
+    try:
+        takes = {p.name for p in constructor_parameters(locate(parent.get("_target_"), key.split(".")[0]))}
+    except ConfigError:
+        return None
+    name = key.rsplit(".", 1)[-1]
+    return next((o for o in overrides if o.split("=", 1)[0] == key), None) if name in takes else None
 
 
 def _uncomposable(err: Exception) -> str:
@@ -143,6 +158,22 @@ def _check_with_torch(configs: list[DictConfig]) -> list:
     return models
 
 
+def _check_resume(first: DictConfig, configs: list[DictConfig], multirun: bool) -> None:
+    """The torch checks of every job; for resume=true, first the checkpoint against the config (the same
+    experiment), then its weights against the model built now: all before Hydra writes a file."""
+    resumed = None
+    if first.resume and not multirun:
+        require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
+        from rnnlab.runner.parts import load_resume
+
+        resumed = load_resume(first, output_dir(first, False))
+    models = _check_with_torch(configs)
+    if resumed is not None:
+        from rnnlab.runner.parts import check_weights_fit
+
+        check_weights_fit(models[0], resumed["model"], output_dir(first, False) / "last.pt")
+
+
 def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
     Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
@@ -176,17 +207,7 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                 check_job_dirs(first, configs, jobs, naming_exclusions(parsed.overrides, first))
             elif parsed.multirun:
                 check_sampled_job_dirs(first)
-            resumed = None
-            if first.resume and not parsed.multirun:
-                require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
-                from rnnlab.runner.parts import load_resume
-
-                resumed = load_resume(first, output_dir(first, False))  # the same experiment
-            models = _check_with_torch(configs)
-            if resumed is not None:  # and weights that fit the model built now: refused before Hydra writes a file
-                from rnnlab.runner.parts import check_weights_fit
-
-                check_weights_fit(models[0], resumed["model"], output_dir(first, False) / "last.pt")
+            _check_resume(first, configs, parsed.multirun)
             return first
     except ConfigError as err:
         if full_errors():

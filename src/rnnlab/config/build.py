@@ -63,7 +63,9 @@ def where(target: str) -> str:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         spec = None
-    return str(Path(spec.origin)) if spec is not None and spec.origin else module
+    if spec is None or not spec.origin or spec.origin in ("frozen", "built-in"):  # os, sys: no file to name
+        return module
+    return str(Path(spec.origin))
 
 
 def locate(target: Any, group: str) -> type:

@@ -10,7 +10,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError, ValidationError
+from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, ValidationError
 
 from rnnlab.config.build import locate, schema_of, where
 from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, ModelBudgetSchema, RunSchema, StudySchema
@@ -57,9 +57,10 @@ def validate_group(cfg: DictConfig, group: str) -> None:
             return
         try:
             node = OmegaConf.merge(OmegaConf.structured(schema), node)
-        except ValidationError as err:  # a value of the wrong type, e.g. task.test_lengths=abc
+        except ValidationError as err:  # a value of the wrong type, e.g. task.test_lengths=abc, model.sizes=[4,abc]
             value = getattr(err, "value", None)
-            raise ConfigError(f"{group}.{err.key}={show(value)} is not allowed: {expected_type(str(err.msg))}") from None
+            path = str(getattr(err, "full_key", None) or err.key)
+            raise ConfigError(f"{group}.{path}={show(value)} is not allowed: {expected_type(str(err.msg))}") from None
         except ConfigKeyError as err:  # a key the class does not take (its yaml names a parameter it lacks)
             known = [f.name for f in fields(schema) if not f.name.startswith("_")]
             raise ConfigError(f"{group}.{err.key} is not a key of {group} ({node.get('_target_')} takes "
@@ -73,6 +74,10 @@ def validate_group(cfg: DictConfig, group: str) -> None:
         OmegaConf.to_object(node)
     except ConfigError as err:
         raise ConfigError(f"{group}.{err}") from None
+    except MissingMandatoryValue as err:  # a constructor parameter without a default, which the yaml does not set
+        target = str(node.get("_target_", ""))
+        raise ConfigError(f"{group}.{err.key} is required: {target.rsplit('.', 1)[-1]}.__init__ in {where(target)} "
+                          f"gives it no default; set +{group}.{err.key}=<value>, or add it to the yaml") from None
 
 
 # What rnnlab passes to the constructors of a group itself (not config keys), and the schema whose checks a class

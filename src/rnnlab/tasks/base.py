@@ -231,6 +231,7 @@ class FixedLengthTask(LengthTask):
     # train_lengths, which T sets
     def __init__(self, length: int, test_lengths: list[int], val_size: int = 1000, test_size: int = 1000,
                  stop_window: int = 0) -> None:
+        require(isinstance(length, int) and length >= 1, "task.length", length, "steps T >= 1")
         super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length],
                          val_size=val_size, test_size=test_size, stop_window=stop_window)
         self.length = length
