@@ -2,7 +2,7 @@
 per set of group choices instead of one per job.
 
 Before launching, Hydra's sweeper composes every job once to find a mistake early ("This can be a bit slow for
-large jobs", hydra/_internal/core_plugins/basic_sweeper.py): 0.2-0.33 s a job on a 2-core EPYC, 3 s of a 9-job
+large jobs", Hydra's core_plugins/basic_sweeper.py): 0.2-0.33 s a job on a 2-core EPYC, 3 s of a 9-job
 sweep and 30 s of a 90-job one, before the launcher composes each job again to run it. This check is the same, made
 with rnnlab.sweeps.compose_jobs (the one the rnnlab command checks a command line with): a job's value overrides
 (model.hidden_size=5) go onto a copy of the config its group choices (model=lstm) compose, with Hydra's own
@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper as HydraBasicSweeper
+from rnnlab.config.hydra_internals import BasicSweeper as HydraBasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rnnlab.cli.exits import fail
+from rnnlab.config.hydra_internals import get_args_parser
 from rnnlab.files import HYDRA_DIR, read_overrides
 from rnnlab.sweeps.job_dirs import NAMING_KEY, naming_exclusions
 
@@ -23,8 +24,6 @@ def continue_from_run_dir(args: list[str]) -> list[str]:
     """`rnnlab resume=true hydra.run.dir=<dir>`: the run's own command line, read back from <dir>/.hydra (its
     overrides and the --config-dir it started with), under what is given beside it. resume's own checks then refuse
     what may not change (the model, the task ...) and allow what may (more steps)."""
-    from hydra._internal.utils import get_args_parser
-
     parsed = get_args_parser().parse_known_args(args)[0]
     given = {_key(o): o for o in parsed.overrides}
     if parsed.multirun or given.get("resume") != "resume=true" or RUN_DIR not in given:
@@ -54,8 +53,6 @@ def _config_dir_of(run_dir: Path) -> list[str]:
 def name_jobs_by_what_varies(args: list[str], first: DictConfig) -> list[str]:
     """argv plus an override that leaves every setting all jobs of the sweep share out of their dir names, so that
     `-m task=index_recall model=rnn,lstm` names its jobs 0_model=rnn and 1_model=lstm. A user's own choice wins."""
-    from hydra._internal.utils import get_args_parser
-
     overrides = get_args_parser().parse_known_args(args)[0].overrides
     if any(o.split("=", 1)[0] == NAMING_KEY for o in overrides):
         return args

@@ -29,6 +29,7 @@ from rnnlab.cli.exits import fail, full_errors
 from rnnlab.cli.help import app_help
 from rnnlab.cli.plugins import EXTRAS, PLUGIN_OPTIONS, check_plugins, installed
 from rnnlab.config.compose import rnnlab_configs
+from rnnlab.config.hydra_internals import get_args_parser  # Hydra's own parser: argv as @hydra.main reads it
 from rnnlab.config.validate import expected_type, validate
 from rnnlab.errors import ConfigError
 from rnnlab.files import require_last_checkpoint
@@ -177,9 +178,6 @@ def _check_resume(first: DictConfig, configs: list[DictConfig], multirun: bool) 
 def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
     Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
-    from hydra._internal.utils import (
-        get_args_parser,  # Hydra's own parser: the same reading of argv as @hydra.main
-    )
 
     parsed, _ = get_args_parser().parse_known_args(args)
     modes = [flag for flag, on in (("--run", parsed.run), ("-m", parsed.multirun), ("--cfg", parsed.cfg),

@@ -54,8 +54,7 @@ def app_help(config_name: str, overrides: list[str], resolve: bool, config_dir: 
     5.2 s on a Zen 1 EPYC, against 1 s this way."""
     import string
 
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import get_args_parser
+    from rnnlab.config.hydra_internals import Hydra, get_args_parser
     from hydra.core.object_type import ObjectType
     from omegaconf import OmegaConf, open_dict
 

@@ -13,8 +13,7 @@ import os
 from collections.abc import Iterator
 
 from hydra import version
-from hydra._internal.hydra import Hydra
-from hydra._internal.utils import create_automatic_config_search_path
+from rnnlab.config.hydra_internals import Hydra, create_automatic_config_search_path
 from hydra.core.config_search_path import SearchPathQuery
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 

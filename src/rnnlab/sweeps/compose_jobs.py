@@ -6,7 +6,7 @@ Hydra builds the defaults list and loads and merges every YAML file of it. The v
 (model.hidden_size=5) play no part in that: Hydra applies them last, to the finished config. So jobs that make the
 same group choices (model=lstm, task=mnist) and the same hydra settings are composed once, and each job's values
 are applied to a copy with Hydra's own function, in Hydra's order. An override is a value override exactly when
-Hydra treats it as one (hydra/_internal/defaults_list.py, Overrides): its key is not a config group, or its value
+Hydra treats it as one (Hydra's defaults_list.py, Overrides): its key is not a config group, or its value
 is a dict.
 
     jobs = expand_jobs(["model=rnn,lstm", "model.hidden_size=2,5"])   # [["model=rnn", "model.hidden_size=2"], ...]
@@ -19,7 +19,7 @@ import copy
 import itertools
 
 from hydra import compose
-from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from rnnlab.config.hydra_internals import ConfigLoaderImpl
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override

@@ -20,9 +20,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.config_loader_impl import get_overrides_dirname
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra._internal.utils import get_args_parser
+from rnnlab.config import hydra_internals
+from rnnlab.config.hydra_internals import get_args_parser, get_overrides_dirname
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
@@ -41,11 +40,10 @@ NEXT = "next number"  # in the plan: the first job number free in the sweep dir
 def _job_overrides(args: list[str], first: DictConfig, config_loader=None) -> list[list[str]]:
     """Every job's overrides, as Hydra's basic sweeper makes them (its own code, so the two cannot disagree), an
     experiment's swept keys (hydra.sweeper.params) first."""
-    from hydra._internal.utils import get_args_parser
 
     overrides = [*swept_by_the_config(first), *get_args_parser().parse_known_args(args)[0].overrides]
     parsed = OverridesParser.create(config_loader).parse_overrides(overrides)
-    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    return [job for batch in hydra_internals.BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 
 def plan(args: list[str], first: DictConfig, sweep_dir: Path) -> dict[str, dict]:
