@@ -208,3 +208,25 @@ def test_report_names_the_recipe_files_a_run_composed(tmp_path, command_here):
     assert json.loads((tmp_path / "run" / "report.json").read_text())["recipes"] == [
         "conf/task_model_defaults/adding_lru.yaml"]
     assert "- recipes applied: conf/task_model_defaults/adding_lru.yaml" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_mqars_floor_is_the_plateau_of_a_model_that_binds_no_key():
+    """Answering each query with the sequence's most frequent value: what every model scored on the 8,000-step
+    plateau (measured 0.53 / 0.335 / 0.262 / 0.193 at P = 2/4/8/16, 0.236 on validation)."""
+    from rnnlab.tasks.mqar import MQAR
+
+    task = MQAR(train_lengths=[2, 16], test_lengths=[2, 4, 8, 16])
+    assert task.mode_level(2) == pytest.approx(1 - 0.5 * 15 / 16, abs=0.01)  # two values: right unless they differ
+    assert [round(task.mode_level(p), 2) for p in (4, 8, 16)] == pytest.approx([0.34, 0.26, 0.19], abs=0.015)
+    assert task.floor == pytest.approx(0.236, abs=0.01) and task.floor > task.chance
+
+
+def test_a_grid_on_the_floor_is_named_so(tmp_path):
+    for number, (model, val) in enumerate((("gru", 0.24), ("gru", 0.23), ("lstm", 0.65), ("lstm", 0.24))):
+        fake_job(tmp_path, number, model, 0.01 * (number % 2 + 1), 0, val, val)
+        report = json.loads((next(tmp_path.glob(f"{number}_*")) / "report.json").read_text())
+        (next(tmp_path.glob(f"{number}_*")) / "report.json").write_text(json.dumps({**report, "floor": 0.236}))
+    (table,) = compare(collect([tmp_path]), STUDY)
+    header, rows = rows_of(table)
+    grid = {row[0]: row[header.index("grid")] for row in rows}
+    assert grid == {"gru": "2 settings, all at the floor", "lstm": "2 settings"}

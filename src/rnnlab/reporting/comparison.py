@@ -60,8 +60,9 @@ class Row:
     chosen: Setting
     grid: list[Setting]
     metric: str
-    chance: float | None
+    chance: float | None  # or the task's memoryless floor, where it is above chance (MQAR)
     published: str = ""
+    floor: bool = False  # `chance` is the task's floor, not chance
 
     @property
     def grid_at_chance(self) -> bool:
@@ -109,7 +110,8 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
             scored = [s for s in settings if math.isfinite(s.val(metric, common))]
             chosen = max(scored, key=lambda s: s.val(metric, common)) if scored else settings[0]
             published = (first.get("published") or {}).get(name, "")
-            table.rows.append(Row(name, chosen, settings, metric, first.get("chance"), published))
+            level = first.get("floor", first.get("chance"))
+            table.rows.append(Row(name, chosen, settings, metric, level, published, "floor" in first))
         tables.append(table)
     return tables
 
@@ -172,7 +174,7 @@ def rows_of(table: Table) -> tuple[list[str], list[list[str]]]:
                  str(len(runs)), _pooled([r.report.get("val", {}).get(table.metric, math.nan) for r in runs])]
         cells += [_pooled([_test_values(r, c, table.metric) for r in runs]) for c in tests]
         size = f"{len(row.grid)} settings"
-        cells.append(f"{size}, all at chance" if row.grid_at_chance else size)
+        cells.append(f"{size}, all at {'the floor' if row.floor else 'chance'}" if row.grid_at_chance else size)
         cells.append(row.published)
         rows.append(cells)
     return header, rows
@@ -188,7 +190,8 @@ def markdown(tables: list[Table]) -> str:
     lines = ["## Comparison", "",
              "Each row: the setting with the best mean validation value over its seeds (never the test), then its "
              "test metrics as mean ± the 95% confidence interval over those seeds (Student's t). `grid`: how many "
-             "settings were tried; 'all at chance' when none of them rose above chance on validation.", ""]
+             "settings were tried; 'all at chance' when none of them rose above chance on validation ('all at the floor' "
+             "where the task knows a higher level that needs none of its memory).", ""]
     for table in tables:
         header, rows = rows_of(table)
         lines += [f"### {_title(table)}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

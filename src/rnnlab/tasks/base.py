@@ -154,6 +154,12 @@ class Task(ABC):
         """Numbers to read the result against (a baseline, published results): report.md lists them."""
         return []
 
+    @property
+    def floor(self) -> float:
+        """What the headline metric reaches without the memory the task tests (chance, unless the task knows a
+        higher level a memoryless model gets to): a comparison says 'all at the floor' for a grid that stayed there."""
+        return self.chance
+
     # Published results by model name (the option's name: lstm, s6, transformer), shown beside each model's row of a
     # tuned comparison (rnnlab-report); only what a paper reports for a setting close to this task's.
     published: dict[str, str] = {}

@@ -15,6 +15,8 @@ fills up, attention's does not, which is what Zoology measured.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -75,8 +77,25 @@ class MQAR(LengthTask):
         more = " …" if n > 6 else ""
         return f"{right}/{n} right | {pairs}{more} | asked {asked}{more} said {said} true {true}"
 
+    def mode_level(self, pairs: int, draws: int = 20_000) -> float:
+        """What answering every query with the sequence's most frequent value gets at P pairs: E[max count] / P (values
+        drawn with repeats). A model that counts the values it saw but binds none to its key reaches it. Seeded."""
+        values = torch.randint(0, self.values, (draws, pairs), generator=torch.Generator().manual_seed(pairs))
+        return float(F.one_hot(values, self.values).sum(1).max(1).values.float().mean()) / pairs
+
+    @functools.cached_property
+    def floor(self) -> float:  # type: ignore[override]
+        """The mode level on the validation set's distribution (P drawn from task.train_lengths, every query counting),
+        where a comparison reads its validation values: the plateau every model sits on before it binds keys."""
+        low, high = self.train_lengths
+        levels = {p: self.mode_level(p, 4_000) for p in range(low, high + 1)}
+        return sum(p * level for p, level in levels.items()) / sum(levels)
+
     def reference(self) -> list[str]:
         return [
+            "no key bound (each query answered with the sequence's most frequent value): acc "
+            + " / ".join(f"{self.mode_level(p):.3f}" for p in self.test_lengths) + f" at P = "
+            + " / ".join(map(str, self.test_lengths)) + f"; {self.floor:.3f} on the validation set",
             f"chance: acc {self.chance:.3f} (a guess among {self.values} values)",
             "Zoology (Arora et al. 2023), Figure 2: attention answers MQAR at every number of pairs; gated "
             "convolutions and recurrences fall as the pairs outgrow their state",
