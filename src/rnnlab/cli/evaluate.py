@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from rnnlab.cli.argv import key_values
-from rnnlab.cli.exits import fail, full_errors, quiet_when_piped
+from rnnlab.cli.exits import one_line_errors, quiet_when_piped
 from rnnlab.errors import ConfigError
 
 EVAL_USAGE = """usage: rnnlab-eval checkpoint=<run dir or .pt file> [out=<dir>] [key=value ...]
@@ -34,7 +34,7 @@ def evaluate(argv: list[str] | None = None) -> None:
     from rnnlab.sweeps.run_dirs import check_out_dir
     from rnnlab.training.checkpoints import resolve_checkpoint
 
-    try:
+    with one_line_errors("rnnlab-eval"):
         path = resolve_checkpoint(pairs.pop("checkpoint"))
         out = Path(pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
         check_out_dir(out, str(out), "the evaluation's reports")
@@ -42,7 +42,3 @@ def evaluate(argv: list[str] | None = None) -> None:
             raise ConfigError(f"out={out} holds files that are not an evaluation's: give a new or empty dir")
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
-    except ConfigError as err:
-        if full_errors():
-            raise
-        fail(str(err), "rnnlab-eval")

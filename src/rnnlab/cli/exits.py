@@ -4,9 +4,13 @@ reader closed the pipe; HYDRA_FULL_ERROR=1 asks for tracebacks instead.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
+from collections.abc import Iterator
+
+from rnnlab.errors import ConfigError
 
 USAGE_ERROR = 2
 
@@ -33,3 +37,15 @@ def quiet_when_piped(command):
 
 def full_errors() -> bool:
     return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+@contextlib.contextmanager
+def one_line_errors(prog: str = "rnnlab") -> Iterator[None]:
+    """A ConfigError inside is the user's mistake: one `prog: error: ...` line and exit 2 (a traceback with
+    HYDRA_FULL_ERROR=1)."""
+    try:
+        yield
+    except ConfigError as err:
+        if full_errors():
+            raise
+        fail(str(err), prog)

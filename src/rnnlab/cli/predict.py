@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from rnnlab.cli.argv import key_values
-from rnnlab.cli.exits import fail, full_errors, quiet_when_piped
-from rnnlab.errors import ConfigError
+from rnnlab.cli.exits import fail, one_line_errors, quiet_when_piped
 
 PREDICT_USAGE = """usage: rnnlab-predict checkpoint=<run dir or .pt file> inputs=<file, directory or glob> [out=<dir>] [device=cpu]
 
@@ -33,14 +32,10 @@ def predict(argv: list[str] | None = None) -> None:
     from rnnlab.sweeps.run_dirs import check_out_dir
 
     out = Path(pairs.get("out", ".")).expanduser().absolute()
-    try:
+    with one_line_errors("rnnlab-predict"):
         check_out_dir(out, pairs.get("out", "."), "predictions.csv")  # before predicting: a mistake costs nothing
         paths = find_inputs(pairs["inputs"])
         results = predict_files(pairs["checkpoint"], paths, resolve_device(pairs.get("device", "auto")))
-    except ConfigError as err:
-        if full_errors():
-            raise
-        fail(str(err), "rnnlab-predict")
     width = max(len(str(r.path)) for r in results)
     for r in results:
         if r.error is None:

@@ -24,7 +24,7 @@ from omegaconf import DictConfig
 
 from rnnlab.cli.argv import continue_from_run_dir, name_jobs_by_what_varies, pin_output_dir
 from rnnlab.cli.check import check_command_line
-from rnnlab.cli.exits import fail, full_errors, quiet_when_piped
+from rnnlab.cli.exits import fail, full_errors, one_line_errors, quiet_when_piped
 from rnnlab.cli.plugins import register_plugins
 from rnnlab.errors import USER_CODE_ERRORS, ConfigError, explain
 from rnnlab.files import LAST, read_report
@@ -123,17 +123,14 @@ def train() -> None:
     where = output_dir(first, multirun)
     sys.argv = [sys.argv[0], *pin_output_dir(args, where, multirun)]  # the dir checked is the dir Hydra writes
     try:
-        if multirun and first.sweep.resume:  # which existing dir holds which job's settings
-            os.environ[sweep_resume.PLAN] = json.dumps(sweep_resume.plan(sys.argv[1:], first, where))
-        with claim(where):  # the run or sweep dir is this process's until it ends
-            refuse_occupied(first, multirun)  # again, now that no other process can start there
-            if not multirun and not first.resume:
-                clear_earlier_attempt(where)  # a failed run's files, which a fresh run replaces
-            _train()
-    except ConfigError as err:
-        if full_errors():
-            raise
-        fail(str(err))
+        with one_line_errors():
+            if multirun and first.sweep.resume:  # which existing dir holds which job's settings
+                os.environ[sweep_resume.PLAN] = json.dumps(sweep_resume.plan(sys.argv[1:], first, where))
+            with claim(where):  # the run or sweep dir is this process's until it ends
+                refuse_occupied(first, multirun)  # again, now that no other process can start there
+                if not multirun and not first.resume:
+                    clear_earlier_attempt(where)  # a failed run's files, which a fresh run replaces
+                _train()
     finally:
         os.environ.pop(sweep_resume.PLAN, None)
     if multirun and FailedJobs.failed:  # (a single run reports its own failure; the list is this sweep's)

@@ -12,7 +12,6 @@ are typed from the constructor, as a user's own model's are.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnlab.models.residual import ResidualNet, ScanCell
@@ -22,10 +21,6 @@ def g(x: Tensor) -> Tensor:
     """The paper's positive activation for the candidate state (its log-space scan needs h~ > 0; kept so that the
     two scans model the same thing)."""
     return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
-
-
-def log_g(x: Tensor) -> Tensor:
-    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
 
 
 class MinGRU(ScanCell):
