@@ -38,7 +38,7 @@ def expected_jobs(name: str) -> int:
 
 # The three studies of every model (5 models x 3 tasks, x 784-step MNIST) take 10 s each as toy sweeps: the slow tier
 SLOW_STUDIES = {"modern_vs_classic", "smnist_models", "pmnist_models", "compare_selective_copy", "compare_mqar",
-                "compare_adding", "compare_smnist", "compare_mqar_gpu"}
+                "compare_adding", "compare_smnist", "compare_mqar_gpu", "compare_selective_copy_gpu"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(p.stem, marks=pytest.mark.slow) if p.stem in SLOW_STUDIES else p.stem

@@ -24,8 +24,8 @@ from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_d
 from hydra._internal.hydra import Hydra
 from hydra._internal.utils import create_automatic_config_search_path, get_args_parser
 
-__all__ = ["BasicSweeper", "ConfigLoaderImpl", "Hydra", "create_automatic_config_search_path", "get_args_parser",
-           "get_overrides_dirname"]
+# and BasicSweeper, through __getattr__ below
+__all__ = ["ConfigLoaderImpl", "Hydra", "create_automatic_config_search_path", "get_args_parser", "get_overrides_dirname"]
 
 
 def __getattr__(name: str) -> Any:

@@ -94,7 +94,7 @@ class MQAR(LengthTask):
     def reference(self) -> list[str]:
         return [
             "no key bound (each query answered with the sequence's most frequent value): acc "
-            + " / ".join(f"{self.mode_level(p):.3f}" for p in self.test_lengths) + f" at P = "
+            + " / ".join(f"{self.mode_level(p):.3f}" for p in self.test_lengths) + " at P = "
             + " / ".join(map(str, self.test_lengths)) + f"; {self.floor:.3f} on the validation set",
             f"chance: acc {self.chance:.3f} (a guess among {self.values} values)",
             "Zoology (Arora et al. 2023), Figure 2: attention answers MQAR at every number of pairs; gated "
