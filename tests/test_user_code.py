@@ -286,6 +286,12 @@ class Deep(nn.Module):
 
     def forward(self, x, lengths):
         return self.layer(x[torch.arange(len(x)), lengths - 1])
+
+
+class Loose(Deep):
+    def __init__(self, input_size, output_size, per_step, **options):
+        super().__init__(input_size, output_size, per_step, depth=1)
+        self.options = options
 '''
 
 
@@ -308,3 +314,14 @@ def test_a_message_names_the_key_that_is_wrong(tmp_path, command_here, request, 
     sys.modules.pop(module, None)
     _one_line(result, 2, message.format(m=module, dir=tmp_path))
     assert not (tmp_path / "run").exists()
+
+
+def test_a_constructor_that_takes_any_keyword_gets_its_yamls_keys(tmp_path, command_here):
+    (tmp_path / "loose_models.py").write_text(DEEP)
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "loose.yaml").write_text("_target_: loose_models.Loose\nwidth: 3\n")
+    result = command_here("rnnlab", "--config-dir", "conf", "model=loose", "task=temporal_order", "debug=tiny",
+                          "logger=none", "hydra.run.dir=run", cwd=tmp_path)
+    sys.modules.pop("loose_models", None)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "run" / "report.json").read_text())["setup"]["model"]["width"] == 3

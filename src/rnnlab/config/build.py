@@ -135,15 +135,28 @@ def constructor_parameters(cls: type) -> list[inspect.Parameter]:
     return list(found.values())
 
 
+def takes_any_key(cls: type) -> bool:
+    """A user's class whose own constructor takes **kwargs: keys its yaml names beyond its parameters pass through to
+    it unchecked (rnnlab's own classes pass theirs on to a known base, whose keys are checked)."""
+    if cls.__module__.startswith((OWN, "torch.")) or "__init__" not in vars(cls):
+        return False
+    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+
+
 def schema_of(cls: type, supplied: tuple[str, ...] = (), base: type | None = None) -> type:
     """A dataclass of the config keys a class takes: its constructor's parameters less those rnnlab supplies
     (`supplied`: a model's input_size, output_size, per_step ...). `base`, a schema dataclass, adds its checks."""
     inherited = {f.name for f in dataclasses.fields(base)} if base else set()
     specs = [("_target_", str, dataclasses.field(default=f"{cls.__module__}.{cls.__qualname__}"))]
+    # behind a user's **kwargs, a base's parameter without a default may be the subclass's to supply: not required
+    own = set(inspect.signature(cls.__init__).parameters) if takes_any_key(cls) else None
     for p in constructor_parameters(cls):
         if p.name in supplied:
             continue
         default = MISSING if p.default is inspect.Parameter.empty else p.default
+        if own is not None and p.name not in own and default is MISSING:
+            specs.append((p.name, Any, None))
+            continue
         if p.name in inherited and default is MISSING:
             continue  # the base schema types it
         if isinstance(default, (list, dict)):

@@ -12,7 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, ValidationError
 
-from rnnlab.config.build import locate, schema_of, where
+from rnnlab.config.build import locate, schema_of, takes_any_key, where
 from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, ModelBudgetSchema, RunSchema, StudySchema
 from rnnlab.config.task_schemas import TaskSchema
 from rnnlab.errors import ConfigError, require, show
@@ -55,6 +55,9 @@ def validate_group(cfg: DictConfig, group: str) -> None:
     if OmegaConf.get_type(node) is dict:
         if (schema := schema_for(group, node.get("_target_"), {str(k) for k in node})) is None:
             return
+        if group in SUPPLIED and takes_any_key(locate(node.get("_target_"), group)):  # its **kwargs take the rest
+            known = {f.name for f in fields(schema)}
+            node = OmegaConf.masked_copy(node, [k for k in node if k in known])
         try:
             node = OmegaConf.merge(OmegaConf.structured(schema), node)
         except ValidationError as err:  # a value of the wrong type, e.g. task.test_lengths=abc, model.sizes=[4,abc]
