@@ -158,6 +158,7 @@ def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path, 
     assert list(report["bit_accuracy_by_length"]) == ["7", "300"]
     steps = json.loads((run_dir / "report.json").read_text())["train"]["steps"]
     assert report["checkpoint"] == str(run_dir / "last.pt") and report["step"] == steps  # the last.pt of the end
+    assert report["run"].endswith("[evaluation of run/last.pt]")  # beside a sweep's jobs: which one it re-tested
     assert (tmp_path / "eval" / "bit_accuracy.png").exists()
 
     for args, message in [

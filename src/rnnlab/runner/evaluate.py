@@ -52,8 +52,9 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     out_dir.mkdir(parents=True, exist_ok=True)
     logger = build(cfg.logger, log_dir=out_dir)
     step = payload.get("step", payload.get("trainer", {}).get("step", 0))
-    report = _header(cfg, task, model, loss_fn, device, "evaluation")
-    report.update(status="ok", checkpoint=str(resolve_checkpoint(path)), step=step, test={})
+    checkpoint = resolve_checkpoint(path)  # named in the run's title: beside a sweep's jobs, which one this re-tests
+    report = _header(cfg, task, model, loss_fn, device, f"evaluation of {checkpoint.parent.name}/{checkpoint.name}")
+    report.update(status="ok", checkpoint=str(checkpoint), step=step, test={})
     try:
         outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples)
         publish(outcome, report, logger, step, out_dir)
