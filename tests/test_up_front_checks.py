@@ -1,5 +1,5 @@
-"""Reliability, round three: no job writes over another, a resume never reports what it did not do, and every
-entry point checks everything up front (one line, exit 2, nothing written or changed)."""
+"""The up-front checks: no job writes over another, a resume never reports what it did not do, and every entry point
+checks everything before it writes (one line, exit 2, nothing written or changed)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""model=mingru, minlstm, lru, s6 (the modern recurrent models, models/residual.py) and transformer (the attention
-reference in the same blocks): the scan is the recurrence and
-differentiates like it, the whole-sequence and step modes give the same numbers, padding never reaches a readout
+"""The models of the residual stack (models/residual.py): mingru, minlstm, lru, s6 (the modern recurrent models) and
+transformer (the attention reference in the same blocks): the scan is the recurrence and differentiates like it, the whole-sequence and step modes give the same numbers, padding never reaches a readout
 (forwards or, bidirectional, backwards), and each trains through the runner like any model."""
 
 from __future__ import annotations
