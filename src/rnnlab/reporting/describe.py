@@ -15,6 +15,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.protocols import member
+
 # Task keys that say how a run is checked or where data lives, not what was learned.
 NOT_SETUP = {"_target_", "_partial_", "val_size", "test_size", "stop_window", "root", "download"}
 # Model keys that only one cell has: recorded for that cell alone, so an rnn-vs-lstm sweep does not show the
@@ -82,7 +84,7 @@ def budget_text(held: dict[str, Any], steps_reached: int | None = None) -> str:
 
 def model_name(model) -> str:
     """A model's name in reports: its own `name`, else its class's (indrnn for IndRNN)."""
-    return str(getattr(model, "name", None) or type(model).__name__.lower())
+    return str(member(model, "name") or type(model).__name__.lower())
 
 
 def model_summary(model: dict[str, Any]) -> str:

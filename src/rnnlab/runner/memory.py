@@ -20,6 +20,7 @@ from torch import nn
 
 from rnnlab.config.build import where
 from rnnlab.errors import ConfigError
+from rnnlab.protocols import member
 from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Task
 from rnnlab.training.evaluate import eval_chunk
 
@@ -58,7 +59,7 @@ def saved_floats_per_step(model: nn.Module, input_size: int) -> float:
 def floats_per_step(model: nn.Module, input_size: int, num_outputs: int) -> float:
     """Per sequence and step: the input, the output, and what the model keeps for backpropagation (its own
     floats_per_step() where it has one, rnnlab's models do, else measured)."""
-    own = getattr(model, "floats_per_step", None)
+    own = member(model, "floats_per_step")
     inside = own() if callable(own) else saved_floats_per_step(model, input_size)
     if isinstance(inside, bool) or not isinstance(inside, (int, float)) or not inside >= 0:
         cls = type(model)

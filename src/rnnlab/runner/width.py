@@ -17,6 +17,7 @@ from omegaconf import DictConfig, open_dict
 
 from rnnlab.config.build import build, constructor_parameters, where
 from rnnlab.errors import ConfigError
+from rnnlab.protocols import member
 
 PARAMS = "params"  # the model group's own key: a parameter budget, never passed to the constructor (config.build)
 WIDEST = 1 << 16
@@ -28,7 +29,7 @@ def fit_width(cfg: DictConfig, model_cls: type, shape: dict[str, Any]) -> None:
     target = cfg.model.get(PARAMS)
     if target is None:
         return
-    key = getattr(model_cls, "width_key", "hidden_size")
+    key = member(model_cls, "width_key", "hidden_size")
     if key not in {p.name for p in constructor_parameters(model_cls)}:
         raise ConfigError(f"model.params={target}: {model_cls.__name__} ({where(cfg.model._target_)}) has no width "
                           f"key {key}: name it in the class's width_key, or set the width yourself")

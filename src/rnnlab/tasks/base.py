@@ -77,6 +77,9 @@ class Task(ABC):
     num_classes: int
     per_step: bool  # one target per step (addition) or one per sequence (read at its last step)
     regression = False  # the target is a real number (adding), not a class: loss=mse alone, on the raw output
+    # Optional reporting hooks, with their defaults (a task overrides what it knows better):
+    train_lengths: tuple[int, int] | None = None  # the lengths trained on, shaded in by-length figures
+    length_label = "sequence length"  # what a "length" counts (MQAR: key-value pairs), the by-length axis
     step_metric = "step_acc"  # per-step tasks: name of the fraction of steps right ("bit_acc" for addition)
 
     def __init__(self, val_size: int = 1000, test_size: int = 1000, stop_window: int = 0) -> None:

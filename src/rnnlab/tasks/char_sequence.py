@@ -23,6 +23,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from rnnlab.errors import ConfigError
+from rnnlab.protocols import member
 from rnnlab.tasks.base import (
     TRAINING_BATCH,
     VALIDATION_SET,
@@ -122,7 +123,7 @@ class CharSequence(Task):
         prompt = torch.tensor([self.index[c] for c in self.prompt], device=device)
         was_training = model.training
         model.eval()
-        step = getattr(model, "step", None) or _rereading(model)
+        step = member(model, "step") or _rereading(model)
         logits, state = step(F.one_hot(prompt, self.num_classes).float()[None])
         codes = prompt.tolist()
         for _ in tqdm(range(max(0, length)), desc="generating", unit="char", leave=False,

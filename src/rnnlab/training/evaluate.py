@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.models.losses import Loss
+from rnnlab.protocols import member
 from rnnlab.tasks.base import Batch, Task
 
 EVAL_CHUNK, EVAL_BYTES = 1000, 2 << 30
@@ -21,7 +22,7 @@ def eval_chunk(model: nn.Module, steps: int) -> int:
     """Sequences per forward pass when evaluating: EVAL_CHUNK, or fewer for a model that says what it holds per
     step (`floats_per_step()`) when that many would pass EVAL_BYTES: S6 at 784 steps and width 128 holds ~88 MB a
     sequence, so 1,000 at once would need ~88 GB."""
-    own = getattr(model, "floats_per_step", None)
+    own = member(model, "floats_per_step")
     if not callable(own):
         return EVAL_CHUNK
     return int(max(1, min(EVAL_CHUNK, EVAL_BYTES // max(1, steps * own() * 4))))

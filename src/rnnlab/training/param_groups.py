@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from rnnlab.errors import ConfigError
+from rnnlab.protocols import member
 
 SCALE = "lr_scale"  # kept in the optimizer's param group (and so in last.pt) beside torch's own keys
 
@@ -29,7 +30,7 @@ SCALE = "lr_scale"  # kept in the optimizer's param group (and so in last.pt) be
 def param_groups(model: nn.Module, lr: float) -> list[dict[str, Any]] | Any:
     """The optimizer's parameter groups: the model's own groups and one default group for the rest; the model's
     parameters alone when it declares no groups."""
-    own = getattr(model, "optimizer_groups", None)
+    own = member(model, "optimizer_groups")
     if not callable(own):
         return model.parameters()
     groups, claimed = [], set()

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from rnnlab.reporting.figures import plot_attention, plot_by_length
 from rnnlab.reporting.run_report import by_length_name, metric_label
+from rnnlab.protocols import member
 from rnnlab.tasks.base import COUNTS, Batch, Task
 from rnnlab.training.evaluate import eval_chunk, evaluate
 
@@ -53,7 +54,7 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
         figures.update(drawn)
         texts += [f"[{name}] " + task.describe(batch, predictions, i) for i in range(min(samples, len(batch)))]
     keys = [k for k in next(iter(results.values())) if k != "loss"]
-    headline = getattr(task, "headline_length", None)
+    headline = task.headline_length
     over = [results[str(headline)]] if headline is not None else list(results.values())
     summary = {  # at the headline length (T), or the mean over test sets, each length counting once; counts add up
         k: sum(r[k] for r in over) if k in COUNTS else sum(r[k] for r in over) / len(over) for k in keys
@@ -67,10 +68,9 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
         name = by_length_name(task.metric)
         outcome.figures[name] = plot_by_length(
             outcome.by_length, f"{title}\n{' and '.join(map(metric_label, next(iter(outcome.by_length.values()))))} by length",
-            train_range=getattr(task, "train_lengths", None), chance=task.chance,
-            length_label=getattr(task, "length_label", "sequence length"),
+            train_range=task.train_lengths, chance=task.chance, length_label=task.length_label,
         )
-    if getattr(model, "attention", None) is not None and not getattr(model.attention, "weights_fixed", False):
+    if member(model, "attention") is not None and not getattr(model.attention, "weights_fixed", False):
         first = next(iter(test_sets.values()))
         outcome.metrics.update(attention_scores(model, task, first))
         outcome.figures["attention"] = attention_figure(model, task, first[:ATTENTION_ROWS], title)
