@@ -58,7 +58,7 @@ def test_padding_never_reaches_the_readout(cell, bidirectional, attention):
 @pytest.mark.parametrize("attention,query", [("additive", "learned"), ("additive", "final"), ("dot", "learned"),
                                              ("mean", "learned"), ("report_input", "learned")])
 def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
-    net = model(attention=attention, attention_heads=2, attention_query=query)
+    net = model(attention=attention, attention_heads=2, attention_query=query, attention_null=False)  # no empty slot
     x = torch.randn(2, 6, 3)
     x[1, 2:] = 100.0  # garbage in the padding of the short sequence
     net(x, torch.tensor([6, 2]))

@@ -62,7 +62,7 @@ class LRUNet(ResidualNet):
     name = "lru"
 
     def __init__(self, input_size: int, output_size: int, per_step: bool, r_min: float = 0.9, r_max: float = 0.999,
-                 max_phase: float = 2 * math.pi, recurrent_lr_scale: float = 0.5, **common: Any) -> None:
+                 max_phase: float = 6.283, recurrent_lr_scale: float = 0.5, **common: Any) -> None:
         require(0 < r_max <= 1, "model.r_max", r_max, "0 < r_max <= 1 (the largest |lambda|: at most 1, no growth)")
         require(0 <= r_min < r_max, "model.r_min", r_min, f"0 <= r_min < r_max (r_max={r_max})")
         require(max_phase > 0, "model.max_phase", max_phase, "a number > 0")

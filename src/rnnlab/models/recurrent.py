@@ -42,9 +42,9 @@ class RecurrentNet(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         attention: str = "none",
-        attention_heads: int = 1,
+        attention_heads: int = 4,  # the defaults of conf/model/{rnn,lstm,gru}.yaml (tests/test_defaults.py)
         attention_query: str = "learned",
-        attention_null: bool = False,
+        attention_null: bool = True,
         forget_bias: float | str = 0.0,
         sequence_steps: int | None = None,
     ) -> None:

@@ -61,7 +61,7 @@ class Block(nn.Module):
         super().__init__()
         self.norm1, self.cell = nn.LayerNorm(size), cell_class(size, **cell_keys)
         self.backward_cell = cell_class(size, **cell_keys) if bidirectional else None
-        self.norm2 = nn.LayerNorm(size)
+        self.norm2 = nn.LayerNorm(size) if mlp_ratio else None  # only in front of an MLP: unused weights otherwise
         self.mlp = (nn.Sequential(nn.Linear(size, mlp_ratio * size), nn.GELU(), nn.Linear(mlp_ratio * size, size),
                                   nn.Dropout(dropout)) if mlp_ratio else None)
 
@@ -84,7 +84,7 @@ class ResidualNet(nn.Module):
     cell_class: type[nn.Module]  # set by each model: MinGRU, MinLSTM, LRU
     name = "residual"
 
-    def __init__(self, input_size: int, output_size: int, per_step: bool, hidden_size: int = 128,
+    def __init__(self, input_size: int, output_size: int, per_step: bool, hidden_size: int = 64,
                  num_layers: int = 2, mlp_ratio: int = 2, dropout: float = 0.0, bidirectional: bool = False,
                  attention: str = "none", attention_heads: int = 4, **cell_keys: Any) -> None:
         super().__init__()

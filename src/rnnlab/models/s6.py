@@ -82,11 +82,11 @@ class S6Net(ResidualNet):
     name = "s6"
 
     def __init__(self, input_size: int, output_size: int, per_step: bool, state_size: int = 16, expand: int = 2,
-                 conv_kernel: int = 4, **common: Any) -> None:
+                 conv_kernel: int = 4, mlp_ratio: int = 0, **common: Any) -> None:
         for key, value in (("state_size", state_size), ("expand", expand), ("conv_kernel", conv_kernel)):
             require(value >= 1, f"model.{key}", value, "an integer >= 1")
         super().__init__(input_size, output_size, per_step, state_size=state_size, expand=expand,
-                         conv_kernel=conv_kernel, **common)
+                         conv_kernel=conv_kernel, mlp_ratio=mlp_ratio, **common)
         self.state_size, self.expand = state_size, expand
 
     def optimizer_groups(self) -> list[dict[str, Any]]:
