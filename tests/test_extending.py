@@ -5,7 +5,6 @@ for a module or class that does not fit."""
 from __future__ import annotations
 
 import json
-import shutil
 import zlib
 from pathlib import Path
 

@@ -11,7 +11,8 @@ from conftest import CPU, digit_images, write_idx
 from PIL import Image, ImageDraw
 
 from rnnlab.errors import ConfigError
-from rnnlab.runner.predict import load_photo, predict_files, prepare_digit
+from rnnlab.runner.predict import predict_files
+from rnnlab.tasks.mnist import load_photo, prepare_digit
 from rnnlab.runner.run import run
 from rnnlab.tasks.base import seeded
 from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, stratified_split

@@ -19,56 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from rnnlab.errors import ConfigError
 from rnnlab.files import write_atomic
+from rnnlab.tasks.mnist import load_photo
 from rnnlab.training.checkpoints import load_checkpoint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-INK = 0.25  # after normalising to 0-1, pixels above this count as ink when cropping
-BOX, SIDE = 20, 28
-
-
-def prepare_digit(image: Image.Image) -> np.ndarray:
-    """A photo or scan of one digit -> (28, 28) float32 in 0-1, white digit on black, MNIST-style."""
-    pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    if np.median(border) > 0.5:  # light paper: make the ink the bright part, as in MNIST
-        pixels, border = 1.0 - pixels, 1.0 - border
-    background, top = float(np.median(border)), float(pixels.max())
-    if top - background < 0.1:
-        raise ValueError("no digit found (the image is nearly uniform)")
-    pixels = np.clip((pixels - background) / (top - background), 0.0, 1.0)
-    rows, cols = np.nonzero(pixels > INK)
-    pixels = pixels[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    pixels[pixels < INK / 2] = 0.0  # paper texture and shadows are not ink
-    height, width = pixels.shape
-    scale = BOX / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    digit = np.asarray(Image.fromarray(pixels, mode="F").resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
-    digit = np.clip(digit, 0.0, 1.0)
-    canvas = np.zeros((SIDE, SIDE), dtype=np.float32)
-    total = digit.sum()
-    ys, xs = np.indices(digit.shape)
-    centre_y, centre_x = (ys * digit).sum() / total, (xs * digit).sum() / total
-    top_y = int(np.clip(round(SIDE / 2 - centre_y), 0, SIDE - digit.shape[0]))
-    left_x = int(np.clip(round(SIDE / 2 - centre_x), 0, SIDE - digit.shape[1]))
-    canvas[top_y : top_y + digit.shape[0], left_x : left_x + digit.shape[1]] = digit
-    return canvas
-
-
-def load_photo(path: Path) -> np.ndarray:
-    """An image file -> prepare_digit's (28, 28) input: upright by its EXIF tag, transparency on white paper."""
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image)
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(paper, rgba)
-        return prepare_digit(image)
-
-
 def find_inputs(inputs: str) -> list[Path]:
     """A file, a directory (its image files) or a glob pattern -> sorted paths."""
     path = Path(inputs).expanduser()

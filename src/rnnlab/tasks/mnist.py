@@ -14,12 +14,17 @@ from __future__ import annotations
 import functools
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import TRAINING_BATCH, VALIDATION_SET, Batch, Task, user_path
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MEAN, STD = 0.1307, 0.3081
 SIDE = 28
@@ -195,3 +200,52 @@ class MNIST(Task):
                 self.images(shown).cpu().numpy(), predictions[wrong].tolist(), shown.y.tolist()
             )
         return entries, figures
+
+
+# ---------------------------------------------------------------- a photo of a digit, as MNIST draws one
+
+INK = 0.25  # after normalising to 0-1, pixels above this count as ink when cropping
+BOX = 20  # the digit's larger side, as MNIST scaled its digits into 20 x 20 inside the 28 x 28 image
+
+
+def prepare_digit(image: Image.Image) -> np.ndarray:
+    """A photo or scan of one digit -> (28, 28) float32 in 0-1, white digit on black, MNIST-style (rnnlab-predict)."""
+    from PIL import Image
+
+    pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if np.median(border) > 0.5:  # light paper: make the ink the bright part, as in MNIST
+        pixels, border = 1.0 - pixels, 1.0 - border
+    background, top = float(np.median(border)), float(pixels.max())
+    if top - background < 0.1:
+        raise ValueError("no digit found (the image is nearly uniform)")
+    pixels = np.clip((pixels - background) / (top - background), 0.0, 1.0)
+    rows, cols = np.nonzero(pixels > INK)
+    pixels = pixels[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    pixels[pixels < INK / 2] = 0.0  # paper texture and shadows are not ink
+    height, width = pixels.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    digit = np.asarray(Image.fromarray(pixels, mode="F").resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
+    digit = np.clip(digit, 0.0, 1.0)
+    canvas = np.zeros((SIDE, SIDE), dtype=np.float32)
+    total = digit.sum()
+    ys, xs = np.indices(digit.shape)
+    centre_y, centre_x = (ys * digit).sum() / total, (xs * digit).sum() / total
+    top_y = int(np.clip(round(SIDE / 2 - centre_y), 0, SIDE - digit.shape[0]))
+    left_x = int(np.clip(round(SIDE / 2 - centre_x), 0, SIDE - digit.shape[1]))
+    canvas[top_y : top_y + digit.shape[0], left_x : left_x + digit.shape[1]] = digit
+    return canvas
+
+
+def load_photo(path: Path) -> np.ndarray:
+    """An image file -> prepare_digit's (28, 28) input: upright by its EXIF tag, transparency on white paper."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(paper, rgba)
+        return prepare_digit(image)
