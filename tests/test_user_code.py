@@ -296,9 +296,7 @@ class Loose(Deep):
 
 @pytest.mark.parametrize("args,message", [
     (["model=deep"], "model.depth is required: Deep.__init__ in {dir}/{m}.py gives it no default; set +model.depth="),
-    (["model=deep", "model.depth=3"], "model.depth is a key of {m}.Deep that its yaml does not list: give "
-                                      "+model.depth=3 (a + adds a key)"),
-    (["model=deep", "+model.depth=3", "model.sizes=[4,abc]"], "model.sizes[1]=abc is not allowed: expected an integer"),
+    (["model=deep", "model.depth=3", "model.sizes=[4,abc]"], "model.sizes[1]=abc is not allowed: expected an integer"),
     (["model=system"], "model._target_=os.system: system in os is not a class"),
     (["model=lru", "model.r_max=1.5"], "model.r_max=1.5 is not allowed: 0 < r_max <= 1"),
     (["task=selective_copy", "task.length=0"], "task.length=0 is not allowed: steps T >= 1"),
@@ -324,3 +322,31 @@ def test_a_constructor_that_takes_any_keyword_gets_its_yamls_keys(tmp_path, comm
     sys.modules.pop("loose_models", None)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run" / "report.json").read_text())["setup"]["model"]["width"] == 3
+
+
+def test_rnnlab_eval_of_a_model_whose_code_exits_while_testing_fails_in_one_line(user, command_here):
+    here, module = user
+    trained = command_here("rnnlab", "--config-dir", "conf", "task=temporal_order", "model=base", "debug=tiny",
+                           "logger=none", "hydra.run.dir=run", cwd=here)
+    assert trained.returncode == 0, trained.stderr
+    source = here / f"{module}.py"  # the user's forward now exits when it meets a test set
+    source.write_text(CLASSES.replace("    def forward(self, x, lengths):\n        return self.out(",
+                                      "    def forward(self, x, lengths):\n        if len(x) > 2: sys.exit(0)\n"
+                                      "        return self.out(", 1))
+    sys.modules.pop(module, None)
+    result = command_here("rnnlab-eval", f"checkpoint={here / 'run'}", "out=eval", cwd=here)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("rnnlab-eval: failed: SystemExit(0)")
+
+
+def test_a_key_the_class_takes_is_accepted_without_a_plus_where_its_yaml_leaves_it_out(tmp_path, command_here):
+    (tmp_path / "deep_models.py").write_text(DEEP)
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "deep.yaml").write_text("_target_: deep_models.Deep\nsizes: [4]\n")
+    result = command_here("rnnlab", "--config-dir", "conf", "model=deep", "model.depth=3", "task=temporal_order",
+                          "debug=tiny", "logger=none", "hydra.run.dir=run", cwd=tmp_path)
+    sys.modules.pop("deep_models", None)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "run" / "report.json").read_text())["setup"]["model"]["depth"] == 3
+    typo = command_here("rnnlab", "--config-dir", "conf", "model=deep", "model.dpeth=3", cwd=tmp_path)
+    _one_line(typo, 2, "model.dpeth is not a key of model: choose one of sizes")  # not a key the class takes

@@ -75,9 +75,6 @@ def explain(err: Exception, overrides: list[str]) -> str:
         parent = getattr(cause, "parent_node", None)
         if not valid and isinstance(parent, DictConfig):  # a node without a schema: a user's model or task yaml
             valid = [str(k) for k in parent if not str(k).startswith("_")]
-            if (given := _takes_but_not_listed(key, parent, overrides)) is not None:
-                return (f"{key} is a key of {parent.get('_target_')} that its yaml does not list: give +{given} "
-                        "(a + adds a key), or add it to the yaml")
         group = key.rsplit(".", 1)[0]
         return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
     if key:
@@ -87,6 +84,22 @@ def explain(err: Exception, overrides: list[str]) -> str:
         shown = f"{key.split('[')[0]}={given}" if given is not None else key
         return f"{shown} is not allowed: {allowed}"
     return message
+
+
+class _Again(Exception):
+    """The command line was corrected (a + added): check it again from the start."""
+
+
+def constructor_key_override(err: Exception, overrides: list[str]) -> str | None:
+    """The override (model.depth=3) that Hydra refused as not in the config, of a key the option's class takes in its
+    constructor but its yaml leaves out; None for any other error."""
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
+    key, parent = getattr(cause, "full_key", None), getattr(cause, "parent_node", None)
+    if not key or not isinstance(parent, DictConfig) or "_target_" not in parent or "not in" not in str(cause):
+        return None
+    if str(parent.get("_target_")).startswith("rnnlab."):  # rnnlab's yamls list every key: a typo (and no torch)
+        return None
+    return _takes_but_not_listed(key, parent, overrides)
 
 
 def _takes_but_not_listed(key: str, parent: DictConfig, overrides: list[str]) -> str | None:
@@ -177,7 +190,9 @@ def _check_resume(first: DictConfig, configs: list[DictConfig], multirun: bool) 
 
 def check_command_line(args: list[str], config_name: str = "config") -> DictConfig | None:
     """Compose and validate every job the command line asks for; exit 2 with one line at the first mistake.
-    Returns the first job's config with its hydra node (None when Hydra answers the command itself)."""
+    Returns the first job's config with its hydra node (None when Hydra answers the command itself). `args` is
+    corrected in place where a key the option's class takes was given without the + its yaml needs
+    (model.depth=3 -> +model.depth=3): the caller hands Hydra the corrected list."""
 
     parsed, _ = get_args_parser().parse_known_args(args)
     modes = [flag for flag, on in (("--run", parsed.run), ("-m", parsed.multirun), ("--cfg", parsed.cfg),
@@ -192,7 +207,13 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                 print(app_help(config_name, parsed.overrides, parsed.resolve, parsed.config_dir))
                 sys.exit(0)
             # The cheap checks first, for every job: no torch import before a typo is found.
-            configs, jobs = _compose_every_job(config_name, parsed.overrides, parsed.multirun)
+            try:
+                configs, jobs = _compose_every_job(config_name, parsed.overrides, parsed.multirun)
+            except (HydraException, OmegaConfBaseException) as err:
+                if (plain := constructor_key_override(err, parsed.overrides)) is None:
+                    raise
+                args[args.index(plain)] = "+" + plain  # a key the class takes that its yaml leaves out: added
+                raise _Again from None
             first = configs[0]
             check_shadowed(parsed.config_dir, configs)
             for cfg in configs:
@@ -207,6 +228,8 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
                 check_sampled_job_dirs(first)
             _check_resume(first, configs, parsed.multirun)
             return first
+    except _Again:  # after Hydra's set-up is taken down: the corrected command line checked from the start
+        return check_command_line(args, config_name)
     except ConfigError as err:
         if full_errors():
             raise

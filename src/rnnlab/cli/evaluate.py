@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from rnnlab.cli.argv import key_values
-from rnnlab.cli.exits import one_line_errors, quiet_when_piped
-from rnnlab.errors import ConfigError
+from rnnlab.cli.exits import full_errors, one_line_errors, quiet_when_piped
+from rnnlab.errors import USER_CODE_ERRORS, ConfigError, explain
 
 EVAL_USAGE = """usage: rnnlab-eval checkpoint=<run dir or .pt file> [out=<dir>] [key=value ...]
 
@@ -41,4 +41,10 @@ def evaluate(argv: list[str] | None = None) -> None:
         if out.is_dir() and any(out.iterdir()) and not (out / REPORT).exists():  # the user's own folder
             raise ConfigError(f"out={out} holds files that are not an evaluation's: give a new or empty dir")
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-        evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
+        try:
+            evaluate_checkpoint(path, [f"{k}={v}" for k, v in pairs.items()], Path(out))
+        except USER_CODE_ERRORS as err:  # a user's model or task that raised or exited while testing
+            if isinstance(err, ConfigError) or full_errors():
+                raise
+            print(f"rnnlab-eval: failed: {explain(err)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+            sys.exit(1)

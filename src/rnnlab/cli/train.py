@@ -112,7 +112,9 @@ def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
 def train() -> None:
     """The rnnlab command."""
     sys.argv = [sys.argv[0], *continue_from_run_dir(sys.argv[1:])]  # resume=true hydra.run.dir=<dir>: its command
-    first = check_command_line(sys.argv[1:])
+    args = sys.argv[1:]
+    first = check_command_line(args)  # may add the + a user's constructor key needs (model.depth=3)
+    sys.argv = [sys.argv[0], *args]
     multirun = bool({"-m", "--multirun"} & set(sys.argv[1:]))
     if multirun:  # sweepers only take part in a multirun
         register_plugins()
