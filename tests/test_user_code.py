@@ -350,3 +350,13 @@ def test_a_key_the_class_takes_is_accepted_without_a_plus_where_its_yaml_leaves_
     assert json.loads((tmp_path / "run" / "report.json").read_text())["setup"]["model"]["depth"] == 3
     typo = command_here("rnnlab", "--config-dir", "conf", "model=deep", "model.dpeth=3", cwd=tmp_path)
     _one_line(typo, 2, "model.dpeth is not a key of model: choose one of sizes")  # not a key the class takes
+
+
+def test_a_key_a_recipe_file_sets_for_a_model_that_lacks_it_names_the_recipe(example, command_here):
+    here = example("indrnn")
+    (here / "conf" / "task_model_defaults").mkdir()
+    (here / "conf" / "task_model_defaults" / "adding_indrnn.yaml").write_text(
+        "# @package _global_\nmodel:\n  forget_bias: chrono\n")
+    result = command_here("rnnlab", "--config-dir", "conf", "model=indrnn", "task=adding", "hydra.run.dir=run", cwd=here)
+    _one_line(result, 2, "model.forget_bias is not a key of model")
+    assert "(set by conf/task_model_defaults/adding_indrnn.yaml, a recipe for this task and model)" in result.stderr

@@ -25,6 +25,7 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from rnnlab.cli.config_files import check_shadowed, hint_config_dir, naming_the_recipe, yaml_error
 from rnnlab.cli.exits import fail, full_errors
 from rnnlab.cli.help import app_help
 from rnnlab.cli.plugins import EXTRAS, PLUGIN_OPTIONS, check_plugins, installed
@@ -55,7 +56,7 @@ def explain(err: Exception, overrides: list[str]) -> str:
         if plugin and not installed(plugin):
             return f"{group}={option} needs the {EXTRAS[plugin]} extra: pip install 'rnnlab[{EXTRAS[plugin]}]'"
         allowed = ", ".join(err.options or []) or "none found"
-        return f"{group}={option} is not an option: choose one of {allowed}{_hint_config_dir(group, option)}"
+        return f"{group}={option} is not an option: choose one of {allowed}{hint_config_dir(group, option)}"
     if isinstance(err, OverrideParseException):
         return f"cannot read the override '{err.override}': {err.message.splitlines()[0]}"
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
@@ -217,7 +218,8 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
             first = configs[0]
             check_shadowed(parsed.config_dir, configs)
             for cfg in configs:
-                validate(cfg)
+                with naming_the_recipe(first if "hydra" not in cfg else cfg, parsed.config_dir):
+                    validate(cfg)
             check_plugins(first)
             _check_sweep_kinds(first, [*swept_by_the_config(first), *parsed.overrides])
             _check_output_dir(first, parsed.multirun)
@@ -242,36 +244,3 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
         if full_errors():
             raise
         fail(yaml_error(err))
-
-
-def _hint_config_dir(group: str, option: str) -> str:
-    """Where the option's file sits in the current dir but was not looked for: how to make rnnlab look."""
-    if (Path("conf") / group / f"{option}.yaml").is_file():
-        return f" (conf/{group}/{option}.yaml is here: add --config-dir conf)"
-    if Path(f"{option}.yaml").is_file():
-        return f" ({option}.yaml is here: move it to conf/{group}/{option}.yaml and add --config-dir conf)"
-    return ""
-
-
-def yaml_error(err: yaml.YAMLError) -> str:
-    """'conf/model/bad.yaml, line 2, column 7: expected ',' or ']', but got '<stream end>''."""
-    mark = getattr(err, "problem_mark", None)
-    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "a config file"
-    return f"{where} is not valid YAML: {getattr(err, 'problem', None) or err}"
-
-
-def check_shadowed(config_dir: str | None, configs: list[DictConfig]) -> None:
-    """A file of the user's --config-dir named like one of rnnlab's (model/lstm.yaml) is never read: Hydra looks in
-    rnnlab's own configs first. Where the command uses such an option, say so instead of running rnnlab's."""
-    if config_dir is None:
-        return
-    from importlib import resources
-
-    own, theirs = resources.files("rnnlab.conf"), Path(config_dir)
-    for group, option in configs[0].hydra.runtime.choices.items():
-        relative = f"{group}/{option}.yaml"
-        if option and (theirs / relative).is_file() and own.joinpath(relative).is_file():
-            raise ConfigError(f"{theirs / relative} is shadowed by rnnlab's own {group}={option} (Hydra reads "
-                              f"rnnlab's first): rename yours, e.g. {theirs / group / f'my_{option}.yaml'}, and pick "
-                              f"{group}=my_{option}")
-
