@@ -151,14 +151,18 @@ def _test_columns(table: Table) -> list[str]:
             for length in (r.report.get("test_by_length") or {}):
                 if length not in lengths:
                     lengths.append(length)
-    return [f"test/{table.metric}", *(f"test/{table.metric}@{n}" for n in sorted(lengths, key=int))]
+    others = list(dict.fromkeys(k for row in table.rows for r in row.chosen.runs
+                                for k, v in r.report.get("test", {}).items()
+                                if k not in (table.metric, "n", "wrong") and isinstance(v, (int, float))))
+    return [f"test/{table.metric}", *(f"test/{m}" for m in others),  # an MSE beside the accuracy of adding
+            *(f"test/{table.metric}@{n}" for n in sorted(lengths, key=int))]
 
 
 def _test_values(run: Run, column_name: str, metric: str) -> float:
     if "@" in column_name:
         length = column_name.rsplit("@", 1)[1]
         return (run.report.get("test_by_length") or {}).get(length, {}).get(metric, math.nan)
-    return run.report.get("test", {}).get(metric, math.nan)
+    return run.report.get("test", {}).get(column_name.split("/", 1)[1], math.nan)
 
 
 def rows_of(table: Table) -> tuple[list[str], list[list[str]]]:
