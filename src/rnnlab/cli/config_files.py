@@ -11,10 +11,8 @@ from pathlib import Path
 import yaml
 from omegaconf import DictConfig
 
+from rnnlab.config.compose import RECIPE_GROUPS, config_file
 from rnnlab.errors import ConfigError
-
-RECIPE_GROUPS = ("task_defaults", "task_model_defaults")
-
 
 @contextlib.contextmanager
 def naming_the_recipe(cfg: DictConfig, config_dir: str | None):
@@ -30,19 +28,13 @@ def naming_the_recipe(cfg: DictConfig, config_dir: str | None):
 
 def _recipe_setting(cfg: DictConfig, config_dir: str | None, key: str) -> str | None:
     """The recipe file (conf/task_model_defaults/<task>_<model>.yaml, in the user's dir or rnnlab's) that sets key."""
-    from importlib import resources
-
     for group in RECIPE_GROUPS:
-        relative = f"{group}/{cfg.hydra.runtime.choices.get(group)}.yaml"
-        mine = Path(config_dir) / relative if config_dir else None
-        own = resources.files("rnnlab.conf").joinpath(relative)
-        path, text = (mine, mine.read_text()) if mine and mine.is_file() else (
-            (f"conf/{relative}", own.read_text()) if own.is_file() else (None, ""))
-        node: object = yaml.safe_load(text) or {}
+        found = config_file(f"{group}/{cfg.hydra.runtime.choices.get(group)}.yaml", config_dir)
+        node: object = yaml.safe_load(found[1]) or {} if found else None
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        if path is not None and node is not None:
-            return str(path)
+        if found is not None and node is not None:
+            return found[0]
     return None
 
 

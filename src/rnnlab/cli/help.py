@@ -20,9 +20,7 @@ def key_lines(cfg, group: str, config_dir: str | None) -> list[str]:
     its schema (or its class's constructor), the value composed, the comment beside the key in its yaml file."""
     import re
     from dataclasses import fields
-    from importlib import resources
-    from pathlib import Path
-
+    from rnnlab.config.compose import config_file
     from rnnlab.config.validate import schema_for
     from rnnlab.errors import ConfigError
 
@@ -33,11 +31,8 @@ def key_lines(cfg, group: str, config_dir: str | None) -> list[str]:
         schema = None
     types = {f.name: (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type)))
              for f in fields(schema)} if schema else {}
-    relative = f"{group}/{choice}.yaml"
-    mine = Path(config_dir) / relative if config_dir else None
-    text = mine.read_text() if mine and mine.is_file() else (
-        resources.files("rnnlab.conf").joinpath(relative).read_text()
-        if resources.files("rnnlab.conf").joinpath(relative).is_file() else "")
+    found = config_file(f"{group}/{choice}.yaml", config_dir)
+    text = found[1] if found else ""
     comments = {m.group(1): m.group(2).strip() for m in re.finditer(r"^(\w+):[^#\n]*#(.*)$", text, re.M)}
     lines = [f"{group}={choice} ({node.get('_target_')}):"]
     for key, value in node.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from collections.abc import Iterator
 
 from hydra import version
@@ -45,3 +46,18 @@ def rnnlab_configs(config_dir: str | None = None) -> Iterator[None]:
         yield
     finally:
         restore_gh_from_backup(saved)
+
+
+RECIPE_GROUPS = ("task_defaults", "task_model_defaults")  # the optional recipes conf/config.yaml composes
+
+
+def config_file(relative: str, config_dir: str | None) -> tuple[str, str] | None:
+    """(where, text) of a config file such as model/lstm.yaml: in the user's --config-dir, else rnnlab's own (shown
+    as conf/...); None where neither has it. (The up-front check refuses a user's file that rnnlab's shadows.)"""
+    from importlib import resources
+
+    mine = Path(config_dir) / relative if config_dir else None
+    if mine is not None and mine.is_file():
+        return str(mine), mine.read_text()
+    own = resources.files(CONFIG_MODULE).joinpath(relative)
+    return (f"conf/{relative}", own.read_text()) if own.is_file() else None

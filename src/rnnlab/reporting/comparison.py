@@ -20,6 +20,7 @@ import io
 import math
 from dataclasses import dataclass, field
 
+from rnnlab.reporting.describe import budget_text
 from rnnlab.reporting.intervals import interval
 from rnnlab.reporting.sweep_runs import Run, varied_keys
 from rnnlab.reporting.sweep_table import tex as _tex
@@ -89,7 +90,8 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
     context_keys = _context_keys(ok, by, tuned)
     contexts: dict[tuple, list[Run]] = {}
     for r in ok:
-        key = (*(str(r.settings.get(k, "")) for k in context_keys), budget_text(r.report.get("budget") or {}))
+        held = r.report.get("budget")  # what the table's rows held equal, in report.md's words
+        key = (*(str(r.settings.get(k, "")) for k in context_keys), budget_text(held) if held else "")
         contexts.setdefault(key, []).append(r)
     tables = []
     for key, members in contexts.items():
@@ -124,14 +126,6 @@ def _context_keys(runs: list[Run], by: str, tuned: list[str]) -> list[str]:
         groups.setdefault(str(r.settings.get(by, "")), []).append(r)
     within = {k for group in groups.values() for k in varied_keys(group)}
     return [k for k in varied_keys(runs) if k in within and k not in (by, *tuned, "seed") and not k.startswith("model.")]
-
-
-def budget_text(budget: dict) -> str:
-    """'5000 steps', '2 min', with '50,000 params' where the width was fitted: what a table's rows held equal."""
-    if not budget:
-        return ""
-    text = f"{budget['minutes']:g} min" if budget.get("kind") == "time" else f"{budget.get('steps')} steps"
-    return text + (f", {budget['params']:,} params" if "params" in budget else "")
 
 
 def _pooled(values: list[float]) -> str:

@@ -21,6 +21,7 @@ from rnnlab import (
     files,  # files.write_atomic: one name a test can replace to fill the disk
 )
 from rnnlab.config.build import build
+from rnnlab.config.compose import RECIPE_GROUPS, config_file
 from rnnlab.config.validate import validate
 from rnnlab.files import LAST
 from rnnlab.models.losses import Loss
@@ -56,31 +57,19 @@ def job_label() -> str:
     return HydraConfig.get().job.override_dirname
 
 
-RECIPE_GROUPS = ("task_defaults", "task_model_defaults")  # the optional recipes conf/config.yaml composes
-
-
 def recipes_applied() -> list[str]:
     """The recipe files this run composed (conf/task_model_defaults/adding_lstm.yaml ...): Hydra names a choice for
     each optional recipe whether or not its file exists, so each is looked for in the run's config sources (rnnlab's
     own, then a user's --config-dir). Empty outside a Hydra run (a test calling run())."""
-    from importlib import resources
-
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
         return []
-    runtime, found = HydraConfig.get().runtime, []
-    for group in RECIPE_GROUPS:
-        name = runtime.choices.get(group)
-        for source in reversed(runtime.config_sources):  # a user's dir shadows rnnlab's own
-            relative = f"{group}/{name}.yaml"
-            if source.schema == "file" and (Path(source.path) / relative).is_file():
-                found.append(str(Path(source.path) / relative))
-                break
-            if source.schema == "pkg" and resources.files(source.path).joinpath(relative).is_file():
-                found.append(f"conf/{relative}" if source.path == "rnnlab.conf" else f"{source.path}/{relative}")
-                break
-    return found
+    runtime = HydraConfig.get().runtime
+    user_dir = next((s.path for s in runtime.config_sources if s.provider == "command-line" and s.schema == "file"),
+                    None)
+    found = (config_file(f"{group}/{runtime.choices.get(group)}.yaml", user_dir) for group in RECIPE_GROUPS)
+    return [where for where, _ in filter(None, found)]
 
 
 class Timings(dict):
