@@ -1,6 +1,6 @@
 """python -m rnnlab ... is the same as the rnnlab command."""
 
-from rnnlab.cli.train import train
+from rnnlab.cli.entry import rnnlab
 
 if __name__ == "__main__":
-    train()
+    rnnlab()
