@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install run test test-slow bench bench-quick clean
+.PHONY: install run test lint test-slow bench bench-quick clean
 
 install: $(STAMP)
 
@@ -35,8 +35,14 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/rnnlab
 
-test: install
+# The linter, the format check and the type checker first (~5 s; their settings are in pyproject.toml), then the tests.
+test: install lint
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/mypy
 
 # The tests marked slow alone (Ray, submitit, Optuna, real MNIST from ../shared/data when present), one at a time: a local
 # Ray sweep would join the cluster another test starts.

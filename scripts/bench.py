@@ -45,8 +45,11 @@ from rnnlab.training.threads import ThreadPolicy, work_per_step
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_TASKS = {"binary_addition lstm-32": ["task=binary_addition"], "index_recall lstm-32": ["task=index_recall"],
-                 "temporal_order lstm-32": ["task=temporal_order"]}
+DEFAULT_TASKS = {
+    "binary_addition lstm-32": ["task=binary_addition"],
+    "index_recall lstm-32": ["task=index_recall"],
+    "temporal_order lstm-32": ["task=temporal_order"],
+}
 
 
 def config(*overrides: str):
@@ -80,11 +83,21 @@ def throughput(name: str, device: torch.device, steps: int, overrides: list[str]
     result, task = _runner_loop(cfg, device, False, name, compiled)
     batch = task.make_batch(2, seeded(0, device), device)
     cell, hidden = cfg.model.get("cell"), cfg.model.hidden_size
-    gflop = matmul_gflop(cell, hidden, task.input_size, batch.x.shape[1], cfg.model.num_layers,
-                         2 if cfg.model.bidirectional else 1) if cell in GATES else None
-    return {"sequences_per_s": result.samples_per_s, "gflops": gflop and result.samples_per_s * gflop,
-            "wall_s": result.wall_s, "steps": result.steps, "batch_size": cfg.trainer.batch_size,
-            "threads": torch.get_num_threads()}
+    gflop = (
+        matmul_gflop(
+            cell, hidden, task.input_size, batch.x.shape[1], cfg.model.num_layers, 2 if cfg.model.bidirectional else 1
+        )
+        if cell in GATES
+        else None
+    )
+    return {
+        "sequences_per_s": result.samples_per_s,
+        "gflops": gflop and result.samples_per_s * gflop,
+        "wall_s": result.wall_s,
+        "steps": result.steps,
+        "batch_size": cfg.trainer.batch_size,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def _runner_loop(cfg, device: torch.device, logging_on: bool, name: str, compiled: bool = False):
@@ -132,8 +145,10 @@ def runner_overhead(device: torch.device, steps: int, repeats: int) -> dict:
     for name, logging_on in (("logging off", False), ("default logging", True)):
         runs = [_runner_loop(cfg, device, logging_on, "overhead")[0] for _ in range(repeats)]
         shares = sorted(100 * (r.loop_s / r.work_s - 1) for r in runs)
-        result[name] = {"overhead_pct": shares[len(shares) // 2],
-                        "ms_per_step": 1000 * sorted(r.loop_s for r in runs)[len(runs) // 2] / steps}
+        result[name] = {
+            "overhead_pct": shares[len(shares) // 2],
+            "ms_per_step": 1000 * sorted(r.loop_s for r in runs)[len(runs) // 2] / steps,
+        }
     return result
 
 
@@ -146,28 +161,43 @@ def tried_speedups(device: torch.device, mnist: list[str], sequences: int, repea
     for _ in range(repeats):
         for name, (batch, compiled) in list(settings.items()):
             try:
-                rates[name].append(throughput("tried", device, max(1, sequences // batch),
-                                              ["task=mnist", "model=lstm", *mnist, f"trainer.batch_size={batch}"],
-                                              compiled)["sequences_per_s"])
+                rates[name].append(
+                    throughput(
+                        "tried",
+                        device,
+                        max(1, sequences // batch),
+                        ["task=mnist", "model=lstm", *mnist, f"trainer.batch_size={batch}"],
+                        compiled,
+                    )["sequences_per_s"]
+                )
             except Exception as err:  # no compiler toolchain, say: record it rather than stop the benchmark
                 rates[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
                 del settings[name]
-    return {name: {"sequences_per_s": sorted(r)[len(r) // 2]} if isinstance(r, list) else {"error": r}
-            for name, r in rates.items()}
+    return {
+        name: {"sequences_per_s": sorted(r)[len(r) // 2]} if isinstance(r, list) else {"error": r}
+        for name, r in rates.items()
+    }
 
 
 def time_to_target(device: torch.device, overrides: list[str], out: Path) -> dict:
     report = run(config(*overrides, f"device={device}"), out)
-    return {"train_s": report["train"]["wall_s"], "sequences": report["train"]["sequences_seen"], "test": report["test"],
-            **{k: v for k, v in report.items() if k.endswith("_by_length")}}
+    return {
+        "train_s": report["train"]["wall_s"],
+        "sequences": report["train"]["sequences_seen"],
+        "test": report["test"],
+        **{k: v for k, v in report.items() if k.endswith("_by_length")},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps, no MNIST time-to-target (a few minutes)")
     parser.add_argument("--no-mnist-target", action="store_true", help="skip MNIST time-to-target (~5 min on CPU)")
-    parser.add_argument("--only", choices=["modern"], help="one section: modern = the 784-step rows, the allocator "
-                        "and the scan (~10 min on a 2-core CPU)")
+    parser.add_argument(
+        "--only",
+        choices=["modern"],
+        help="one section: modern = the 784-step rows, the allocator and the scan (~10 min on a 2-core CPU)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=str(REPO / "outputs" / "bench"))
     args = parser.parse_args()
@@ -188,8 +218,10 @@ def main() -> None:
 def throughputs(device: torch.device, steps: int, mnist: list[str]) -> dict:
     """The default tasks and MNIST 2x128 for each cell on a quiet machine; on a CPU, again beside a competitor."""
     # fp32 rows, for the share of fp32 peak; then the MNIST default: bf16 autocast on a CPU that has it
-    mnist_rows = {f"mnist rows {cell} 2x128": ["task=mnist", f"model={cell}", *mnist, "trainer.precision=fp32"]
-                  for cell in ("rnn", "lstm", "gru")}
+    mnist_rows = {
+        f"mnist rows {cell} 2x128": ["task=mnist", f"model={cell}", *mnist, "trainer.precision=fp32"]
+        for cell in ("rnn", "lstm", "gru")
+    }
     auto = {"mnist rows lstm 2x128 precision=auto": ["task=mnist", "model=lstm", *mnist, "trainer.precision=auto"]}
     runs = {**DEFAULT_TASKS, **mnist_rows, **auto}
     result = {"throughput": {name: throughput(name.replace(" ", "_"), device, steps, o) for name, o in runs.items()}}
@@ -205,8 +237,16 @@ MODERN = ("lstm", "gru", "mingru", "minlstm", "lru")
 
 def pixel_shape(mnist: list[str]) -> list[str]:
     """Pixel MNIST's shape for the modern rows: 784 steps, batch 128, width 128, 2 layers, fp32, threads pinned."""
-    return ["task=mnist", "task.layout=pixels", *mnist, "trainer.batch_size=128", "model.hidden_size=128",
-            "model.num_layers=2", "trainer.precision=fp32", f"threads={os.cpu_count()}"]  # pinned: side by side
+    return [
+        "task=mnist",
+        "task.layout=pixels",
+        *mnist,
+        "trainer.batch_size=128",
+        "model.hidden_size=128",
+        "model.num_layers=2",
+        "trainer.precision=fp32",
+        f"threads={os.cpu_count()}",
+    ]  # pinned: side by side
 
 
 def modern_throughputs(device: torch.device, steps: int, mnist: list[str]) -> dict:
@@ -217,13 +257,18 @@ def modern_throughputs(device: torch.device, steps: int, mnist: list[str]) -> di
     # S6 scans expand x width x state_size features: at batch 128 its activations alone would take ~11 GB
     rows["s6 (batch 16)"] = throughput("modern_s6", device, steps, [*shape, "model=s6", "trainer.batch_size=16"])
     # the levers: no MLP (the cell alone in each block), and torch.compile fusing the elementwise work around the scan
-    rows["mingru mlp_ratio=0"] = throughput("modern_mingru_r0", device, steps, [*shape, "model=mingru",
-                                                                                 "model.mlp_ratio=0"])
+    rows["mingru mlp_ratio=0"] = throughput(
+        "modern_mingru_r0", device, steps, [*shape, "model=mingru", "model.mlp_ratio=0"]
+    )
     for ratio in (2, 0):
         try:
             rows[f"mingru mlp_ratio={ratio}, torch.compile"] = throughput(
-                f"modern_mingru_r{ratio}_compiled", device, steps,
-                [*shape, "model=mingru", f"model.mlp_ratio={ratio}"], compiled=True)
+                f"modern_mingru_r{ratio}_compiled",
+                device,
+                steps,
+                [*shape, "model=mingru", f"model.mlp_ratio={ratio}"],
+                compiled=True,
+            )
         except Exception as err:  # no compiler toolchain, say: record it rather than stop the benchmark
             rows[f"mingru mlp_ratio={ratio}, torch.compile"] = {"error": str(err).splitlines()[0][:200]}
     for row in rows.values():
@@ -236,8 +281,9 @@ def modern_section(args, device: torch.device, mnist: list[str]) -> dict:
     print("modern models beside the classic cells at 784 steps ...", file=sys.stderr)
     section = {"modern": modern_throughputs(device, 2 if args.quick else 6, mnist)}
     if device.type == "cpu":  # glibc's allocator against the runner's, each in a process of its own
-        section["allocator"] = allocator_rows(device.type, 2 if args.quick else 6,
-                                              {m: [*pixel_shape(mnist), f"model={m}"] for m in ("lstm", "mingru")})
+        section["allocator"] = allocator_rows(
+            device.type, 2 if args.quick else 6, {m: [*pixel_shape(mnist), f"model={m}"] for m in ("lstm", "mingru")}
+        )
     section["scan"] = scan_seconds(repeats=1 if args.quick else 3) if device.type == "cpu" else {}
     return section
 
@@ -245,14 +291,19 @@ def modern_section(args, device: torch.device, mnist: list[str]) -> dict:
 def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) -> dict:
     mnist = [f"task.root={root}", "task.download=false"]
     steps = 20 if args.quick else 100
-    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": machine(device),
-                     "mnist_data": root if real_mnist else "random images (no MNIST files found)"}
+    results: dict = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(device),
+        "mnist_data": root if real_mnist else "random images (no MNIST files found)",
+    }
     if args.only == "modern":
         return {**results, **modern_section(args, device, mnist)}
     print("data generation ...", file=sys.stderr)
     seconds = 0.5 if args.quick else 2.0
     results["generation"] = {
-        "binary_addition (length 20)": generation_rate("binary_addition", device, seconds, "task.train_lengths=[20,20]"),
+        "binary_addition (length 20)": generation_rate(
+            "binary_addition", device, seconds, "task.train_lengths=[20,20]"
+        ),
         "binary_addition (lengths 1-20)": generation_rate("binary_addition", device, seconds),
         "index_recall (lengths 3-10)": generation_rate("index_recall", device, seconds),
         "temporal_order (6b)": generation_rate("temporal_order", device, seconds),
@@ -266,9 +317,11 @@ def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) 
     baseline = dataloader_baseline(root, device, batches=steps)
     loader_only, slicing_only = data_path_rates(root, device, steps, build_run(config(*one_layer), device).task)
     results["dataloader"] = {
-        "baseline_sequences_per_s": baseline, "rnnlab_sequences_per_s": ours["sequences_per_s"],
+        "baseline_sequences_per_s": baseline,
+        "rnnlab_sequences_per_s": ours["sequences_per_s"],
         "speedup": ours["sequences_per_s"] / baseline,
-        "data_only_baseline_per_s": loader_only, "data_only_rnnlab_per_s": slicing_only,
+        "data_only_baseline_per_s": loader_only,
+        "data_only_rnnlab_per_s": slicing_only,
         "data_only_speedup": slicing_only / loader_only,
     }
     print("runner overhead ...", file=sys.stderr)
@@ -281,8 +334,10 @@ def measure(args, device: torch.device, out: Path, root: str, real_mnist: bool) 
     sweep = ["task=index_recall", "model=rnn,lstm,gru", "model.hidden_size=2,5,10"]  # 9 small jobs
     results["sweep"] = sweep_speedup([*sweep, *(["trainer.max_steps=200"] if args.quick else [])])
     print("time to target ...", file=sys.stderr)
-    targets = {"binary_addition: 100% at 1000 bits": ["task=binary_addition"],
-               "temporal_order 6b: solved": ["task=temporal_order"]}
+    targets = {
+        "binary_addition: 100% at 1000 bits": ["task=binary_addition"],
+        "temporal_order 6b: solved": ["task=temporal_order"],
+    }
     if real_mnist and not (args.quick or args.no_mnist_target):
         targets["mnist lstm-128: test acc >= 0.99"] = ["task=mnist", "model=lstm", *mnist]
     results["time_to_target"] = {

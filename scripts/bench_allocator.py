@@ -28,8 +28,12 @@ def allocator_rows(device: str, steps: int, runs: dict[str, list[str]]) -> dict:
     for name, overrides in runs.items():
         rates = {}
         for label, mode in (("glibc default", "system"), ("reused (rnnlab)", "reuse")):
-            out = subprocess.run([sys.executable, "-c", code, mode, device, str(steps), *overrides],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, "-c", code, mode, device, str(steps), *overrides],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             rates[label] = json.loads(out.splitlines()[-1])["sequences_per_s"]
         rows[name] = {**rates, "speedup": rates["reused (rnnlab)"] / rates["glibc default"]}
     return rows

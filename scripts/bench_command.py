@@ -37,7 +37,7 @@ def whole_command(repeats: int) -> dict:
     run itself, a bare import of what a run imports, and the rest (interpreter, Hydra, up-front checks, reports)."""
     rows: dict = {"whole": [], "imports": [], "help": [], "mistake": []}
     phases: list[dict] = []
-    imports = ("import rnnlab.cli.train, rnnlab.runner.run, matplotlib.pyplot, torch.utils.tensorboard")
+    imports = "import rnnlab.cli.train, rnnlab.runner.run, matplotlib.pyplot, torch.utils.tensorboard"
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
             run_dir = Path(tmp) / f"run{i}"
@@ -71,6 +71,13 @@ def sweep_speedup(overrides: list[str]) -> dict:
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
         for launcher, extra in (("basic", []), ("joblib", ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={cores}"])):
-            seconds[launcher] = timed(str(BIN / "rnnlab"), "-m", *overrides, *QUIET, *extra,
-                                      f"hydra.sweep.dir={Path(tmp) / launcher}", cwd=Path(tmp))
+            seconds[launcher] = timed(
+                str(BIN / "rnnlab"),
+                "-m",
+                *overrides,
+                *QUIET,
+                *extra,
+                f"hydra.sweep.dir={Path(tmp) / launcher}",
+                cwd=Path(tmp),
+            )
     return {**seconds, "jobs": cores, "speedup": seconds["basic"] / seconds["joblib"]}

@@ -26,10 +26,15 @@ def machine(device: torch.device) -> dict:
     # runs it on 256-bit units, so it peaks like AVX2 (8 lanes); Intel server cores and Zen 5 have 512-bit FMAs.
     per_cycle = 64 if "avx512f" in flags and not amd_zen4_or_older else 32 if "fma" in flags else 8
     info = {
-        "cpu": cpu, "cores": cores, "threads_used": torch.get_num_threads(), "max_mhz": mhz,
+        "cpu": cpu,
+        "cores": cores,
+        "threads_used": torch.get_num_threads(),
+        "max_mhz": mhz,
         "cpu_peak_gflops_fp32": round(cores * mhz * 1e-3 * per_cycle, 1) if mhz else None,
         "sgemm_gflops": round(sgemm_gflops(device), 1),
-        "torch": torch.__version__, "device": str(device), "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": str(device),
+        "python": platform.python_version(),
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
@@ -53,7 +58,11 @@ def _max_mhz() -> float | None:
     try:
         return int(Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").read_text()) / 1000
     except OSError:
-        mhz = re.findall(r"cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text()) if Path("/proc/cpuinfo").exists() else []
+        mhz = (
+            re.findall(r"cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text())
+            if Path("/proc/cpuinfo").exists()
+            else []
+        )
         return max(map(float, mhz)) if mhz else None
 
 

@@ -26,9 +26,11 @@ def scan_seconds(n: int = 128, steps: int = 784, size: int = 128, repeats: int =
     torch.manual_seed(0)
     a = (torch.rand(n, steps, size) * 0.5 + 0.5).requires_grad_()
     b = torch.rand(n, steps, size).requires_grad_()
-    ways = {"linear_scan (rnnlab: loop + hand-written backward)": lambda: linear_scan(a, b),
-            "loop over unbind, autograd backward": lambda: autograd_loop(a, b),
-            "log-space scan (Heinsen; minGRU's reference code)": lambda: log_space_scan(a.log(), b.log())}
+    ways = {
+        "linear_scan (rnnlab: loop + hand-written backward)": lambda: linear_scan(a, b),
+        "loop over unbind, autograd backward": lambda: autograd_loop(a, b),
+        "log-space scan (Heinsen; minGRU's reference code)": lambda: log_space_scan(a.log(), b.log()),
+    }
     seconds = {name: [] for name in ways}
     for _ in range(repeats):  # interleaved, so a slow moment of the machine does not pick one way
         for name, way in ways.items():

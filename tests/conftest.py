@@ -44,13 +44,23 @@ COMMANDS = {  # entry point -> (module, function), as pyproject.toml's [project.
 def entry_point(name: str, before: str = "") -> list[str]:
     """argv that runs one of the commands with this interpreter; `before` is Python run first."""
     module, function = COMMANDS[name]
-    return [sys.executable, "-c", f"import sys; {before}from {module} import {function}; sys.argv[0] = {name!r}; {function}()"]
+    return [
+        sys.executable,
+        "-c",
+        f"import sys; {before}from {module} import {function}; sys.argv[0] = {name!r}; {function}()",
+    ]
 
 
 def command(name: str, *args: str, cwd, before: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
     """Run a command as a user would, in `cwd`, and wait for it."""
-    return subprocess.run([*entry_point(name, before), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**ENV, "HOME": str(cwd)})
+    return subprocess.run(
+        [*entry_point(name, before), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**ENV, "HOME": str(cwd)},
+    )
 
 
 @pytest.fixture
@@ -65,9 +75,11 @@ def command_here(monkeypatch, capsys):
         monkeypatch.chdir(cwd)
         monkeypatch.setattr(sys, "argv", [name, *args])
         monkeypatch.setenv("HOME", str(cwd))
-        loggers = {logger_name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
-                   for logger_name, logger in [("", logging.getLogger()), *logging.Logger.manager.loggerDict.items()]
-                   if isinstance(logger, logging.Logger)}
+        loggers = {
+            logger_name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+            for logger_name, logger in [("", logging.getLogger()), *logging.Logger.manager.loggerDict.items()]
+            if isinstance(logger, logging.Logger)
+        }
         logging.getLogger("rnnlab").setLevel(logging.NOTSET)  # as in a fresh process (quiet_logs raises it)
         handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
         threads = torch.get_num_threads()

@@ -53,8 +53,15 @@ def test_bad_prompt_file_and_model_are_refused(tmp_path):
 @pytest.mark.parametrize("model", ["lstm", "scratch_rnn"])
 def test_a_word_is_learned_and_regenerated_from_its_first_letter(tiny_config, tmp_path, model):
     optimizer = ["optimizer=adagrad", "optimizer.lr=0.1"] if model == "scratch_rnn" else []
-    cfg = tiny_config("task=char_sequence", f"model={model}", "trainer.max_steps=600", "task.stop_window=50",
-                      "task.val_size=1", "task.test_size=1", *optimizer)
+    cfg = tiny_config(
+        "task=char_sequence",
+        f"model={model}",
+        "trainer.max_steps=600",
+        "task.stop_window=50",
+        "task.val_size=1",
+        "task.test_size=1",
+        *optimizer,
+    )
     report = run(cfg, tmp_path)
     assert report["model"] == model
     assert report["test"]["generated"] == "Acknowledgement" and report["test"]["exact"] is True
@@ -62,8 +69,16 @@ def test_a_word_is_learned_and_regenerated_from_its_first_letter(tiny_config, tm
 
 
 def test_generation_from_a_longer_prompt_and_sampling_are_seeded(tiny_config, tmp_path):
-    cfg = tiny_config("task=char_sequence", "task.text=edgement", "task.prompt=edg", "model.hidden_size=5",
-                      "trainer.max_steps=600", "task.stop_window=50", "task.val_size=1", "task.test_size=1")
+    cfg = tiny_config(
+        "task=char_sequence",
+        "task.text=edgement",
+        "task.prompt=edg",
+        "model.hidden_size=5",
+        "trainer.max_steps=600",
+        "task.stop_window=50",
+        "task.val_size=1",
+        "task.test_size=1",
+    )
     report = run(cfg, tmp_path)
     assert report["test"]["generated"].startswith("edg") and len(report["test"]["generated"]) == len("edgement")
     t, model, *_ = build_run(compose_config("task=char_sequence", "task.temperature=1.5"), CPU)
@@ -97,8 +112,16 @@ def test_a_long_text_is_generated_up_to_generate_chars_and_tested_on_windows_ove
 
 def test_a_relative_text_file_is_found_from_where_the_command_started_also_under_chdir(tmp_path, command_here):
     (tmp_path / "word.txt").write_text("ab|cd\nab|cd")  # a | and a line break: report.md's table must hold them
-    result = command_here("rnnlab", "task=char_sequence", "task.file=word.txt", "task.prompt='ab|'",
-                          "hydra.job.chdir=true", *TINY, f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    result = command_here(
+        "rnnlab",
+        "task=char_sequence",
+        "task.file=word.txt",
+        "task.prompt='ab|'",
+        "hydra.job.chdir=true",
+        *TINY,
+        f"hydra.run.dir={tmp_path}/run",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     generated = [line for line in (tmp_path / "run" / "report.md").read_text().splitlines() if "| generated |" in line]
     assert len(generated) == 1 and generated[0].startswith("| generated | ab\\|")  # the prompt's | escaped

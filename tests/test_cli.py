@@ -24,8 +24,15 @@ def rnnlab(*args: str, cwd) -> subprocess.CompletedProcess:
 
 
 def test_a_run_writes_its_report_and_tensorboard_events(tmp_path):
-    result = rnnlab("task=index_recall", "model=gru", "model.hidden_size=10", "task.position=2",
-                    "task.test_lengths=[4,40]", *FAST, cwd=tmp_path)
+    result = rnnlab(
+        "task=index_recall",
+        "model=gru",
+        "model.hidden_size=10",
+        "task.position=2",
+        "task.test_lengths=[4,40]",
+        *FAST,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     (run_dir,) = (tmp_path / "outputs" / "index_recall").iterdir()  # default run dir, relative to the cwd
     report = json.loads((run_dir / "report.json").read_text())
@@ -81,7 +88,10 @@ BAD_INPUTS = [
     (["model=scratch_rnn", "task=mnist"], "In 'task_defaults/mnist': Key 'num_layers' not in 'ScratchRNNSchema'"),
     (["-m", "model.hidden_size=interval(1,4)"], "an interval is a range for a search to sample from"),
     (["-m", "--cfg", "job", "model=rnn,lstm"], "-m and --cfg cannot be combined"),
-    (["-m", "hydra.sweeper.params={model.hidden_size:'2,5'}"], "cannot be merged into the config at hydra.sweeper.params"),
+    (
+        ["-m", "hydra.sweeper.params={model.hidden_size:'2,5'}"],
+        "cannot be merged into the config at hydra.sweeper.params",
+    ),
     # Sizes that cannot fit in memory, refused with an estimate instead of found by the allocator:
     (["model.hidden_size=10000000"], "PB of memory for the model's weights and optimizer state"),
     (["trainer.batch_size=1000000000"], "of memory for a training batch"),
@@ -95,7 +105,9 @@ def test_a_mistake_is_one_line_exit_2_and_no_report(tmp_path, args, message, mon
     """The rnnlab command's own function, in this process (a new interpreter per case would cost ~2 s of imports
     each; test_a_typo_is_answered_before_torch_is_imported and the signal tests start the real console script)."""
     monkeypatch.chdir(tmp_path)  # relative paths (task.root=nowhere, outputs/) land in the test's dir
-    monkeypatch.setattr(sys, "argv", ["rnnlab", *args, f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep"])
+    monkeypatch.setattr(
+        sys, "argv", ["rnnlab", *args, f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep"]
+    )
     with pytest.raises(SystemExit) as exit_code:
         train()
     out, err = capsys.readouterr()
@@ -110,21 +122,41 @@ def test_a_mistake_is_one_line_exit_2_and_no_report(tmp_path, args, message, mon
 def test_full_error_shows_the_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "rnnlab", "model.hidden_size=0", f"hydra.run.dir={tmp_path}/run"],
-        cwd=tmp_path, capture_output=True, text=True, env={**ENV, "HYDRA_FULL_ERROR": "1"}, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**ENV, "HYDRA_FULL_ERROR": "1"},
+        timeout=120,
     )
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
 # SIGTERM takes the same path as SIGINT (one handler, its own exit code): it runs in make test-slow
-@pytest.mark.parametrize("signum,code",
-                         [(signal.SIGINT, 130), pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "signum,code", [(signal.SIGINT, 130), pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)]
+)
 def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes(tmp_path, command_here, signum, code):
     run_dir = tmp_path / "run"
-    args = ["task=temporal_order", "model.hidden_size=8", "logger=none", "scheduler=constant", "trainer.max_steps=100000",
-            "task.stop_window=0", "task.val_size=32", "task.test_size=32", "trainer.checkpoint_every=5",
-            f"hydra.run.dir={run_dir}"]
-    process = subprocess.Popen([*entry_point("rnnlab"), *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        "task=temporal_order",
+        "model.hidden_size=8",
+        "logger=none",
+        "scheduler=constant",
+        "trainer.max_steps=100000",
+        "task.stop_window=0",
+        "task.val_size=32",
+        "task.test_size=32",
+        "trainer.checkpoint_every=5",
+        f"hydra.run.dir={run_dir}",
+    ]
+    process = subprocess.Popen(
+        [*entry_point("rnnlab"), *args],
+        cwd=tmp_path,
+        env={**ENV, "HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not (run_dir / "last.pt").exists() and time.time() < deadline:  # the first 5 steps are done
         time.sleep(0.1)
@@ -138,8 +170,9 @@ def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes
     assert "resume=true" in stderr
 
     steps_before = report["train"]["steps"]
-    finish = command_here("rnnlab", *[a.replace("100000", str(steps_before + 5)) for a in args], "resume=true",
-                          cwd=tmp_path)
+    finish = command_here(
+        "rnnlab", *[a.replace("100000", str(steps_before + 5)) for a in args], "resume=true", cwd=tmp_path
+    )
     assert finish.returncode == 0, finish.stderr
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "ok" and report["train"]["steps"] == steps_before + 5
@@ -148,11 +181,19 @@ def test_a_signal_saves_last_pt_writes_an_interrupted_report_and_resume_finishes
 
 def test_rnnlab_eval_retests_with_other_lengths_and_refuses_bad_input(tmp_path, command_here):
     run_dir = tmp_path / "run"
-    trained = command_here("rnnlab", "task=binary_addition", "model.hidden_size=8", "debug=tiny", "logger=none",
-                           f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    trained = command_here(
+        "rnnlab",
+        "task=binary_addition",
+        "model.hidden_size=8",
+        "debug=tiny",
+        "logger=none",
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
     assert trained.returncode == 0, trained.stderr
-    result = command_here("rnnlab-eval", f"checkpoint={run_dir}", "task.test_lengths=[7,300]", f"out={tmp_path}/eval",
-                          cwd=tmp_path)
+    result = command_here(
+        "rnnlab-eval", f"checkpoint={run_dir}", "task.test_lengths=[7,300]", f"out={tmp_path}/eval", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
     assert list(report["bit_accuracy_by_length"]) == ["7", "300"]
@@ -181,8 +222,9 @@ def test_an_output_dir_that_cannot_be_created_is_refused_up_front(tmp_path, comm
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    result = command_here("rnnlab", *(["-m", "model=rnn,gru"] if multirun else []), f"{key}={blocker}/run",
-                          cwd=tmp_path)
+    result = command_here(
+        "rnnlab", *(["-m", "model=rnn,gru"] if multirun else []), f"{key}={blocker}/run", cwd=tmp_path
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"rnnlab: error: {key}={blocker}/run cannot be created: {blocker} is a file"
 
@@ -212,9 +254,12 @@ OTHER_BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("name,args,message", OTHER_BAD_INPUTS, ids=[f"{n} {' '.join(a)}" for n, a, _ in OTHER_BAD_INPUTS])
-def test_every_command_answers_a_mistake_in_one_line_and_writes_nothing(tmp_path, trained_run, command_here, name, args,
-                                                                        message):
+@pytest.mark.parametrize(
+    "name,args,message", OTHER_BAD_INPUTS, ids=[f"{n} {' '.join(a)}" for n, a, _ in OTHER_BAD_INPUTS]
+)
+def test_every_command_answers_a_mistake_in_one_line_and_writes_nothing(
+    tmp_path, trained_run, command_here, name, args, message
+):
     import torch
 
     places = {"file": tmp_path / "a_file", "other_pt": tmp_path / "other.pt", "empty_report": tmp_path / "runs"}
@@ -248,9 +293,11 @@ def test_our_hydra_plugins_load_without_loading_optuna(tmp_path):
     """Hydra's plugin scan imports every module under hydra_plugins/ in every command of a wheel install (and the
     rnnlab command registers ours for each sweep): importing optuna there cost 2.7-3.3 s a command."""
     pytest.importorskip("optuna")
-    code = ("import sys; import hydra_plugins.rnnlab_basic.basic_sweeper as basic, "
-            "hydra_plugins.rnnlab_optuna.resumable_optuna_sweeper as search; "
-            "print(basic.BasicSweeper.__name__, search.ResumableOptunaSweeper.__name__, 'optuna' in sys.modules)")
+    code = (
+        "import sys; import hydra_plugins.rnnlab_basic.basic_sweeper as basic, "
+        "hydra_plugins.rnnlab_optuna.resumable_optuna_sweeper as search; "
+        "print(basic.BasicSweeper.__name__, search.ResumableOptunaSweeper.__name__, 'optuna' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=ENV, capture_output=True, text=True)
     assert result.stdout.split() == ["BasicSweeper", "ResumableOptunaSweeper", "False"], result.stderr
 
@@ -260,9 +307,13 @@ def test_help_lists_the_groups_and_the_config_the_overrides_compose(tmp_path, co
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("rnnlab: train and test recurrent networks")
     assert "\nmodel: gru, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, transformer\n" in result.stdout
-    tasks = "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, mqar, selective_copy, temporal_order"
+    tasks = (
+        "adding, binary_addition, char_sequence, copy_memory, index_recall, mnist, mqar, selective_copy, temporal_order"
+    )
     assert f"\ntask: {tasks}\n" in result.stdout
-    assert "\nhydra/launcher: basic, joblib, ray, slurm, submitit_local, submitit_slurm\n" in result.stdout  # not ray_aws
+    assert (
+        "\nhydra/launcher: basic, joblib, ray, slurm, submitit_local, submitit_slurm\n" in result.stdout
+    )  # not ray_aws
     assert "\nhydra/sweeper" not in result.stdout  # Hydra's other groups are --hydra-help's
     assert "\n  hidden_size: int = 7 " in result.stdout or "\n  hidden_size: int = 7\n" in result.stdout
     assert "  attention_heads: int = 4" in result.stdout and "each can find another step that matters" in result.stdout
@@ -281,9 +332,16 @@ def test_help_is_what_hydra_itself_prints(tmp_path):
     args = ["--help", "model=gru", "--resolve"]
     ours = command("rnnlab", *args, cwd=tmp_path)
     hydras = subprocess.run(
-        [sys.executable, "-c",
-         f"import sys; sys.argv = ['rnnlab', *{args!r}]; from rnnlab.cli.train import _train; _train()"],
-        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.argv = ['rnnlab', *{args!r}]; from rnnlab.cli.train import _train; _train()",
+        ],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert ours.returncode == hydras.returncode == 0, ours.stderr + hydras.stderr
     not_picked = re.compile(r"^(schema/[\w/]+|schema|task_defaults|task_model_defaults): .*\n", re.M)

@@ -24,21 +24,48 @@ STUDY = {"compare": "model", "tune": ["optimizer.lr"]}
 BUILT_IN = ["rnn", "lstm", "gru", "mingru", "minlstm", "lru", "s6", "transformer", "scratch_rnn"]
 
 
-def fake_job(sweep: Path, number: int, model: str, lr: float, seed: int, val: float, test: float,
-             task: str = "mqar", chance: float = 0.0625) -> None:
+def fake_job(
+    sweep: Path,
+    number: int,
+    model: str,
+    lr: float,
+    seed: int,
+    val: float,
+    test: float,
+    task: str = "mqar",
+    chance: float = 0.0625,
+) -> None:
     """A finished job as rnnlab writes it: overrides and a report.json with its setup."""
     overrides = [f"model={model}", f"optimizer.lr={lr}", f"seed={seed}", f"task={task}"]
     job = sweep / f"{number}_{','.join(overrides)}"
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
-    setup = {"task": {"name": task}, "model": {"name": model, "hidden_size": 8, "params": 1000},
-             "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": lr, "weight_decay": 0.0},
-             "scheduler": "CosineAnnealingLR", "trainer": {"batch_size": 32, "max_steps": 100}, "seed": seed}
-    report = {"status": "ok", "task": task, "model": model, "metric": "acc", "chance": chance, "params": 1000,
-              "setup": setup, "study": STUDY, "budget": {"kind": "steps", "steps": 100},
-              "published": {"transformer": "~100% (Zoology)"}, "val": {"acc": val}, "best_val": val,
-              "test": {"acc": test}, "test_by_length": {"2": {"acc": test}, "8": {"acc": test / 2}},
-              "train": {"steps": 100, "wall_s": 1.0}}
+    setup = {
+        "task": {"name": task},
+        "model": {"name": model, "hidden_size": 8, "params": 1000},
+        "loss": "cross_entropy",
+        "optimizer": {"name": "adam", "lr": lr, "weight_decay": 0.0},
+        "scheduler": "CosineAnnealingLR",
+        "trainer": {"batch_size": 32, "max_steps": 100},
+        "seed": seed,
+    }
+    report = {
+        "status": "ok",
+        "task": task,
+        "model": model,
+        "metric": "acc",
+        "chance": chance,
+        "params": 1000,
+        "setup": setup,
+        "study": STUDY,
+        "budget": {"kind": "steps", "steps": 100},
+        "published": {"transformer": "~100% (Zoology)"},
+        "val": {"acc": val},
+        "best_val": val,
+        "test": {"acc": test},
+        "test_by_length": {"2": {"acc": test}, "8": {"acc": test / 2}},
+        "train": {"steps": 100, "wall_s": 1.0},
+    }
     (job / "report.json").write_text(json.dumps(report))
 
 
@@ -47,8 +74,10 @@ def make_study(sweep: Path) -> None:
     the test: the choice must follow validation. The RNN stays at chance at every rate on mqar."""
     number = 0
     for task in ("mqar", "selective_copy"):
-        for model, scores in (("gru", {0.01: (0.5, 0.95), 0.003: (0.8, 0.7), 0.001: (0.6, 0.6)}),
-                              ("rnn", {0.01: (0.07, 0.06), 0.003: (0.06, 0.07), 0.001: (0.065, 0.06)})):
+        for model, scores in (
+            ("gru", {0.01: (0.5, 0.95), 0.003: (0.8, 0.7), 0.001: (0.6, 0.6)}),
+            ("rnn", {0.01: (0.07, 0.06), 0.003: (0.06, 0.07), 0.001: (0.065, 0.06)}),
+        ):
             for lr, (val, test) in scores.items():
                 for seed in (0, 1):
                     bump = 0.3 if task == "selective_copy" and model == "rnn" else 0.0
@@ -105,9 +134,19 @@ def test_a_budget_that_is_not_a_count_is_one_line(tmp_path, command_here):
     assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
 
 
+def test_a_budget_for_a_model_that_builds_at_no_width_says_why(tmp_path, command_here):
+    """r_min >= r_max refuses every width: the one line gives the constructor's reason, not only the widths."""
+    args = ["model=lru", "model.params=50000", "model.r_min=0.999", f"hydra.run.dir={tmp_path / 'run'}"]
+    result = command_here("rnnlab", *args, cwd=tmp_path)
+    assert result.returncode == 2 and "builds at no width" in result.stderr, result.stderr
+    assert "model.r_min" in result.stderr and "r_min < r_max" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_time_budget_ends_training_and_its_schedule_with_the_clock(tiny_config, tmp_path):
-    report = run(tiny_config("task=adding", "trainer.max_minutes=0.02", "trainer.max_steps=3",
-                             "trainer.eval_every=1000"), tmp_path)
+    report = run(
+        tiny_config("task=adding", "trainer.max_minutes=0.02", "trainer.max_steps=3", "trainer.eval_every=1000"),
+        tmp_path,
+    )
     train = report["train"]
     assert report["status"] == "ok" and train["stopped_by"] == "time budget"
     assert train["steps"] > 3  # max_steps is no limit under a time budget
@@ -148,8 +187,17 @@ def test_the_lru_trains_its_recurrence_at_its_own_rate_without_weight_decay(tiny
 def test_sweep_then_report_then_resume_then_report(tmp_path, command_here):
     """rnnlab-report's own files (summary.tex, comparison.csv ...) are rnnlab's: the sweep resumes beside them."""
     sweep = tmp_path / "sweep"
-    args = ["-m", "experiment=compare_selective_copy", "debug=tiny", "logger=none", "task.length=8",
-            "model=gru,transformer", "optimizer.lr=0.01", "seed=0", f"hydra.sweep.dir={sweep}"]
+    args = [
+        "-m",
+        "experiment=compare_selective_copy",
+        "debug=tiny",
+        "logger=none",
+        "task.length=8",
+        "model=gru,transformer",
+        "optimizer.lr=0.01",
+        "seed=0",
+        f"hydra.sweep.dir={sweep}",
+    ]
     first = command_here("rnnlab", *args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     report = command_here("rnnlab-report", str(sweep), cwd=tmp_path)
@@ -161,7 +209,7 @@ def test_sweep_then_report_then_resume_then_report(tmp_path, command_here):
     assert command_here("rnnlab-report", str(sweep), cwd=tmp_path).returncode == 0
 
 
-USER_MODELS = '''
+USER_MODELS = """
 import torch
 from torch import nn
 
@@ -182,7 +230,7 @@ class Fixed(Wide):
 
     def __init__(self, input_size, output_size, per_step, depth: int = 1):
         super().__init__(input_size, output_size, per_step)
-'''
+"""
 
 
 def test_a_users_model_is_sized_by_its_width_key_or_refused_in_one_line(tmp_path, command_here):
@@ -190,23 +238,47 @@ def test_a_users_model_is_sized_by_its_width_key_or_refused_in_one_line(tmp_path
     (tmp_path / "conf" / "model").mkdir(parents=True)
     (tmp_path / "conf" / "model" / "wide.yaml").write_text("_target_: widths.Wide\nchannels: 4\n")
     (tmp_path / "conf" / "model" / "fixed.yaml").write_text("_target_: widths.Fixed\ndepth: 1\n")
-    wide = command_here("rnnlab", "--config-dir", "conf", "model=wide", "+model.params=3000", "task=temporal_order",
-                        "debug=tiny", "logger=none", "hydra.run.dir=wide", cwd=tmp_path)
+    wide = command_here(
+        "rnnlab",
+        "--config-dir",
+        "conf",
+        "model=wide",
+        "+model.params=3000",
+        "task=temporal_order",
+        "debug=tiny",
+        "logger=none",
+        "hydra.run.dir=wide",
+        cwd=tmp_path,
+    )
     assert wide.returncode == 0, wide.stderr
     report = json.loads((tmp_path / "wide" / "report.json").read_text())
     assert abs(report["params"] - 3000) <= 150 and report["setup"]["model"]["channels"] > 4
-    fixed = command_here("rnnlab", "--config-dir", "conf", "model=fixed", "+model.params=3000", "task=temporal_order",
-                         "hydra.run.dir=fixed", cwd=tmp_path)
-    assert fixed.returncode == 2 and "model.params=3000: Fixed" in fixed.stderr and "no width key hidden_size" in fixed.stderr
+    fixed = command_here(
+        "rnnlab",
+        "--config-dir",
+        "conf",
+        "model=fixed",
+        "+model.params=3000",
+        "task=temporal_order",
+        "hydra.run.dir=fixed",
+        cwd=tmp_path,
+    )
+    assert (
+        fixed.returncode == 2
+        and "model.params=3000: Fixed" in fixed.stderr
+        and "no width key hidden_size" in fixed.stderr
+    )
     assert "Traceback" not in fixed.stderr and not (tmp_path / "fixed").exists()
 
 
 def test_report_names_the_recipe_files_a_run_composed(tmp_path, command_here):
-    result = command_here("rnnlab", "task=adding", "model=lru", "debug=tiny", "logger=none", "hydra.run.dir=run",
-                          cwd=tmp_path)
+    result = command_here(
+        "rnnlab", "task=adding", "model=lru", "debug=tiny", "logger=none", "hydra.run.dir=run", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run" / "report.json").read_text())["recipes"] == [
-        "conf/task_model_defaults/adding_lru.yaml"]
+        "conf/task_model_defaults/adding_lru.yaml"
+    ]
     assert "- recipes applied: conf/task_model_defaults/adding_lru.yaml" in (tmp_path / "run" / "report.md").read_text()
 
 

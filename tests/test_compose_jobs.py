@@ -12,12 +12,12 @@ from rnnlab.sweeps.compose_jobs import compose_jobs
 
 JOBS = [
     ["model=gru", "model.hidden_size=5", "task=index_recall", "task.position=2"],
-    ["model.hidden_size=7", "task=index_recall", "model=gru", "seed=4"],          # values before choices
+    ["model.hidden_size=7", "task=index_recall", "model=gru", "seed=4"],  # values before choices
     ["task=index_recall", "model=gru", "model={hidden_size: 9, num_layers: 2}"],  # a dict to a group is a value
     ["experiment=adding_lengths", "model=gru", "task.length=600", "model.forget_bias=chrono"],
-    ["experiment=addition_fixed_lengths", "task.train_lengths=[5,5]", "~experiment"],    # a removed group
+    ["experiment=addition_fixed_lengths", "task.train_lengths=[5,5]", "~experiment"],  # a removed group
     ["debug=tiny", "trainer.max_steps=4"],
-    ["hydra.job.chdir=true", "model=rnn", "model.nonlinearity=relu"],             # a hydra setting, with the choices
+    ["hydra.job.chdir=true", "model=rnn", "model.nonlinearity=relu"],  # a hydra setting, with the choices
     ["model=rnn", "model.nonlinearity=relu", "threads=1", "trainer.max_steps=9"],
     [],
 ]
@@ -38,12 +38,15 @@ def test_a_sweep_composes_once_per_set_of_group_choices(monkeypatch):
     import rnnlab.sweeps.compose_jobs as module
 
     composed = []
-    monkeypatch.setattr(module, "compose", lambda name, overrides: composed.append(overrides) or compose(name, overrides))
+    monkeypatch.setattr(
+        module, "compose", lambda name, overrides: composed.append(overrides) or compose(name, overrides)
+    )
     jobs = [[f"model={model}", f"model.hidden_size={size}"] for model in ("rnn", "lstm", "gru") for size in (2, 5, 10)]
     configs = compose_jobs("config", jobs)
     assert composed == [["model=rnn"], ["model=lstm"], ["model=gru"]]
-    assert [(c.model.cell, c.model.hidden_size) for c in configs] == [(m, s) for m in ("rnn", "lstm", "gru")
-                                                                      for s in (2, 5, 10)]
+    assert [(c.model.cell, c.model.hidden_size) for c in configs] == [
+        (m, s) for m in ("rnn", "lstm", "gru") for s in (2, 5, 10)
+    ]
 
 
 def test_jobs_do_not_share_one_config_object():
@@ -52,16 +55,20 @@ def test_jobs_do_not_share_one_config_object():
     assert second.model.hidden_size == 4
 
 
-@pytest.mark.parametrize("job", [["model=scratch_rnn", "model.num_layers=2"],   # a key this choice's schema lacks
-                                 ["model=rnn", "model.hidden_size=many"],        # a value of the wrong type
-                                 ["model=mamba"]])                                # an option that does not exist
+@pytest.mark.parametrize(
+    "job",
+    [
+        ["model=scratch_rnn", "model.num_layers=2"],  # a key this choice's schema lacks
+        ["model=rnn", "model.hidden_size=many"],  # a value of the wrong type
+        ["model=mamba"],
+    ],
+)  # an option that does not exist
 def test_a_mistake_in_a_later_job_is_raised_as_compose_raises_it(job):
     with pytest.raises(ConfigCompositionException) as expected:
         compose("config", overrides=job)
     with pytest.raises(ConfigCompositionException) as raised:
         compose_jobs("config", [["model=rnn"], job, ["model=lstm"]])
     assert str(raised.value) == str(expected.value)
-
 
 
 def hydra_context():
@@ -82,9 +89,14 @@ def hydra_check(batch: list[list[str]], config) -> None:
     sweeper.validate_batch_is_legal(batch)
 
 
-@pytest.mark.parametrize("batch", [[["model=rnn"], ["model=lstm", "model.forget_bias=chrono"]],
-                                   [["model=rnn"], ["model=scratch_rnn", "model.num_layers=2"], ["model=gru"]],
-                                   [["model=rnn", "seed=1"], ["model=rnn", "seed=many"]]])
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [["model=rnn"], ["model=lstm", "model.forget_bias=chrono"]],
+        [["model=rnn"], ["model=scratch_rnn", "model.num_layers=2"], ["model=gru"]],
+        [["model=rnn", "seed=1"], ["model=rnn", "seed=many"]],
+    ],
+)
 def test_the_default_sweeper_checks_a_batch_as_hydra_does(batch):
     """The sweeper Hydra builds from the default config (conf/hydra/sweeper/basic.yaml) is rnnlab's, and it passes
     and refuses the batches Hydra's own check passes and refuses, with the same message."""
@@ -95,8 +107,9 @@ def test_the_default_sweeper_checks_a_batch_as_hydra_does(batch):
 
     config = compose("config", overrides=["hydra.job.chdir=false"], return_hydra_config=True)
     register_plugins()
-    sweeper = Plugins.instance().instantiate_sweeper(hydra_context=hydra_context(), task_function=lambda cfg: None,
-                                                     config=config)
+    sweeper = Plugins.instance().instantiate_sweeper(
+        hydra_context=hydra_context(), task_function=lambda cfg: None, config=config
+    )
     assert type(sweeper) is BasicSweeper
     try:
         hydra_check(batch, config)
@@ -108,9 +121,14 @@ def test_the_default_sweeper_checks_a_batch_as_hydra_does(batch):
         sweeper.validate_batch_is_legal(batch)
 
 
-@pytest.mark.parametrize("overrides", [["model=rnn,lstm", "model.hidden_size=2,5", "seed=1"],
-                                       ["model=rnn,gru", "seed=3", "model=lstm"],                # a key twice
-                                       ["model.hidden_size=range(1,4)", "+x=1", "x=2", "~seed"]])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["model=rnn,lstm", "model.hidden_size=2,5", "seed=1"],
+        ["model=rnn,gru", "seed=3", "model=lstm"],  # a key twice
+        ["model.hidden_size=range(1,4)", "+x=1", "x=2", "~seed"],
+    ],
+)
 def test_expand_jobs_makes_the_jobs_hydras_basic_sweeper_makes(overrides):
     from hydra._internal.core_plugins.basic_sweeper import (
         BasicSweeper as HydraBasicSweeper,
@@ -131,8 +149,11 @@ def test_an_experiments_swept_keys_come_first_and_only_for_the_basic_sweeper():
     from rnnlab.sweeps.compose_jobs import swept_by_the_config
 
     study = compose("config", overrides=["experiment=temporal_order_models"], return_hydra_config=True)
-    assert swept_by_the_config(study) == ["task.variant=6a,6b", "model=rnn,lstm",
-                                          "model.attention=none,additive,dot,report_input"]
+    assert swept_by_the_config(study) == [
+        "task.variant=6a,6b",
+        "model=rnn,lstm",
+        "model.attention=none,additive,dot,report_input",
+    ]
     assert swept_by_the_config(compose("config", return_hydra_config=True)) == []
     search = compose("config", overrides=["hparams_search=recall_optuna"], return_hydra_config=True)
     assert search.hydra.sweeper.params and swept_by_the_config(search) == []  # Optuna samples its own

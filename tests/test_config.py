@@ -58,7 +58,10 @@ def test_every_option_composes_validates_and_builds(group, option):
         ("model.hidden_size=0", "model.hidden_size=0 is not allowed: an integer >= 1"),
         ("model.num_layers=0", "model.num_layers=0 is not allowed"),
         ("model.dropout=1.0", "model.dropout=1.0 is not allowed: 0 <= dropout < 1"),
-        ("model.attention=luong", "model.attention=luong is not allowed: choose one of none, additive, dot, mean, report_input"),
+        (
+            "model.attention=luong",
+            "model.attention=luong is not allowed: choose one of none, additive, dot, mean, report_input",
+        ),
         ("model.attention_heads=0", "model.attention_heads=0 is not allowed: an integer >= 1"),
         ("model.attention_query=mean", "model.attention_query=mean is not allowed: choose one of learned, final"),
         ("trainer.precision=fp16", "trainer.precision=fp16 is not allowed: choose one of fp32, bf16, auto"),

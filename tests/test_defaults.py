@@ -8,10 +8,10 @@ import inspect
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
-
 import rnnlab.conf
 from conftest import compose_config
+from omegaconf import OmegaConf
+
 from rnnlab.config.build import constructor_parameters, locate
 
 CONF = Path(rnnlab.conf.__file__).parent
@@ -27,7 +27,13 @@ SHARED = {
 def test_an_options_yaml_and_its_constructor_agree_on_every_default(group, option):
     node = OmegaConf.to_container(compose_config(f"{group}={option}")[group], resolve=True)
     shared = SHARED.get(node["_target_"], set()) | (SHARED["task"] if group == "task" else set())
-    differ = {p.name: (node[p.name], p.default) for p in constructor_parameters(locate(node["_target_"], group))
-              if p.name in node and p.name not in shared and p.default is not inspect.Parameter.empty
-              and p.default != node[p.name] and not (p.default is None and node[p.name] == [])}
+    differ = {
+        p.name: (node[p.name], p.default)
+        for p in constructor_parameters(locate(node["_target_"], group))
+        if p.name in node
+        and p.name not in shared
+        and p.default is not inspect.Parameter.empty
+        and p.default != node[p.name]
+        and not (p.default is None and node[p.name] == [])
+    }
     assert differ == {}, f"{group}={option}: yaml vs constructor {differ}"

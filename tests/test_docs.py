@@ -23,7 +23,9 @@ def documented_commands() -> list[tuple[str, str, str]]:
     found = []
     for page in PAGES:
         text = page.read_text()
-        inline = [span for span in re.findall(r"(?<!`)`(rnnlab [^`\n]+)`(?!`)", re.sub(r"```.*?```", "", text, flags=re.S))]
+        inline = [
+            span for span in re.findall(r"(?<!`)`(rnnlab [^`\n]+)`(?!`)", re.sub(r"```.*?```", "", text, flags=re.S))
+        ]
         for block in [*re.findall(r"```bash\n(.*?)```", text, flags=re.S), "\n".join(inline)]:
             for line in block.splitlines():
                 line = line.split("  #")[0].strip()
@@ -53,8 +55,11 @@ def test_a_documented_command_passes_the_up_front_check(page, folder, command, m
             pytest.skip("real MNIST files are not here")
         monkeypatch.setenv("RNNLAB_DATA", str(DATA))
     monkeypatch.chdir(ROOT / folder)
-    where = ["hydra.sweep.dir=" + str(tmp_path / "sweep")] if {"-m", "--multirun"} & set(args) else \
-        ["hydra.run.dir=" + str(tmp_path / "run")]
+    where = (
+        ["hydra.sweep.dir=" + str(tmp_path / "sweep")]
+        if {"-m", "--multirun"} & set(args)
+        else ["hydra.run.dir=" + str(tmp_path / "run")]
+    )
     if "--help" in args:
         pytest.skip("--help prints and exits 0: tests/test_cli.py checks it")
     try:

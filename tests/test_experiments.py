@@ -24,8 +24,17 @@ from rnnlab.sweeps.compose_jobs import compose_jobs, expand_jobs, swept_by_the_c
 
 CONF = Path(rnnlab.conf.__file__).parent
 EXPERIMENTS = CONF / "experiment"
-TOY = ["logger=none", "trainer.progress=false", "trainer.max_steps=3", "trainer.max_minutes=null", "trainer.eval_every=2", "task.val_size=8",
-       "task.test_size=8", "trainer.batch_size=8", "device=cpu"]
+TOY = [
+    "logger=none",
+    "trainer.progress=false",
+    "trainer.max_steps=3",
+    "trainer.max_minutes=null",
+    "trainer.eval_every=2",
+    "task.val_size=8",
+    "task.test_size=8",
+    "trainer.batch_size=8",
+    "device=cpu",
+]
 
 
 def expected_jobs(name: str) -> int:
@@ -37,12 +46,26 @@ def expected_jobs(name: str) -> int:
 
 
 # The three studies of every model (5 models x 3 tasks, x 784-step MNIST) take 10 s each as toy sweeps: the slow tier
-SLOW_STUDIES = {"modern_vs_classic", "smnist_models", "pmnist_models", "compare_selective_copy", "compare_mqar",
-                "compare_adding", "compare_smnist", "compare_mqar_gpu", "compare_selective_copy_gpu"}
+SLOW_STUDIES = {
+    "modern_vs_classic",
+    "smnist_models",
+    "pmnist_models",
+    "compare_selective_copy",
+    "compare_mqar",
+    "compare_adding",
+    "compare_smnist",
+    "compare_mqar_gpu",
+    "compare_selective_copy_gpu",
+}
 
 
-@pytest.mark.parametrize("name", [pytest.param(p.stem, marks=pytest.mark.slow) if p.stem in SLOW_STUDIES else p.stem
-                                  for p in sorted(EXPERIMENTS.glob("*.yaml"))])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(p.stem, marks=pytest.mark.slow) if p.stem in SLOW_STUDIES else p.stem
+        for p in sorted(EXPERIMENTS.glob("*.yaml"))
+    ],
+)
 def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
     extra = [f"task.root={tiny_mnist}", "task.download=false"] if "mnist" in name else []
     with initialize_config_module("rnnlab.conf", version_base="1.3"):
@@ -54,7 +77,13 @@ def test_every_experiment_runs_as_a_toy_sweep(name, tmp_path, tiny_mnist):
     for number, (job, cfg) in enumerate(zip(jobs, configs)):
         # Each kind of job (model class and cell, attention, task, loss) trains and tests; the others, which differ
         # only in sizes and values (hidden size, length, seed), are validated and built on the meta device.
-        kind = (cfg.model._target_, cfg.model.get("cell"), cfg.model.get("attention"), cfg.task._target_, cfg.loss._target_)
+        kind = (
+            cfg.model._target_,
+            cfg.model.get("cell"),
+            cfg.model.get("attention"),
+            cfg.task._target_,
+            cfg.loss._target_,
+        )
         if kind in kinds:
             validate(cfg)
             build_parts(cfg, torch.device("cpu"), weights=False)

@@ -22,18 +22,40 @@ def _report(run_dir: Path) -> dict:
 
 def test_a_users_model_runs_evaluates_resumes_and_sweeps(example, command_here):
     here = example("indrnn")
-    run = command_here("rnnlab", "--config-dir", "conf", "model=indrnn", "model.hidden_size=12", "task=index_recall",
-                       *TINY, "hydra.run.dir=run", cwd=here)
+    run = command_here(
+        "rnnlab",
+        "--config-dir",
+        "conf",
+        "model=indrnn",
+        "model.hidden_size=12",
+        "task=index_recall",
+        *TINY,
+        "hydra.run.dir=run",
+        cwd=here,
+    )
     assert run.returncode == 0, run.stderr
     report = _report(here / "run")
     assert report["status"] == "ok" and report["model"] == "indrnn"
-    assert report["setup"]["model"] == {"name": "indrnn", "hidden_size": 12, "num_layers": 2, "max_recurrent": 1.0,
-                                        "params": report["params"]}
+    assert report["setup"]["model"] == {
+        "name": "indrnn",
+        "hidden_size": 12,
+        "num_layers": 2,
+        "max_recurrent": 1.0,
+        "params": report["params"],
+    }
     assert report["run"] == "index_recall · 2×indrnn h=12 · cross_entropy"
     columns = hparams(report["setup"])  # TensorBoard's HPARAMS row and rnnlab-report's columns
     assert columns["model.cell"] == "indrnn" and columns["model.hidden_size"] == 12
-    too_big = command_here("rnnlab", "--config-dir", "conf", "model=indrnn", "model.hidden_size=10000000",
-                           "task=index_recall", "hydra.run.dir=big", cwd=here)
+    too_big = command_here(
+        "rnnlab",
+        "--config-dir",
+        "conf",
+        "model=indrnn",
+        "model.hidden_size=10000000",
+        "task=index_recall",
+        "hydra.run.dir=big",
+        cwd=here,
+    )
     assert too_big.returncode == 2 and "of memory for the model's weights" in too_big.stderr, too_big.stderr
     assert not (here / "big").exists()
 
@@ -41,18 +63,47 @@ def test_a_users_model_runs_evaluates_resumes_and_sweeps(example, command_here):
     assert evaluated.returncode == 0, evaluated.stderr
     assert list(_report(here / "eval")["test_by_length"]) == ["7"]
 
-    resumed = command_here("rnnlab", "--config-dir", "conf", "model=indrnn", "model.hidden_size=12",
-                           "task=index_recall", *TINY, "hydra.run.dir=run", "resume=true", cwd=here)
+    resumed = command_here(
+        "rnnlab",
+        "--config-dir",
+        "conf",
+        "model=indrnn",
+        "model.hidden_size=12",
+        "task=index_recall",
+        *TINY,
+        "hydra.run.dir=run",
+        "resume=true",
+        cwd=here,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert _report(here / "run")["status"] == "ok"
 
-    sweep = command_here("rnnlab", "-m", "--config-dir", "conf", "model=indrnn,gru", "task=index_recall", *TINY,
-                         "hydra.sweep.dir=sweep", cwd=here)
+    sweep = command_here(
+        "rnnlab",
+        "-m",
+        "--config-dir",
+        "conf",
+        "model=indrnn,gru",
+        "task=index_recall",
+        *TINY,
+        "hydra.sweep.dir=sweep",
+        cwd=here,
+    )
     assert sweep.returncode == 0, sweep.stderr
     assert sorted(p.name for p in (here / "sweep").iterdir() if p.is_dir()) == ["0_model=indrnn", "1_model=gru"]
     finished = {p: p.stat().st_mtime_ns for p in (here / "sweep").glob("*/report.json")}
-    again = command_here("rnnlab", "-m", "--config-dir", "conf", "model=indrnn,gru", "task=index_recall", *TINY,
-                         "hydra.sweep.dir=sweep", "sweep.resume=true", cwd=here)
+    again = command_here(
+        "rnnlab",
+        "-m",
+        "--config-dir",
+        "conf",
+        "model=indrnn,gru",
+        "task=index_recall",
+        *TINY,
+        "hydra.sweep.dir=sweep",
+        "sweep.resume=true",
+        cwd=here,
+    )
     assert again.returncode == 0, again.stderr
     assert {p: p.stat().st_mtime_ns for p in (here / "sweep").glob("*/report.json")} == finished  # skipped, untouched
     assert sorted(p.name for p in (here / "sweep").iterdir() if p.is_dir()) == ["0_model=indrnn", "1_model=gru"]
@@ -64,8 +115,17 @@ def test_a_users_model_runs_evaluates_resumes_and_sweeps(example, command_here):
 
 def test_a_users_task_runs_with_the_bases_test_sets_by_length_and_sweeps(example, command_here):
     here = example("parity")
-    run = command_here("rnnlab", "--config-dir", "conf", "task=parity", "model=gru", *TINY, "trainer.max_steps=300",
-                       "hydra.run.dir=run", cwd=here)
+    run = command_here(
+        "rnnlab",
+        "--config-dir",
+        "conf",
+        "task=parity",
+        "model=gru",
+        *TINY,
+        "trainer.max_steps=300",
+        "hydra.run.dir=run",
+        cwd=here,
+    )
     assert run.returncode == 0, run.stderr
     report = _report(here / "run")
     assert report["task"] == "parity" and report["metric"] == "step_acc" and report["chance"] == 0.5
@@ -74,13 +134,22 @@ def test_a_users_task_runs_with_the_bases_test_sets_by_length_and_sweeps(example
     assert (here / "run" / "step_accuracy.csv").exists() and (here / "run" / "step_accuracy.png").exists()
     assert report["setup"]["task"]["train_lengths"] == [1, 20]
 
-    sweep = command_here("rnnlab", "-m", "--config-dir", "conf", "task=parity", "task.train_lengths=[1,5],[1,8]",
-                         *TINY, "hydra.sweep.dir=sweep", cwd=here)
+    sweep = command_here(
+        "rnnlab",
+        "-m",
+        "--config-dir",
+        "conf",
+        "task=parity",
+        "task.train_lengths=[1,5],[1,8]",
+        *TINY,
+        "hydra.sweep.dir=sweep",
+        cwd=here,
+    )
     assert sweep.returncode == 0, sweep.stderr
     assert command_here("rnnlab-report", "sweep", cwd=here).returncode == 0
 
 
-BROKEN = '''
+BROKEN = """
 import torch
 from torch import nn
 from rnnlab import Task
@@ -126,25 +195,49 @@ class NoSizes(Task):
 
 
 not_a_class = 3
-'''
+"""
 
 
-@pytest.mark.parametrize("group,target,args,message", [
-    ("model", "{m}.WrongShape", [], "model {m}.WrongShape ({dir}/{m}.py): forward returned (2, 5, 10) for x (2, 5, 10) in eval mode; "
-     "index_recall needs one output per sequence: (2, 10)"),
-    ("model", "{m}.WrongShape", ["model.width=abc"], "model.width=abc is not allowed: expected an integer"),
-    ("model", "{m}.WrongShape", ["model.widht=3"], "model.widht is not a key of model: choose one of width"),
-    ("model", "{m}.Raises", ["model.width=0"], "{m}.Raises(...) in {dir}/{m}.py failed: ValueError: width must be >= 1"),
-    ("model", "{m}.OneArgument", [], "model {m}.OneArgument ({dir}/{m}.py): forward must take (x, lengths)"),
-    ("model", "{m}.not_a_class", [], "model._target_={m}.not_a_class: not_a_class in {dir}/{m}.py is not a class"),
-    ("model", "{m}.Missing", [], "model._target_={m}.Missing: {dir}/{m}.py has no Missing"),
-    ("model", "elsewhere.Model", [], "model._target_=elsewhere.Model: no module elsewhere in {dir} or on PYTHONPATH"),
-    ("model", "{m}_syntax.Model", [], "model._target_={m}_syntax.Model: {dir}/{m}_syntax.py:1: '(' was never closed"),
-    ("task", "{m}.NotATask", [], "task {m}.NotATask ({dir}/{m}.py) does not subclass rnnlab.Task"),
-    ("task", "{m}.NoSizes", [], "task {m}.NoSizes ({dir}/{m}.py) must set name (a str), got None"),
-])
-def test_a_module_or_class_that_does_not_fit_is_one_line_naming_its_file(tmp_path, command_here, request, group,
-                                                                          target, args, message):
+@pytest.mark.parametrize(
+    "group,target,args,message",
+    [
+        (
+            "model",
+            "{m}.WrongShape",
+            [],
+            "model {m}.WrongShape ({dir}/{m}.py): forward returned (2, 5, 10) for x (2, 5, 10) in eval mode; "
+            "index_recall needs one output per sequence: (2, 10)",
+        ),
+        ("model", "{m}.WrongShape", ["model.width=abc"], "model.width=abc is not allowed: expected an integer"),
+        ("model", "{m}.WrongShape", ["model.widht=3"], "model.widht is not a key of model: choose one of width"),
+        (
+            "model",
+            "{m}.Raises",
+            ["model.width=0"],
+            "{m}.Raises(...) in {dir}/{m}.py failed: ValueError: width must be >= 1",
+        ),
+        ("model", "{m}.OneArgument", [], "model {m}.OneArgument ({dir}/{m}.py): forward must take (x, lengths)"),
+        ("model", "{m}.not_a_class", [], "model._target_={m}.not_a_class: not_a_class in {dir}/{m}.py is not a class"),
+        ("model", "{m}.Missing", [], "model._target_={m}.Missing: {dir}/{m}.py has no Missing"),
+        (
+            "model",
+            "elsewhere.Model",
+            [],
+            "model._target_=elsewhere.Model: no module elsewhere in {dir} or on PYTHONPATH",
+        ),
+        (
+            "model",
+            "{m}_syntax.Model",
+            [],
+            "model._target_={m}_syntax.Model: {dir}/{m}_syntax.py:1: '(' was never closed",
+        ),
+        ("task", "{m}.NotATask", [], "task {m}.NotATask ({dir}/{m}.py) does not subclass rnnlab.Task"),
+        ("task", "{m}.NoSizes", [], "task {m}.NoSizes ({dir}/{m}.py) must set name (a str), got None"),
+    ],
+)
+def test_a_module_or_class_that_does_not_fit_is_one_line_naming_its_file(
+    tmp_path, command_here, request, group, target, args, message
+):
     module = f"user_{zlib.crc32(request.node.name.encode())}"  # one module per case: each is imported anew
     (tmp_path / f"{module}.py").write_text(BROKEN)
     (tmp_path / f"{module}_syntax.py").write_text("print(\n")
@@ -164,7 +257,10 @@ def test_the_option_list_of_a_mistake_and_help_include_the_users_models(example,
     here = example("indrnn")
     mistake = command_here("rnnlab", "--config-dir", "conf", "model=mamba", cwd=here)
     assert mistake.returncode == 2
-    assert "model=mamba is not an option: choose one of gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, transformer" in mistake.stderr
+    assert (
+        "model=mamba is not an option: choose one of gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn, "
+        "transformer" in mistake.stderr
+    )
     shown = command_here("rnnlab", "--config-dir", "conf", "--help", cwd=here)
     assert "model: gru, indrnn, lru, lstm, mingru, minlstm, rnn, s6, scratch_rnn" in shown.stdout
     assert "schema" not in shown.stdout.split("== Config ==")[0] and "task_defaults:" not in shown.stdout

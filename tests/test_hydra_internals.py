@@ -16,8 +16,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def test_only_one_module_imports_hydras_private_api():
-    found = subprocess.run(["grep", "-rln", "--include=*.py", "hydra._internal", str(SRC)], capture_output=True,
-                           text=True).stdout.split()
+    found = subprocess.run(
+        ["grep", "-rln", "--include=*.py", "hydra._internal", str(SRC)], capture_output=True, text=True
+    ).stdout.split()
     assert [Path(f).relative_to(SRC).as_posix() for f in found] == ["rnnlab/config/hydra_internals.py"]
 
 
@@ -51,4 +52,6 @@ def test_overrides_apply_to_a_composed_config_with_hydras_own_function():
     internals.ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)
     assert cfg.model.hidden_size == 5
     assert list(inspect.signature(internals.ConfigLoaderImpl._apply_overrides_to_config).parameters)[:2] == [
-        "overrides", "cfg"]
+        "overrides",
+        "cfg",
+    ]

@@ -32,9 +32,20 @@ def job_number(path: Path) -> int:
 @pytest.mark.slow  # a whole sweep, twice: the slow tier (make test-slow)
 def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left(tmp_path, command_here):
     sweep = tmp_path / "sweep"
-    args = ["-m", "task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
-            "optimizer.lr=0.1,1e30,0.05", "trainer.clip_grad_norm=0", "trainer.max_steps=30", "logger=none",
-            "task.val_size=32", "task.test_size=32", f"hydra.sweep.dir={sweep}"]
+    args = [
+        "-m",
+        "task=binary_addition",
+        "model=rnn",
+        "model.nonlinearity=relu",
+        "optimizer=sgd",
+        "optimizer.lr=0.1,1e30,0.05",
+        "trainer.clip_grad_norm=0",
+        "trainer.max_steps=30",
+        "logger=none",
+        "task.val_size=32",
+        "task.test_size=32",
+        f"hydra.sweep.dir={sweep}",
+    ]
     first = command_here("rnnlab", *args, cwd=tmp_path)
     assert first.returncode == 1
     statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")}
@@ -55,8 +66,17 @@ def test_a_failing_job_does_not_stop_the_sweep_and_resume_runs_only_what_is_left
 @pytest.mark.slow  # a launcher: worker processes that each import torch (15-25 s on a 2-core machine)
 def test_the_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path, command_here):
     sweep = tmp_path / "sweep"
-    result = command_here("rnnlab", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "task=binary_addition",
-                    "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    result = command_here(
+        "rnnlab",
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "task=binary_addition",
+        "model.hidden_size=4,8",
+        *FAST,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     reports = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/report.json"))]
     assert [r["params"] for r in reports] == sorted(r["params"] for r in reports) and len(reports) == 2
@@ -76,10 +96,21 @@ def test_an_optuna_search_goes_on_past_a_crashing_trial(tmp_path):
         "    params:\n      optimizer.lr: choice(1e30, 0.01)\n"
     )
     sweep = tmp_path / "search"
-    result = rnnlab("-m", "hparams_search=diverging", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
-                    "trainer.max_steps=20", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
-                    "trainer.clip_grad_norm=0", "task.val_size=32", "task.test_size=16", "logger=none",
-                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    result = rnnlab(
+        "-m",
+        "hparams_search=diverging",
+        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        "trainer.max_steps=20",
+        "model=rnn",
+        "model.nonlinearity=relu",
+        "optimizer=sgd",
+        "trainer.clip_grad_norm=0",
+        "task.val_size=32",
+        "task.test_size=16",
+        "logger=none",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     reports = [json.loads(p.read_text()) for p in sweep.glob("*/report.json")]
     assert len(reports) == 2, result.stderr[-2000:]  # every trial ran, the diverging one included
     assert sorted(r["status"].split(":")[0] for r in reports) == ["diverged", "ok"]
@@ -90,8 +121,15 @@ def test_an_optuna_search_goes_on_past_a_crashing_trial(tmp_path):
 @pytest.mark.slow  # a launcher of an extra: make test-slow (and CI) run it
 def test_the_submitit_local_launcher_runs_a_sweep(tmp_path):
     sweep = tmp_path / "sweep"
-    result = rnnlab("-m", "hydra/launcher=submitit_local", "task=binary_addition", "model.hidden_size=4,8", *FAST,
-                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    result = rnnlab(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "task=binary_addition",
+        "model.hidden_size=4,8",
+        *FAST,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
 
@@ -108,14 +146,18 @@ def test_the_slurm_config_becomes_an_sbatch_script_with_what_the_user_set(tmp_pa
     (tmp_path / "srun").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     with initialize_config_module("rnnlab.conf", version_base="1.3"):
-        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu",
-                                           "hydra.launcher.cpus_per_task=8"], return_hydra_config=True)
+        cfg = compose(
+            "config",
+            overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.cpus_per_task=8"],
+            return_hydra_config=True,
+        )
     params = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     assert params.pop("_target_").endswith("SlurmLauncher")
     params.pop("submitit_folder")
     shared = set(OmegaConf.structured(BaseQueueConf).keys())  # the launcher's own mapping: others get slurm_
-    executor = submitit.AutoExecutor(folder=tmp_path / "jobs", cluster="slurm",
-                                     slurm_max_num_timeout=params.pop("max_num_timeout"))
+    executor = submitit.AutoExecutor(
+        folder=tmp_path / "jobs", cluster="slurm", slurm_max_num_timeout=params.pop("max_num_timeout")
+    )
     executor.update_parameters(**{k if k in shared else f"slurm_{k}": v for k, v in params.items()})
     script = executor._executor._make_submission_file_text("rnnlab", "uid")
     assert "#SBATCH --partition=gpu" in script and "#SBATCH --cpus-per-task=8" in script
@@ -145,10 +187,13 @@ def test_a_resumed_optuna_search_runs_only_the_missing_trials(tmp_path):
     stopped.suggest_float("optimizer.lr", 0.001, 0.05, log=True)
     stopped.suggest_categorical("model.hidden_size", [4, 8, 16, 32])
 
-    again = rnnlab("-m", *SEARCH, "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep}", "sweep.resume=true",
-                   cwd=tmp_path)
+    again = rnnlab(
+        "-m", *SEARCH, "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep}", "sweep.resume=true", cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "2 trials of study recall_optuna finished, 1 stopped and asked again, 2 to run" in again.stdout + again.stderr
+    assert (
+        "2 trials of study recall_optuna finished, 1 stopped and asked again, 2 to run" in again.stdout + again.stderr
+    )
     assert {n: (job_dir(sweep, n) / "report.json").stat().st_mtime_ns for n in (0, 1)} == done  # not run again
     assert sorted(job_number(p.parent) for p in sweep.glob("*/report.json")) == [0, 1, 3, 4]
     trials = _study(sweep).trials
@@ -158,7 +203,10 @@ def test_a_resumed_optuna_search_runs_only_the_missing_trials(tmp_path):
     assert f"model.hidden_size={stopped.params['model.hidden_size']}" in rerun  # the stopped trial, asked again
     assert f"optimizer.lr={stopped.params['optimizer.lr']}" in rerun
     # The sampler was reseeded: the new trial does not repeat the first trial's draw.
-    assert yaml_list(job_dir(sweep, 4) / ".hydra" / "overrides.yaml")[:2] != yaml_list(job_dir(sweep, 0) / ".hydra" / "overrides.yaml")[:2]
+    assert (
+        yaml_list(job_dir(sweep, 4) / ".hydra" / "overrides.yaml")[:2]
+        != yaml_list(job_dir(sweep, 0) / ".hydra" / "overrides.yaml")[:2]
+    )
 
 
 def yaml_list(path: Path) -> list[str]:
@@ -167,11 +215,14 @@ def yaml_list(path: Path) -> list[str]:
     return yaml.safe_load(path.read_text())
 
 
-@pytest.mark.parametrize("blocked, choice, extra", [
-    ("hydra_plugins.hydra_ray_launcher", "hydra/launcher=ray", "ray"),
-    ("hydra_plugins.hydra_submitit_launcher", "hydra/launcher=submitit_local", "slurm"),
-    ("hydra_plugins.hydra_optuna_sweeper", "hparams_search=recall_optuna", "optuna"),
-])
+@pytest.mark.parametrize(
+    "blocked, choice, extra",
+    [
+        ("hydra_plugins.hydra_ray_launcher", "hydra/launcher=ray", "ray"),
+        ("hydra_plugins.hydra_submitit_launcher", "hydra/launcher=submitit_local", "slurm"),
+        ("hydra_plugins.hydra_optuna_sweeper", "hparams_search=recall_optuna", "optuna"),
+    ],
+)
 def test_a_launcher_or_sweeper_without_its_extra_is_one_line(tmp_path, blocked, choice, extra):
     # None in sys.modules: as if the extra were not installed
     result = command("rnnlab", "-m", choice, cwd=tmp_path, before=f"sys.modules[{blocked!r}] = None; ")
@@ -183,8 +234,16 @@ def test_a_launcher_or_sweeper_without_its_extra_is_one_line(tmp_path, blocked, 
 @pytest.mark.slow  # a launcher of an extra: make test-slow (and CI) run it
 def test_the_ray_launcher_runs_a_sweep_on_a_local_ray(tmp_path):
     sweep = tmp_path / "sweep"
-    result = rnnlab("-m", "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2", "task=binary_addition",
-                    "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    result = rnnlab(
+        "-m",
+        "hydra/launcher=ray",
+        "hydra.launcher.ray.init.num_cpus=2",
+        "task=binary_addition",
+        "model.hidden_size=4,8",
+        *FAST,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     reports = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/report.json"))]
     assert [r["status"] for r in reports] == ["ok", "ok"]
@@ -201,13 +260,26 @@ def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
         port = s.getsockname()[1]
     ray = Path(sys.executable).parent / "ray"
     env = {**ENV, "HOME": str(tmp_path)}
-    started = subprocess.run([str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
-                             capture_output=True, text=True, timeout=120, env=env)
+    started = subprocess.run(
+        [str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert started.returncode == 0, started.stderr[-2000:]
     try:
         sweep = tmp_path / "sweep"
-        result = rnnlab("-m", "hydra/launcher=ray", f"hydra.launcher.ray.init.address=127.0.0.1:{port}",
-                        "task=binary_addition", "model.hidden_size=4,8", *FAST, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+        result = rnnlab(
+            "-m",
+            "hydra/launcher=ray",
+            f"hydra.launcher.ray.init.address=127.0.0.1:{port}",
+            "task=binary_addition",
+            "model.hidden_size=4,8",
+            *FAST,
+            f"hydra.sweep.dir={sweep}",
+            cwd=tmp_path,
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         assert "Connected to Ray cluster" in result.stdout + result.stderr
         assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
@@ -216,13 +288,24 @@ def test_the_ray_launcher_joins_a_running_cluster(tmp_path):
 
 
 @pytest.mark.slow  # a sweeper of the optuna extra: make test-slow (and CI) run it
-@pytest.mark.parametrize("search", sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "hparams_search").glob("*.yaml")))
+@pytest.mark.parametrize(
+    "search", sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "hparams_search").glob("*.yaml"))
+)
 def test_every_search_config_runs_two_trials(tmp_path, search, tiny_mnist):
     sweep = tmp_path / "search"
     data = [f"task.root={tiny_mnist}", "task.download=false"] if "mnist" in search else []
-    result = rnnlab("-m", f"hparams_search={search}", "hydra.sweeper.n_trials=2", "trainer.max_steps=10",
-                    "task.val_size=32", "task.test_size=16", "logger=none", *data, f"hydra.sweep.dir={sweep}",
-                    cwd=tmp_path)
+    result = rnnlab(
+        "-m",
+        f"hparams_search={search}",
+        "hydra.sweeper.n_trials=2",
+        "trainer.max_steps=10",
+        "task.val_size=32",
+        "task.test_size=16",
+        "logger=none",
+        *data,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(json.loads(p.read_text())["status"] for p in sweep.glob("*/report.json")) == ["ok", "ok"]
     assert (sweep / "optuna.db").exists() and (sweep / "optimization_results.yaml").exists()

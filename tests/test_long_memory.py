@@ -50,7 +50,9 @@ def test_the_copy_baseline_is_the_loss_of_a_model_with_no_memory():
     outputs[:, :40, 0] = 30.0  # sure of the blanks
     outputs[:, 40:, 1:] = 0.0  # a uniform guess among the 8 symbols when they are due
     loss = float(CrossEntropy()(outputs, batch.y))
-    assert loss == pytest.approx(task.baseline_loss(), rel=1e-4) and loss == pytest.approx(10 * math.log(8) / 50, rel=1e-4)
+    assert loss == pytest.approx(task.baseline_loss(), rel=1e-4) and loss == pytest.approx(
+        10 * math.log(8) / 50, rel=1e-4
+    )
 
 
 def test_a_regression_task_takes_mse_on_its_raw_output_and_refuses_classification_losses():
@@ -65,19 +67,41 @@ def test_a_regression_task_takes_mse_on_its_raw_output_and_refuses_classificatio
 
 
 def test_tiny_runs_learn_past_the_memoryless_baselines(tiny_config, tmp_path):
-    adding = run(tiny_config("task=adding", "loss=mse", "task.length=10", "task.test_lengths=[10]",
-                             "trainer.max_steps=400", "optimizer.lr=0.01"), tmp_path / "adding")
+    adding = run(
+        tiny_config(
+            "task=adding",
+            "loss=mse",
+            "task.length=10",
+            "task.test_lengths=[10]",
+            "trainer.max_steps=400",
+            "optimizer.lr=0.01",
+        ),
+        tmp_path / "adding",
+    )
     assert adding["test"]["mse"] < 0.5 * (1 / 6)  # predicting 1 always: 1/6 (seeds 0-2 reach 0.005-0.009)
     assert "always predicting 1: MSE 0.167" in (tmp_path / "adding" / "report.md").read_text()
-    copy = run(tiny_config("task=copy_memory", "task.length=3", "task.test_lengths=[3]", "trainer.max_steps=600",
-                           "model.forget_bias=chrono", "optimizer.lr=0.03"), tmp_path / "copy")
+    copy = run(
+        tiny_config(
+            "task=copy_memory",
+            "task.length=3",
+            "task.test_lengths=[3]",
+            "trainer.max_steps=600",
+            "model.forget_bias=chrono",
+            "optimizer.lr=0.03",
+        ),
+        tmp_path / "copy",
+    )
     assert copy["test"]["recall_acc"] > 2 * (1 / 8)  # guessing: 1/8 (seeds 0-2 reach 0.35-0.37)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_chrono_draws_gate_biases_from_the_tasks_sequence_length(cell):
-    _, model, _ = build_parts(compose_config("task=copy_memory", "task.length=100", f"model={cell}",
-                                             "model.forget_bias=chrono", "model.hidden_size=64"), CPU)
+    _, model, _ = build_parts(
+        compose_config(
+            "task=copy_memory", "task.length=100", f"model={cell}", "model.forget_bias=chrono", "model.hidden_size=64"
+        ),
+        CPU,
+    )
     h, steps = 64, 100 + 20
     bias_ih, bias_hh = model.rnn.bias_ih_l0.detach(), model.rnn.bias_hh_l0.detach()
     keep = bias_ih[h : 2 * h]  # lstm: the forget gate; gru: the update gate

@@ -12,10 +12,9 @@ from PIL import Image, ImageDraw
 
 from rnnlab.errors import ConfigError
 from rnnlab.runner.predict import predict_files
-from rnnlab.tasks.mnist import load_photo, prepare_digit
 from rnnlab.runner.run import run
 from rnnlab.tasks.base import seeded
-from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, stratified_split
+from rnnlab.tasks.mnist import FILES, MEAN, MNIST, load_mnist, load_photo, prepare_digit, stratified_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -35,7 +34,9 @@ def mnist_root(tmp_path) -> Path:
 
 
 def mnist(root, **kwargs) -> MNIST:
-    options = dict(root=str(root), download=False, layout="rows", permute=False, val_size=50, test_size=100, stop_window=0)
+    options = dict(
+        root=str(root), download=False, layout="rows", permute=False, val_size=50, test_size=100, stop_window=0
+    )
     return MNIST(**{**options, **kwargs})
 
 
@@ -56,7 +57,9 @@ def test_stratified_split_is_exact_and_disjoint():
     assert len(set(train.tolist()) | set(val.tolist())) == 1000 and not set(train.tolist()) & set(val.tolist())
 
 
-@pytest.mark.parametrize("layout,permute,shape", [("rows", False, (28, 28)), ("pixels", False, (784, 1)), ("pixels", True, (784, 1))])
+@pytest.mark.parametrize(
+    "layout,permute,shape", [("rows", False, (28, 28)), ("pixels", False, (784, 1)), ("pixels", True, (784, 1))]
+)
 def test_layouts_and_permutation(mnist_root, layout, permute, shape):
     task = mnist(mnist_root, layout=layout, permute=permute)
     batch = task.make_batch(8, seeded(0, CPU), CPU)
@@ -94,9 +97,17 @@ def test_truncated_files_are_reported_as_corrupt(mnist_root):
 
 
 def test_a_tiny_mnist_run_learns_and_writes_its_reports(tiny_config, mnist_root, tmp_path):
-    cfg = tiny_config("task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=50",
-                      "task.test_size=100", "model.hidden_size=16", "trainer.max_steps=80", "trainer.batch_size=32",
-                      "optimizer.lr=0.01")
+    cfg = tiny_config(
+        "task=mnist",
+        f"task.root={mnist_root}",
+        "task.download=false",
+        "task.val_size=50",
+        "task.test_size=100",
+        "model.hidden_size=16",
+        "trainer.max_steps=80",
+        "trainer.batch_size=32",
+        "optimizer.lr=0.01",
+    )
     report = run(cfg, tmp_path / "run")
     assert 0.3 < report["test"]["acc"] <= 1.0  # chance is 0.1
     assert set(report["per_class_accuracy"]) == {str(c) for c in range(10)}
@@ -114,7 +125,9 @@ def draw_digit() -> Image.Image:
 def photo_of(digit: Image.Image, path: Path) -> None:
     """The digit large, off-centre, dark ink on light paper, saved as JPG."""
     page = Image.new("L", (240, 180), 230)
-    page.paste(Image.eval(digit.resize((112, 112), Image.Resampling.BILINEAR), lambda v: 230 - v * 200 // 255), (20, 50))
+    page.paste(
+        Image.eval(digit.resize((112, 112), Image.Resampling.BILINEAR), lambda v: 230 - v * 200 // 255), (20, 50)
+    )
     page.save(path, quality=90)
 
 
@@ -132,20 +145,27 @@ def test_a_photo_is_prepared_like_an_mnist_digit(tmp_path):
 
 
 def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(command_here, tiny_config, mnist_root, tmp_path):
-    cfg = tiny_config("task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=50",
-                      "task.test_size=100", "model.hidden_size=8")
+    cfg = tiny_config(
+        "task=mnist",
+        f"task.root={mnist_root}",
+        "task.download=false",
+        "task.val_size=50",
+        "task.test_size=100",
+        "model.hidden_size=8",
+    )
     run(cfg, tmp_path / "run")
     photos = tmp_path / "photos"
     photos.mkdir()
     photo_of(draw_digit(), photos / "a.jpg")
     Image.open(photos / "a.jpg").save(photos / "b.png")
     (photos / "c.jpg").write_bytes(b"not an image")
-    result = command_here("rnnlab-predict", f"checkpoint={tmp_path}/run", f"inputs={photos}", f"out={tmp_path}",
-                          cwd=tmp_path)
+    result = command_here(
+        "rnnlab-predict", f"checkpoint={tmp_path}/run", f"inputs={photos}", f"out={tmp_path}", cwd=tmp_path
+    )
     assert result.returncode == 1, result.stderr
-    lines = [l for l in result.stdout.splitlines() if l.startswith(str(photos))]
-    assert [Path(l.split()[0]).name for l in lines] == ["a.jpg", "b.png"]
-    assert all(0 <= int(l.split()[1]) <= 9 and 0 < float(l.split()[2]) <= 1 for l in lines)
+    lines = [line for line in result.stdout.splitlines() if line.startswith(str(photos))]
+    assert [Path(line.split()[0]).name for line in lines] == ["a.jpg", "b.png"]
+    assert all(0 <= int(line.split()[1]) <= 9 and 0 < float(line.split()[2]) <= 1 for line in lines)
     assert result.stderr.strip() == f"rnnlab-predict: error: {photos}/c.jpg: not a readable image"
     rows = (tmp_path / "predictions.csv").read_text().splitlines()
     assert rows[0] == "file,digit,probability,error" and len(rows) == 4
@@ -159,16 +179,29 @@ def test_rnnlab_predict_predicts_good_files_and_reports_bad_ones(command_here, t
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "MNIST" / "raw").is_dir(), reason="real MNIST not found in ../shared/data")
 def test_real_mnist_trains_briefly(tiny_config, tmp_path):
-    cfg = tiny_config("task=mnist", f"task.root={SHARED}", "task.download=false", "task.val_size=10000",
-                      "task.test_size=10000", "trainer.max_steps=200")
+    cfg = tiny_config(
+        "task=mnist",
+        f"task.root={SHARED}",
+        "task.download=false",
+        "task.val_size=10000",
+        "task.test_size=10000",
+        "trainer.max_steps=200",
+    )
     report = run(cfg, tmp_path)
     assert report["test"]["acc"] > 0.9 and report["test"]["n"] == 10000
 
 
 def test_sequences_seen_counts_what_short_batches_hold(tiny_config, mnist_root, tmp_path):
     """Ten training images and batches of 64: every batch holds the ten, and that is what the report counts."""
-    cfg = tiny_config("task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=290",
-                      "trainer.batch_size=64", "trainer.max_steps=5", "model.hidden_size=4")
+    cfg = tiny_config(
+        "task=mnist",
+        f"task.root={mnist_root}",
+        "task.download=false",
+        "task.val_size=290",
+        "trainer.batch_size=64",
+        "trainer.max_steps=5",
+        "model.hidden_size=4",
+    )
     report = run(cfg, tmp_path)
     assert report["train"]["steps"] == 5 and report["train"]["sequences_seen"] == 50
 
@@ -180,11 +213,17 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 def test_photos_stored_sideways_with_an_exif_tag_are_turned_upright(tmp_path):
     photo_of(draw_digit(), tmp_path / "upright.jpg")
     upright = load_photo(tmp_path / "upright.jpg")
-    for orientation, turn in ((6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270), (3, Image.Transpose.ROTATE_180)):
+    for orientation, turn in (
+        (6, Image.Transpose.ROTATE_90),
+        (8, Image.Transpose.ROTATE_270),
+        (3, Image.Transpose.ROTATE_180),
+    ):
         # what a phone does: pixels stored turned, with the tag that says how to turn them back
         exif = Image.Exif()
         exif[0x0112] = orientation
-        Image.open(tmp_path / "upright.jpg").transpose(turn).save(tmp_path / f"tagged{orientation}.jpg", exif=exif, quality=95)
+        Image.open(tmp_path / "upright.jpg").transpose(turn).save(
+            tmp_path / f"tagged{orientation}.jpg", exif=exif, quality=95
+        )
         assert _correlation(load_photo(tmp_path / f"tagged{orientation}.jpg"), upright) > 0.9, orientation
 
 
@@ -195,9 +234,12 @@ def test_a_dark_digit_on_a_transparent_background_is_read_on_white_paper(tmp_pat
     assert _correlation(load_photo(tmp_path / "seven.png"), prepare_digit(draw_digit())) > 0.8
 
 
-def test_an_image_too_large_to_open_is_one_error_and_the_others_are_predicted(tiny_config, mnist_root, tmp_path, monkeypatch):
-    cfg = tiny_config("task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=50",
-                      "model.hidden_size=4")
+def test_an_image_too_large_to_open_is_one_error_and_the_others_are_predicted(
+    tiny_config, mnist_root, tmp_path, monkeypatch
+):
+    cfg = tiny_config(
+        "task=mnist", f"task.root={mnist_root}", "task.download=false", "task.val_size=50", "model.hidden_size=4"
+    )
     run(cfg, tmp_path / "run")
     photo_of(draw_digit(), tmp_path / "small.jpg")
     Image.new("L", (400, 400), 200).save(tmp_path / "huge.png")

@@ -24,8 +24,14 @@ def model(per_step=False, **kwargs):
     list(itertools.product(CELLS, [False, True], ATTENTION, [1, 2])),
 )
 def test_per_sequence_output_shape(cell, bidirectional, attention, num_layers):
-    net = model(cell=cell, bidirectional=bidirectional, attention=attention, num_layers=num_layers, dropout=0.1,
-                attention_heads=3)
+    net = model(
+        cell=cell,
+        bidirectional=bidirectional,
+        attention=attention,
+        num_layers=num_layers,
+        dropout=0.1,
+        attention_heads=3,
+    )
     x = torch.randn(4, 7, 3)
     out = net(x, torch.tensor([7, 3, 5, 1]))
     assert out.shape == (4, 5)
@@ -41,9 +47,7 @@ def test_per_step_output_shape(cell, bidirectional):
     assert net(torch.randn(4, 7, 3), torch.tensor([7, 3, 5, 1])).shape == (4, 7, 5)
 
 
-@pytest.mark.parametrize(
-    "cell,bidirectional,attention", list(itertools.product(CELLS, [False, True], ATTENTION))
-)
+@pytest.mark.parametrize("cell,bidirectional,attention", list(itertools.product(CELLS, [False, True], ATTENTION)))
 def test_padding_never_reaches_the_readout(cell, bidirectional, attention):
     """A short sequence gives the same output alone as inside a longer, garbage-padded batch."""
     net = model(cell=cell, bidirectional=bidirectional, attention=attention, attention_heads=2)
@@ -55,8 +59,16 @@ def test_padding_never_reaches_the_readout(cell, bidirectional, attention):
     torch.testing.assert_close(together[0], alone[0], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("attention,query", [("additive", "learned"), ("additive", "final"), ("dot", "learned"),
-                                             ("mean", "learned"), ("report_input", "learned")])
+@pytest.mark.parametrize(
+    "attention,query",
+    [
+        ("additive", "learned"),
+        ("additive", "final"),
+        ("dot", "learned"),
+        ("mean", "learned"),
+        ("report_input", "learned"),
+    ],
+)
 def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
     net = model(attention=attention, attention_heads=2, attention_query=query, attention_null=False)  # no empty slot
     x = torch.randn(2, 6, 3)
@@ -167,8 +179,9 @@ def test_attention_learns_to_look_at_the_step_that_decides():
         return x, symbols[torch.arange(n), marked], marked, torch.full((n,), steps)
 
     torch.manual_seed(0)
-    net = RecurrentNet(input_size=5, output_size=4, per_step=False, cell="rnn", hidden_size=8,
-                       attention="additive", attention_heads=1)
+    net = RecurrentNet(
+        input_size=5, output_size=4, per_step=False, cell="rnn", hidden_size=8, attention="additive", attention_heads=1
+    )
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     for _ in range(300):
         x, y, _, lengths = batch()

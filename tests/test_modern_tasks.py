@@ -53,11 +53,30 @@ def test_mqar_answers_each_query_with_the_value_its_key_was_paired_with():
 
 @pytest.mark.slow  # 7-15 s: make test keeps to 3 minutes
 def test_mqar_and_selective_copy_train_through_the_runner_and_report_by_length(tiny_config, tmp_path):
-    report = run(tiny_config("task=mqar", "task.train_lengths=[1,2]", "task.test_lengths=[1,2]", "model=gru",
-                             "model.hidden_size=32", "trainer.max_steps=300", "optimizer.lr=0.01"), tmp_path / "m")
+    report = run(
+        tiny_config(
+            "task=mqar",
+            "task.train_lengths=[1,2]",
+            "task.test_lengths=[1,2]",
+            "model=gru",
+            "model.hidden_size=32",
+            "trainer.max_steps=300",
+            "optimizer.lr=0.01",
+        ),
+        tmp_path / "m",
+    )
     assert report["metric"] == "acc" and set(report["test_by_length"]) == {"1", "2"}
     assert report["test_by_length"]["1"]["acc"] > 0.5, report["test_by_length"]  # chance 1/16: it binds keys
-    report = run(tiny_config("task=selective_copy", "task.length=8", "task.tokens=2", "task.vocab=4",
-                             "model=mingru", "trainer.max_steps=300"), tmp_path / "s")
+    report = run(
+        tiny_config(
+            "task=selective_copy",
+            "task.length=8",
+            "task.tokens=2",
+            "task.vocab=4",
+            "model=mingru",
+            "trainer.max_steps=300",
+        ),
+        tmp_path / "s",
+    )
     assert report["metric"] == "recall_acc" and report["test_measured"].startswith("at length 8")
     assert report["test"]["recall_acc"] > 0.5, report["test"]  # chance 1/4

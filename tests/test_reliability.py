@@ -19,9 +19,16 @@ from rnnlab.tasks.binary_addition import BinaryAddition
 from rnnlab.training.checkpoints import load_checkpoint
 
 RUN = (
-    "task=binary_addition", "task.stop_window=0", "task.test_lengths=[8,30]",
-    "model.num_layers=2", "model.dropout=0.2", "model.hidden_size=8",  # dropout draws from the torch RNG
-    "trainer.max_steps=60", "trainer.eval_every=20", "trainer.checkpoint_every=0", "seed=5",
+    "task=binary_addition",
+    "task.stop_window=0",
+    "task.test_lengths=[8,30]",
+    "model.num_layers=2",
+    "model.dropout=0.2",
+    "model.hidden_size=8",  # dropout draws from the torch RNG
+    "trainer.max_steps=60",
+    "trainer.eval_every=20",
+    "trainer.checkpoint_every=0",
+    "seed=5",
 )
 
 
@@ -81,9 +88,16 @@ def test_best_checkpoint_holds_the_best_validation_model(tiny_config, tmp_path):
 
 
 def test_divergence_keeps_the_last_good_checkpoint(tiny_config, tmp_path):
-    cfg = tiny_config("task=binary_addition", "model=rnn", "model.nonlinearity=relu", "optimizer=sgd",
-                      "optimizer.lr=1e30", "trainer.clip_grad_norm=0", "trainer.max_steps=50",
-                      "trainer.checkpoint_every=1")
+    cfg = tiny_config(
+        "task=binary_addition",
+        "model=rnn",
+        "model.nonlinearity=relu",
+        "optimizer=sgd",
+        "optimizer.lr=1e30",
+        "trainer.clip_grad_norm=0",
+        "trainer.max_steps=50",
+        "trainer.checkpoint_every=1",
+    )
     report = run(cfg, tmp_path)
     assert report["status"].startswith("diverged: loss")
     assert json.loads((tmp_path / "report.json").read_text())["status"] == report["status"]
@@ -159,11 +173,19 @@ def test_the_console_script_ends_a_finished_run_at_once_with_everything_written(
     and the exit handlers' work (TensorBoard's last events, the log) is all on disk."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    kill_later = ("import atexit, os, subprocess; atexit.register(lambda: subprocess.Popen(['sh', '-c', "
-                  "f'sleep 0.3; kill -INT {os.getpid()} 2>/dev/null'], start_new_session=True)); ")
+    kill_later = (
+        "import atexit, os, subprocess; atexit.register(lambda: subprocess.Popen(['sh', '-c', "
+        "f'sleep 0.3; kill -INT {os.getpid()} 2>/dev/null'], start_new_session=True)); "
+    )
     args = ["task=index_recall", "debug=tiny", "trainer.max_steps=20", "hydra.run.dir=run"]
-    process = subprocess.run([*entry_point("rnnlab", kill_later), *args], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=120, env={**ENV, "HOME": str(tmp_path)})
+    process = subprocess.run(
+        [*entry_point("rnnlab", kill_later), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**ENV, "HOME": str(tmp_path)},
+    )
     assert process.returncode == 0, process.stderr
     time.sleep(0.5)  # the kill has been sent by now, and found nothing
     events = EventAccumulator(str(tmp_path / "run")).Reload()
@@ -171,13 +193,21 @@ def test_the_console_script_ends_a_finished_run_at_once_with_everything_written(
     assert "report: " in (tmp_path / "run" / "rnnlab.log").read_text().splitlines()[-1]
 
 
-@pytest.mark.parametrize("delay", [0.5, pytest.param(1.5, marks=pytest.mark.slow), pytest.param(3.0, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "delay", [0.5, pytest.param(1.5, marks=pytest.mark.slow), pytest.param(3.0, marks=pytest.mark.slow)]
+)
 def test_ctrl_c_while_starting_exits_130_in_one_line_and_the_dir_takes_a_new_run(tmp_path, command_here, delay):
     """SIGINT while torch, NumPy and Hydra import (or the first checks run): no traceback, no half-imported module
     used later; whatever the start left in the run dir does not stop a new run there."""
     args = ["task=index_recall", *TINY, "hydra.run.dir=run"]
-    process = subprocess.Popen([*entry_point("rnnlab"), *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*entry_point("rnnlab"), *args],
+        cwd=tmp_path,
+        env={**ENV, "HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)

@@ -1,5 +1,6 @@
 """The models of the residual stack (models/residual.py): mingru, minlstm, lru, s6 (the modern recurrent models) and
-transformer (the attention reference in the same blocks): the scan is the recurrence and differentiates like it, the whole-sequence and step modes give the same numbers, padding never reaches a readout
+transformer (the attention reference in the same blocks): the scan is the recurrence and differentiates like it,
+the whole-sequence and step modes give the same numbers, padding never reaches a readout
 (forwards or, bidirectional, backwards), and each trains through the runner like any model."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from rnnlab.models.mingru import MinGRUNet
 from rnnlab.models.minlstm import MinLSTMNet
 from rnnlab.models.residual import reverse_within
 from rnnlab.models.s6 import S6Net
-from rnnlab.models.transformer import TransformerNet, rotate
 from rnnlab.models.scan import linear_scan, log_space_scan
+from rnnlab.models.transformer import TransformerNet, rotate
 from rnnlab.runner.run import run
 
 MODELS = [MinGRUNet, MinLSTMNet, LRUNet, S6Net, TransformerNet]
@@ -107,10 +108,16 @@ def test_a_step_is_refused_where_it_means_nothing():
         MinGRUNet(3, 2, per_step=True, bidirectional=True).step(torch.randn(1, 2, 3))
 
 
-@pytest.mark.parametrize("model", ["mingru", pytest.param("minlstm", marks=pytest.mark.slow),
-                                   pytest.param("lru", marks=pytest.mark.slow),
-                                   pytest.param("s6", marks=pytest.mark.slow),
-                                   pytest.param("transformer", marks=pytest.mark.slow)])  # make test keeps one: 3 minutes
+@pytest.mark.parametrize(
+    "model",
+    [
+        "mingru",
+        pytest.param("minlstm", marks=pytest.mark.slow),
+        pytest.param("lru", marks=pytest.mark.slow),
+        pytest.param("s6", marks=pytest.mark.slow),
+        pytest.param("transformer", marks=pytest.mark.slow),
+    ],
+)  # make test keeps one: 3 minutes
 def test_each_learns_index_recall_through_the_runner(tiny_config, tmp_path, model):
     report = run(tiny_config("task=index_recall", f"model={model}", "trainer.max_steps=200"), tmp_path)
     assert report["model"] == model and report["setup"]["model"]["hidden_size"] == 64
@@ -162,8 +169,9 @@ def test_rotary_positions_make_attention_depend_on_distance_not_on_where_it_star
 def test_the_transformer_takes_any_width_and_recalls_through_attention_alone():
     """Widths that the heads do not divide still build (model.params picks any width); with no MLP and one layer,
     a per-step output still depends on an earlier step through attention."""
-    model = TransformerNet(input_size=3, output_size=2, per_step=True, hidden_size=13, num_layers=1, heads=4,
-                           mlp_ratio=0).eval()
+    model = TransformerNet(
+        input_size=3, output_size=2, per_step=True, hidden_size=13, num_layers=1, heads=4, mlp_ratio=0
+    ).eval()
     x = torch.randn(1, 6, 3)
     earlier = x.clone()
     earlier[:, 0] += 1

@@ -55,8 +55,9 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
     assert sorted(finished) == ["0_model.hidden_size=2", "1_model.hidden_size=5"]
 
     # Other values, in another order: hidden 2 and 5 are found by their settings, hidden 1 alone is trained.
-    again = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", f"hydra.sweep.dir={sweep}",
-                         "sweep.resume=true", cwd=tmp_path)
+    again = command_here(
+        "rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", f"hydra.sweep.dir={sweep}", "sweep.resume=true", cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("sweep.resume: done already in") == 2
     for name, files in finished.items():
@@ -67,12 +68,22 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
 
     # A shared setting changed between the commands would put other results under these names: refused.
     before = snapshot(sweep)
-    changed = command_here("rnnlab", "-m", *TINY, "model.hidden_size=1,2,5", "task.position=1",
-                           f"hydra.sweep.dir={sweep}", "sweep.resume=true", cwd=tmp_path)
+    changed = command_here(
+        "rnnlab",
+        "-m",
+        *TINY,
+        "model.hidden_size=1,2,5",
+        "task.position=1",
+        f"hydra.sweep.dir={sweep}",
+        "sweep.resume=true",
+        cwd=tmp_path,
+    )
     one_line_error(changed, "where this command has task.position=1")
     # ... and so is a new sweep into the same dir without sweep.resume=true.
-    one_line_error(command_here("rnnlab", "-m", *TINY, "model.hidden_size=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path),
-                   "holds a sweep already: add sweep.resume=true")
+    one_line_error(
+        command_here("rnnlab", "-m", *TINY, "model.hidden_size=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path),
+        "holds a sweep already: add sweep.resume=true",
+    )
     assert snapshot(sweep) == before
 
 
@@ -80,8 +91,14 @@ def test_a_resumed_sweep_matches_finished_jobs_by_their_settings_and_never_rewri
 def test_a_resumed_experiment_sweep_finds_the_jobs_its_params_made(tmp_path, command_here):
     """An experiment's hydra.sweeper.params make its jobs: resuming finds each of them, and adds no dir."""
     sweep = tmp_path / "sweep"
-    args = ["-m", "experiment=addition_fixed_lengths", "debug=tiny", "logger=none", "task.test_lengths=[8]",
-            f"hydra.sweep.dir={sweep}"]
+    args = [
+        "-m",
+        "experiment=addition_fixed_lengths",
+        "debug=tiny",
+        "logger=none",
+        "task.test_lengths=[8]",
+        f"hydra.sweep.dir={sweep}",
+    ]
     first = command_here("rnnlab", *args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     finished = {job.name: snapshot(job) for job in sweep.iterdir() if job.is_dir()}
@@ -95,11 +112,27 @@ def test_a_resumed_experiment_sweep_finds_the_jobs_its_params_made(tmp_path, com
 @pytest.mark.slow  # a whole sweep or two processes: the slow tier (make test-slow)
 def test_an_interrupted_sweep_job_continues_from_its_last_pt(tmp_path, command_here):
     sweep = tmp_path / "sweep"
-    args = ["-m", "task=temporal_order", "model.hidden_size=16,17", "logger=none", "task.stop_window=0",
-            "task.val_size=32", "task.test_size=32", "trainer.max_steps=60", "trainer.checkpoint_every=5",
-            "trainer.progress=false", f"hydra.sweep.dir={sweep}"]
-    process = subprocess.Popen([*entry_point("rnnlab"), *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        "-m",
+        "task=temporal_order",
+        "model.hidden_size=16,17",
+        "logger=none",
+        "task.stop_window=0",
+        "task.val_size=32",
+        "task.test_size=32",
+        "trainer.max_steps=60",
+        "trainer.checkpoint_every=5",
+        "trainer.progress=false",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    process = subprocess.Popen(
+        [*entry_point("rnnlab"), *args],
+        cwd=tmp_path,
+        env={**ENV, "HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not list(sweep.glob("0_*/last.pt")) and time.time() < deadline:  # the first job's first 5 steps are done
         time.sleep(0.05)
@@ -124,11 +157,13 @@ def test_a_run_dir_that_holds_a_run_is_refused_and_a_refused_resume_changes_noth
     run_dir = tmp_path / "run"
     assert command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
     before = snapshot(run_dir)
-    one_line_error(command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path),
-                   "holds another run: add resume=true")
-    one_line_error(command_here("rnnlab", *TINY, "task=binary_addition", f"hydra.run.dir={run_dir}", "resume=true",
-                                cwd=tmp_path),
-                   "resume=true: task differs from the checkpoint's")
+    one_line_error(
+        command_here("rnnlab", *TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path), "holds another run: add resume=true"
+    )
+    one_line_error(
+        command_here("rnnlab", *TINY, "task=binary_addition", f"hydra.run.dir={run_dir}", "resume=true", cwd=tmp_path),
+        "resume=true: task differs from the checkpoint's",
+    )
     assert snapshot(run_dir) == before  # not even .hydra/config.yaml or overrides.yaml was rewritten
 
 
@@ -136,10 +171,22 @@ def test_a_run_dir_that_holds_a_run_is_refused_and_a_refused_resume_changes_noth
 def test_two_processes_never_write_one_run_dir(tmp_path, command_here):
     run_dir = tmp_path / "run"
     # The first process holds the run dir (its lock) while the second starts into the same dir.
-    args = [*TINY, "trainer.max_steps=100000", "task.stop_window=0", "scheduler=constant", "trainer.checkpoint_every=5",
-            f"hydra.run.dir={run_dir}"]
-    holder = subprocess.Popen([*entry_point("rnnlab"), *args], cwd=tmp_path, env={**ENV, "HOME": str(tmp_path)},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        *TINY,
+        "trainer.max_steps=100000",
+        "task.stop_window=0",
+        "scheduler=constant",
+        "trainer.checkpoint_every=5",
+        f"hydra.run.dir={run_dir}",
+    ]
+    holder = subprocess.Popen(
+        [*entry_point("rnnlab"), *args],
+        cwd=tmp_path,
+        env={**ENV, "HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 120
         while not (run_dir / "last.pt").exists() and time.time() < deadline:
@@ -164,8 +211,9 @@ def test_a_glob_sweep_is_expanded_over_every_option_of_a_group(tmp_path, capsys)
     assert "model=scratch_rnn reads out at every step" in capsys.readouterr().err
 
 
-def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_written(tmp_path, command_here,
-                                                                                     monkeypatch):
+def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_what_was_written(
+    tmp_path, command_here, monkeypatch
+):
     import errno
 
     import rnnlab.files

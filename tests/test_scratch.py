@@ -45,7 +45,9 @@ def test_bptt_equals_autograd(bias):
     loss, grads = scratch.loss_and_gradients(params, x, targets)
     ref_loss, ref_grads = autograd_reference(params, x, targets)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
-    assert set(grads) == set(ref_grads) == ({"W_xh", "W_hh", "b_h", "W_hy", "b_y"} if bias else {"W_xh", "W_hh", "W_hy"})
+    assert (
+        set(grads) == set(ref_grads) == ({"W_xh", "W_hh", "b_h", "W_hy", "b_y"} if bias else {"W_xh", "W_hh", "W_hy"})
+    )
     for name in grads:
         assert relative_error(grads[name], ref_grads[name]) < 1e-6, name
 

@@ -18,14 +18,28 @@ def fake_run(path: Path, overrides: list[str], report: dict | None) -> None:
 
 
 def report(acc: float, status: str = "ok", cell: str = "lstm", hidden: int = 4, seed: int = 0) -> dict:
-    setup = {"task": {"name": "binary_addition", "train_lengths": [1, 20], "test_lengths": [10, 100]},
-             "model": {"name": cell, "cell": cell, "hidden_size": hidden, "params": 10 * hidden},
-             "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 0.0},
-             "scheduler": "CosineAnnealingLR", "trainer": {"batch_size": 32, "max_steps": 100}, "seed": seed}
-    return {"status": status, "model": cell, "metric": "bit_acc", "params": 10 * hidden, "chance": 0.5, "setup": setup,
-            "test": {"bit_acc": acc, "seq_acc": acc / 2}, "best_val": acc, "train": {"steps": 100, "wall_s": 1.5},
-            "bit_accuracy_by_length": {"10": acc, "100": acc * 0.9},
-            "test_by_length": {"10": {"bit_acc": acc, "seq_acc": acc / 2}, "100": {"bit_acc": acc * 0.9, "seq_acc": 0.0}}}
+    setup = {
+        "task": {"name": "binary_addition", "train_lengths": [1, 20], "test_lengths": [10, 100]},
+        "model": {"name": cell, "cell": cell, "hidden_size": hidden, "params": 10 * hidden},
+        "loss": "cross_entropy",
+        "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 0.0},
+        "scheduler": "CosineAnnealingLR",
+        "trainer": {"batch_size": 32, "max_steps": 100},
+        "seed": seed,
+    }
+    return {
+        "status": status,
+        "model": cell,
+        "metric": "bit_acc",
+        "params": 10 * hidden,
+        "chance": 0.5,
+        "setup": setup,
+        "test": {"bit_acc": acc, "seq_acc": acc / 2},
+        "best_val": acc,
+        "train": {"steps": 100, "wall_s": 1.5},
+        "bit_accuracy_by_length": {"10": acc, "100": acc * 0.9},
+        "test_by_length": {"10": {"bit_acc": acc, "seq_acc": acc / 2}, "100": {"bit_acc": acc * 0.9, "seq_acc": 0.0}},
+    }
 
 
 def make_sweep(sweep: Path) -> None:
@@ -35,9 +49,17 @@ def make_sweep(sweep: Path) -> None:
             for seed in (0, 1):
                 acc = {"rnn": 0.5, "lstm": 0.7}[cell] + 0.05 * hidden + 0.01 * seed
                 overrides = [f"model={cell}", f"model.hidden_size={hidden}", f"seed={seed}"]
-                fake_run(sweep / f"{job}_{','.join(sorted(overrides))}", overrides, report(acc, cell=cell, hidden=hidden, seed=seed))
+                fake_run(
+                    sweep / f"{job}_{','.join(sorted(overrides))}",
+                    overrides,
+                    report(acc, cell=cell, hidden=hidden, seed=seed),
+                )
                 job += 1
-    fake_run(sweep / f"{job}_model=gru", ["model=gru", "model.hidden_size=2", "seed=0"], report(0.0, "diverged: loss nan at step 7"))
+    fake_run(
+        sweep / f"{job}_model=gru",
+        ["model=gru", "model.hidden_size=2", "seed=0"],
+        report(0.0, "diverged: loss nan at step 7"),
+    )
     fake_run(sweep / f"{job + 1}_model=gru", ["model=gru", "model.hidden_size=5", "seed=0"], None)
     # rnnlab-eval's re-test of a job is not one more run of the sweep
     eval_dir = sweep / "0_model.hidden_size=2,model=rnn,seed=0" / "eval" / "2026-11-23_10-00-00"
@@ -54,10 +76,14 @@ def test_a_sweep_becomes_one_table_with_seeds_pooled_and_failures_listed(tmp_pat
     lines = table.splitlines()
     assert lines[0] == f"# 10 runs in {sweep}"
     # What every run shares is said once; what differs are the columns.
-    assert "Same in every run: task=binary_addition, task.train_lengths=[1,20]" in table and "optimizer.lr=0.01" in table
+    assert (
+        "Same in every run: task=binary_addition, task.train_lengths=[1,20]" in table and "optimizer.lr=0.01" in table
+    )
     header = next(line for line in lines if line.startswith("| run"))
-    assert header == ("| run | model.cell | model.hidden_size | params | test/bit_acc | test/seq_acc | test/bit_acc@100 "
-                      "| best val/bit_acc | train steps | train s | seeds |")
+    assert header == (
+        "| run | model.cell | model.hidden_size | params | test/bit_acc | test/seq_acc | test/bit_acc@100 "
+        "| best val/bit_acc | train steps | train s | seeds |"
+    )
     # The run column names the run dirs, as TensorBoard names the runs with --logdir on the sweep; runs pooled over
     # seeds by what their dirs share and their job numbers.
     row = next(line for line in lines if line.startswith("| model.hidden_size=5,model=lstm (jobs 6-7) |"))
@@ -89,7 +115,13 @@ def test_bad_dirs_are_one_line_errors(tmp_path, command_here):
 
 
 def test_runs_without_a_recorded_setup_are_read_from_their_overrides(tmp_path, command_here):
-    old = {"status": "ok", "model": "lstm", "metric": "bit_acc", "test": {"bit_acc": 0.6}, "train": {"steps": 9, "wall_s": 1}}
+    old = {
+        "status": "ok",
+        "model": "lstm",
+        "metric": "bit_acc",
+        "test": {"bit_acc": 0.6},
+        "train": {"steps": 9, "wall_s": 1},
+    }
     fake_run(tmp_path / "a" / "0", ["model.hidden_size=4"], old)
     fake_run(tmp_path / "a" / "1", ["model.hidden_size=8"], {**old, "test": {"bit_acc": 0.8}})
     fake_run(tmp_path / "b" / "0", ["optimizer.lr=0.1"], {**old, "test": {"bit_acc": 0.7}})
@@ -135,8 +167,17 @@ def test_a_two_by_two_sweep_draws_four_runs_that_look_different_in_every_figure(
     from rnnlab.reporting.sweep_runs import collect
 
     sweep = tmp_path / "sweep"
-    result = command_here("rnnlab", "-m", "model=gru,lstm", "optimizer.lr=0.01,0.003", "debug=tiny",
-                          "task.test_lengths=[5,10]", "model.num_layers=1", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    result = command_here(
+        "rnnlab",
+        "-m",
+        "model=gru,lstm",
+        "optimizer.lr=0.01,0.003",
+        "debug=tiny",
+        "task.test_lengths=[5,10]",
+        "model.num_layers=1",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     figures = {}
     monkeypatch.setattr(sweep_plots, "save_figure", lambda fig, path: figures.setdefault(path.name, fig))
@@ -144,11 +185,14 @@ def test_a_two_by_two_sweep_draws_four_runs_that_look_different_in_every_figure(
     assert {"accuracy_by_length.png", "training_curves.png"} <= set(figures)
     for name, fig in figures.items():
         for ax in fig.axes:
-            runs = [line for line in ax.get_lines() if not line.get_label().startswith("_") and "chance" not in
-                    line.get_label()]
+            runs = [
+                line
+                for line in ax.get_lines()
+                if not line.get_label().startswith("_") and "chance" not in line.get_label()
+            ]
             looks = {(str(line.get_color()), line.get_linestyle(), line.get_marker()) for line in runs}
             labels = {line.get_label() for line in runs}
-            assert len(runs) == 4 and len(looks) == 4 and len(labels) == 4, (name, [l.get_label() for l in runs])
+            assert len(runs) == 4 and len(looks) == 4 and len(labels) == 4, (name, [line.get_label() for line in runs])
             assert all("lr=" in label and "cell=" in label for label in labels)
     assert "loss (cross_entropy)" in figures["training_curves.png"].axes[0].get_ylabel()
     assert "n = 1 run, 32 test sequences per point" in figures["accuracy_by_length.png"].axes[0].get_title()
@@ -159,6 +203,8 @@ def test_lines_that_coincide_both_stay_visible_in_a_by_length_figure():
     from rnnlab.reporting.figures import plot_by_length
 
     fig = plot_by_length({"20": {"bit_acc": 1.0, "seq_acc": 1.0}, "100": {"bit_acc": 1.0, "seq_acc": 1.0}}, "t")
-    bit, seq = [line for line in fig.axes[0].get_lines() if line.get_label() in ("bit accuracy", "whole-sequence accuracy")]
+    bit, seq = [
+        line for line in fig.axes[0].get_lines() if line.get_label() in ("bit accuracy", "whole-sequence accuracy")
+    ]
     assert bit.get_zorder() > seq.get_zorder() and bit.get_markerfacecolor() == "none"
     assert seq.get_linewidth() > 2 * bit.get_linewidth() and seq.get_markersize() > bit.get_markersize()

@@ -39,10 +39,17 @@ def experiment(port: int, runs: int, timeout: float = 90) -> tuple[dict, dict]:
     while True:
         try:
             found = post(f"{base}/experiment", {"experimentName": ""})
-            groups = post(f"{base}/session_groups", {"experimentName": "", "startIndex": 0, "sliceSize": 100,
-                                                     "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS",
-                                                                         "STATUS_FAILURE", "STATUS_RUNNING"],
-                                                     "colParams": [], "aggregationType": "AGGREGATION_AVG"})
+            groups = post(
+                f"{base}/session_groups",
+                {
+                    "experimentName": "",
+                    "startIndex": 0,
+                    "sliceSize": 100,
+                    "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+                    "colParams": [],
+                    "aggregationType": "AGGREGATION_AVG",
+                },
+            )
             if len(groups.get("sessionGroups", [])) == runs and found.get("metricInfos"):
                 return found, groups
         except OSError:
@@ -55,15 +62,36 @@ def experiment(port: int, runs: int, timeout: float = 90) -> tuple[dict, dict]:
 @pytest.mark.slow  # a whole sweep or two processes: the slow tier (make test-slow)
 def test_tensorboard_shows_a_sweep_and_another_task_side_by_side(tmp_path, command_here, tiny_config):
     logs = tmp_path / "logs"
-    sweep = command_here("rnnlab", "-m", "task=index_recall", "model=rnn,lstm", "model.hidden_size=2,5", *FAST,
-                   "trainer.max_steps=10", f"hydra.sweep.dir={logs}/sweep", cwd=tmp_path)
+    sweep = command_here(
+        "rnnlab",
+        "-m",
+        "task=index_recall",
+        "model=rnn,lstm",
+        "model.hidden_size=2,5",
+        *FAST,
+        "trainer.max_steps=10",
+        f"hydra.sweep.dir={logs}/sweep",
+        cwd=tmp_path,
+    )
     assert sweep.returncode == 0, sweep.stderr[-2000:]
     run(tiny_config("task=binary_addition", "logger=tensorboard", "trainer.max_steps=10"), logs / "addition")
 
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "tensorboard"), "--logdir", str(logs),
-                               "--host", "127.0.0.1", "--port", str(port), "--reload_interval", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "tensorboard"),
+            "--logdir",
+            str(logs),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--reload_interval",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         found, groups = experiment(port, runs=5)
     finally:
@@ -72,8 +100,13 @@ def test_tensorboard_shows_a_sweep_and_another_task_side_by_side(tmp_path, comma
 
     # Run names carry what varied in the sweep, and nothing that every job shared.
     names = sorted(g["name"] for g in groups["sessionGroups"])
-    assert names == ["addition", "sweep/0_model.hidden_size=2,model=rnn", "sweep/1_model.hidden_size=5,model=rnn",
-                     "sweep/2_model.hidden_size=2,model=lstm", "sweep/3_model.hidden_size=5,model=lstm"]
+    assert names == [
+        "addition",
+        "sweep/0_model.hidden_size=2,model=rnn",
+        "sweep/1_model.hidden_size=5,model=rnn",
+        "sweep/2_model.hidden_size=2,model=lstm",
+        "sweep/3_model.hidden_size=5,model=lstm",
+    ]
     # The swept settings (and the task, which differs between the two tasks) are marked as differing: TensorBoard
     # shows those columns by default. Constant ones are not.
     differs = {h["name"]: h.get("differs", False) for h in found["hparamInfos"]}
@@ -83,7 +116,14 @@ def test_tensorboard_shows_a_sweep_and_another_task_side_by_side(tmp_path, comma
     assert types["model.bidirectional"] == "DATA_TYPE_BOOL" and types["task"] == "DATA_TYPE_STRING"
     # Every run has its settings and its test metrics, whatever its task.
     metrics = {m["name"]["tag"] for m in found["metricInfos"]}
-    assert {"test/acc", "test/acc@100", "val/best_acc", "test/bit_acc", "test/bit_acc@1000", "test/seq_acc@1000"} <= metrics
+    assert {
+        "test/acc",
+        "test/acc@100",
+        "val/best_acc",
+        "test/bit_acc",
+        "test/bit_acc@1000",
+        "test/seq_acc@1000",
+    } <= metrics
     by_name = {g["name"]: g for g in groups["sessionGroups"]}
     for name, group in by_name.items():
         values = {m["name"]["tag"] for m in group["metricValues"]}

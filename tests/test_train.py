@@ -17,8 +17,13 @@ TRAIN_KEYS = {"steps", "sequences_seen", "wall_s", "samples_per_s", "stopped_ear
 
 def test_addition_learns_and_writes_every_report(tiny_config, tmp_path):
     cfg = tiny_config(
-        "task=binary_addition", "model.hidden_size=16", "trainer.max_steps=300", "trainer.batch_size=64",
-        "task.train_lengths=[1,8]", "task.test_lengths=[8,40]", "logger=tensorboard",
+        "task=binary_addition",
+        "model.hidden_size=16",
+        "trainer.max_steps=300",
+        "trainer.batch_size=64",
+        "task.train_lengths=[1,8]",
+        "task.test_lengths=[8,40]",
+        "logger=tensorboard",
     )
     report = run(cfg, tmp_path)
     assert REPORT_KEYS <= set(report) and TRAIN_KEYS <= set(report["train"])
@@ -28,7 +33,7 @@ def test_addition_learns_and_writes_every_report(tiny_config, tmp_path):
     assert json.loads((tmp_path / "report.json").read_text()) == report
     assert "bit_acc" in (tmp_path / "report.md").read_text()
     lines = (tmp_path / "bit_accuracy.csv").read_text().splitlines()
-    assert lines[0] == "length,bit_acc,seq_acc" and [l.split(",")[0] for l in lines[1:]] == ["8", "40"]
+    assert lines[0] == "length,bit_acc,seq_acc" and [row.split(",")[0] for row in lines[1:]] == ["8", "40"]
     assert (tmp_path / "bit_accuracy.png").read_bytes()[:4] == b"\x89PNG"
 
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0, "tensors": 0}).Reload()
@@ -57,12 +62,27 @@ def test_addition_learns_and_writes_every_report(tiny_config, tmp_path):
 
 
 def test_a_report_records_its_setup_and_shows_its_plots(tiny_config, tmp_path):
-    cfg = tiny_config("task=binary_addition", "model=gru", "model.hidden_size=6", "optimizer=sgd", "optimizer.lr=0.05",
-                      "task.test_lengths=[4,12]", "trainer.batch_size=16")
+    cfg = tiny_config(
+        "task=binary_addition",
+        "model=gru",
+        "model.hidden_size=6",
+        "optimizer=sgd",
+        "optimizer.lr=0.05",
+        "task.test_lengths=[4,12]",
+        "trainer.batch_size=16",
+    )
     report = run(cfg, tmp_path)
     setup = report["setup"]
-    assert setup["model"] == {"name": "gru", "cell": "gru", "hidden_size": 6, "num_layers": 1, "dropout": 0.0,
-                              "bidirectional": False, "attention": "none", "params": report["params"]}
+    assert setup["model"] == {
+        "name": "gru",
+        "cell": "gru",
+        "hidden_size": 6,
+        "num_layers": 1,
+        "dropout": 0.0,
+        "bidirectional": False,
+        "attention": "none",
+        "params": report["params"],
+    }
     assert setup["optimizer"]["name"] == "sgd" and setup["optimizer"]["lr"] == 0.05
     assert setup["trainer"]["batch_size"] == 16 and setup["task"]["test_lengths"] == [4, 12]
     assert report["run"] == "binary_addition · gru h=6 · cross_entropy"
@@ -71,14 +91,21 @@ def test_a_report_records_its_setup_and_shows_its_plots(tiny_config, tmp_path):
     assert "optimizer: sgd (lr=0.05" in text and "batch size 16" in text
     # Addition's by-length table gives bit and whole-sum accuracy, and the report shows its plot.
     assert "| length | bit accuracy | whole-sequence accuracy |" in text
-    assert f"| 12 | {report['test_by_length']['12']['bit_acc']:.4f} | {report['test_by_length']['12']['seq_acc']:.4f} |" in text
+    assert (
+        f"| 12 | {report['test_by_length']['12']['bit_acc']:.4f} | {report['test_by_length']['12']['seq_acc']:.4f} |"
+        in text
+    )
     assert "![bit accuracy](bit_accuracy.png)" in text and (tmp_path / "bit_accuracy.png").exists()
 
 
 def test_index_recall_learns_above_chance(tiny_config, tmp_path):
     cfg = tiny_config(
-        "task=index_recall", "model=gru", "model.hidden_size=16", "trainer.max_steps=300",
-        "task.train_lengths=[3,5]", "task.test_lengths=[3,5]",
+        "task=index_recall",
+        "model=gru",
+        "model.hidden_size=16",
+        "trainer.max_steps=300",
+        "task.train_lengths=[3,5]",
+        "task.test_lengths=[3,5]",
     )
     report = run(cfg, tmp_path)
     assert report["test"]["acc"] > 0.3  # chance is 0.1
@@ -88,8 +115,16 @@ def test_index_recall_learns_above_chance(tiny_config, tmp_path):
 
 def test_an_rnn_with_attention_learns_temporal_order_and_looks_at_x_and_y(tiny_config, tmp_path):
     """The plain RNN stays at chance on this problem; with attention it learns it in a few hundred steps."""
-    cfg = tiny_config("task=temporal_order", "task.variant=6a", "model=rnn", "model.attention=additive",
-                      "trainer.max_steps=250", "trainer.eval_every=50", "task.test_size=200", "logger=tensorboard")
+    cfg = tiny_config(
+        "task=temporal_order",
+        "task.variant=6a",
+        "model=rnn",
+        "model.attention=additive",
+        "trainer.max_steps=250",
+        "trainer.eval_every=50",
+        "task.test_size=200",
+        "logger=tensorboard",
+    )
     report = run(cfg, tmp_path)
     assert report["test"]["acc"] > 0.8  # chance is 0.25
     assert report["test"]["attention_on_target"] > 0.5  # 2 of ~105 steps: 0.02 if spread evenly
@@ -98,8 +133,9 @@ def test_an_rnn_with_attention_learns_temporal_order_and_looks_at_x_and_y(tiny_c
 
 def test_mean_pooling_reports_no_attention_it_does_not_learn(tiny_config, tmp_path):
     """The mean puts the same weight on every step: a figure or a share on target would say nothing about it."""
-    report = run(tiny_config("task=temporal_order", "model=mingru", "model.hidden_size=8", "model.attention=mean"),
-                 tmp_path)
+    report = run(
+        tiny_config("task=temporal_order", "model=mingru", "model.hidden_size=8", "model.attention=mean"), tmp_path
+    )
     assert report["status"] == "ok" and report["test"]["acc"] >= 0
     assert "attention_on_target" not in report["test"] and "attention" not in report["figures"]
     assert not (tmp_path / "attention.png").exists()
@@ -118,8 +154,13 @@ def test_same_seed_gives_identical_reports(tiny_config, tmp_path):
 def test_early_stop_at_the_task_criterion(tiny_config, tmp_path):
     """A trivially easy addition (1-bit sums) meets 'last 256 sequences all right' long before max_steps."""
     cfg = tiny_config(
-        "task=binary_addition", "task.train_lengths=[1,1]", "task.test_lengths=[1]", "task.stop_window=256",
-        "trainer.max_steps=2000", "trainer.batch_size=64", "optimizer.lr=0.05",
+        "task=binary_addition",
+        "task.train_lengths=[1,1]",
+        "task.test_lengths=[1]",
+        "task.stop_window=256",
+        "trainer.max_steps=2000",
+        "trainer.batch_size=64",
+        "optimizer.lr=0.05",
     )
     report = run(cfg, tmp_path)
     assert report["train"]["stopped_early"] is True
@@ -173,7 +214,9 @@ def test_threads_on_the_command_line_win(monkeypatch, tiny_config, tmp_path, res
     assert torch.get_num_threads() == 4
 
 
-def test_auto_threads_one_for_small_models_all_cores_for_large_ones_while_nothing_competes(monkeypatch, restore_threads):
+def test_auto_threads_one_for_small_models_all_cores_for_large_ones_while_nothing_competes(
+    monkeypatch, restore_threads
+):
     import torch
 
     from rnnlab.models.recurrent import RecurrentNet
@@ -199,8 +242,9 @@ def test_auto_threads_one_for_small_models_all_cores_for_large_ones_while_nothin
     assert torch.get_num_threads() == 1
 
 
-def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_learns_as_fp32_does(tiny_config,
-                                                                                                    tmp_path):
+def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_learns_as_fp32_does(
+    tiny_config, tmp_path
+):
     import torch
 
     from rnnlab.runner.parts import build_run
@@ -213,8 +257,10 @@ def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_
         seen = []
         parts.model.readout.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
         batch = parts.task.make_batch(64, torch.Generator().manual_seed(0), torch.device("cpu"))
-        values = [train_step(parts.model, parts.loss_fn, parts.optimizer, parts.scheduler, batch, 1.0, autocast)[0]
-                  for _ in range(60)]
+        values = [
+            train_step(parts.model, parts.loss_fn, parts.optimizer, parts.scheduler, batch, 1.0, autocast)[0]
+            for _ in range(60)
+        ]
         assert all(p.dtype == torch.float32 for p in parts.model.parameters())
         return values, set(seen)
 
@@ -222,8 +268,18 @@ def test_bf16_autocast_computes_the_forward_pass_in_bf16_keeps_fp32_weights_and_
     bf16, bf16_dtypes = losses(torch.bfloat16)
     assert fp32_dtypes == {torch.float32} and bf16_dtypes == {torch.bfloat16}
     assert bf16[-1] < 0.7 * bf16[0] and bf16[-1] == pytest.approx(fp32[-1], rel=0.1)  # one batch, learned alike
-    report = run(tiny_config("task=index_recall", "model=gru", "model.hidden_size=16", "trainer.max_steps=300",
-                             "task.train_lengths=[3,5]", "task.test_lengths=[3,5]", "trainer.precision=bf16"), tmp_path)
+    report = run(
+        tiny_config(
+            "task=index_recall",
+            "model=gru",
+            "model.hidden_size=16",
+            "trainer.max_steps=300",
+            "task.train_lengths=[3,5]",
+            "task.test_lengths=[3,5]",
+            "trainer.precision=bf16",
+        ),
+        tmp_path,
+    )
     assert report["precision"] == "bf16" and report["setup"]["trainer"]["precision"] == "bf16"
     assert "- device: cpu, precision bf16" in (tmp_path / "report.md").read_text()
     assert report["test"]["acc"] > 0.3  # chance is 0.1
@@ -261,7 +317,9 @@ def test_the_bf16_lstm_probe_agrees_with_the_kernel():
     assert cpu_runs_lstm_in_bf16() == works
 
 
-@pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, "bf16"), (False, True, "bf16"), (False, False, None)])
+@pytest.mark.parametrize(
+    "avx512_bf16, amx, expected", [(True, False, "bf16"), (False, True, "bf16"), (False, False, None)]
+)
 def test_auto_precision_is_bf16_only_where_the_cpu_multiplies_bf16_in_hardware(monkeypatch, avx512_bf16, amx, expected):
     import torch
 

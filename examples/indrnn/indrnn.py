@@ -9,14 +9,23 @@ from torch import nn
 
 
 class IndRNN(nn.Module):
-    def __init__(self, input_size: int, output_size: int, per_step: bool, hidden_size: int = 64,
-                 num_layers: int = 2, max_recurrent: float = 1.0):
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        per_step: bool,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        max_recurrent: float = 1.0,
+    ):
         super().__init__()
         self.per_step, self.max_recurrent = per_step, max_recurrent
         sizes = [input_size] + [hidden_size] * num_layers
         self.inputs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         # u in (0, max): every unit starts remembering, each over its own time scale
-        self.recurrent = nn.ParameterList(nn.Parameter(torch.rand(hidden_size) * max_recurrent) for _ in range(num_layers))
+        self.recurrent = nn.ParameterList(
+            nn.Parameter(torch.rand(hidden_size) * max_recurrent) for _ in range(num_layers)
+        )
         self.readout = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

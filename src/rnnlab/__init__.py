@@ -14,8 +14,12 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Task": "rnnlab.tasks.base", "Batch": "rnnlab.tasks.base", "LengthTask": "rnnlab.tasks.base",
-    "FixedLengthTask": "rnnlab.tasks.base", "IGNORE": "rnnlab.tasks.base", "seeded": "rnnlab.tasks.base",
+    "Task": "rnnlab.tasks.base",
+    "Batch": "rnnlab.tasks.base",
+    "LengthTask": "rnnlab.tasks.base",
+    "FixedLengthTask": "rnnlab.tasks.base",
+    "IGNORE": "rnnlab.tasks.base",
+    "seeded": "rnnlab.tasks.base",
     "ConfigError": "rnnlab.errors",
 }
 __all__ = sorted(_EXPORTS)

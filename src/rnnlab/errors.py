@@ -35,6 +35,8 @@ USER_CODE_ERRORS = (Exception, SystemExit)
 def explain(err: BaseException) -> str:
     """An exception as one line: 'ValueError: bad shape', 'SystemExit(0): it called sys.exit ...'."""
     if isinstance(err, SystemExit):
-        return (f"SystemExit({err.code!r}): it called sys.exit() (argparse's parse_args() does, on a command line that "
-                "is not its own)")
+        return (
+            f"SystemExit({err.code!r}): it called sys.exit() (argparse's parse_args() does, on a command line that "
+            "is not its own)"
+        )
     return f"{type(err).__name__}: {err}"

@@ -82,8 +82,11 @@ def require_last_checkpoint(run_dir: Path) -> None:
     message names the newest run under outputs/ that could be continued."""
     if not (run_dir / LAST).exists():
         newest = newest_resumable(Path("outputs"))
-        there = (f"the newest run that can be continued is {newest}: rnnlab resume=true hydra.run.dir={newest}"
-                 if newest else "no run under outputs/ can be continued (none has a last.pt and an unfinished report)")
+        there = (
+            f"the newest run that can be continued is {newest}: rnnlab resume=true hydra.run.dir={newest}"
+            if newest
+            else "no run under outputs/ can be continued (none has a last.pt and an unfinished report)"
+        )
         raise ConfigError(f"resume=true: no {LAST} in {run_dir}; {there}")
 
 

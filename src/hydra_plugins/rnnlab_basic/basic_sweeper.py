@@ -13,12 +13,14 @@ sweeper, the default; everything else is Hydra's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from rnnlab.config.hydra_internals import BasicSweeper as HydraBasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
+
+from rnnlab.config.hydra_internals import BasicSweeper as HydraBasicSweeper
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,11 @@ class BasicSweeper(HydraBasicSweeper):
         if not study.get("compare") or study.get("select", "first_seed") != "first_seed":
             return super().sweep(arguments)
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        jobs = [job for batch in self.split_arguments(parser.parse_overrides([*self._parse_config(), *arguments]), None)
-                for job in batch]
+        jobs = [
+            job
+            for batch in self.split_arguments(parser.parse_overrides([*self._parse_config(), *arguments]), None)
+            for job in batch
+        ]
         stages = split_stages(jobs)
         if stages is None:  # one seed: the grid is the whole study
             return super().sweep(arguments)

@@ -28,7 +28,7 @@ try:  # the optuna extra; without it this module offers nothing and Hydra's plug
         OptunaSweeper,  # 0.03 s; optuna itself is not loaded
     )
 except ImportError:
-    OptunaSweeper = None
+    OptunaSweeper = None  # type: ignore[assignment,misc]  # the class below is then not defined
 
 log = logging.getLogger(__name__)
 SQLITE = "sqlite:///"
@@ -45,7 +45,7 @@ if OptunaSweeper is not None:
             impl = self.sweeper  # the stock implementation: storage, study_name, n_trials, job_idx
             storage = str(impl.storage) if impl.storage is not None else None
             if storage and storage.startswith(SQLITE):  # sqlite makes the file, not the folder
-                Path(storage[len(SQLITE):]).parent.mkdir(parents=True, exist_ok=True)
+                Path(storage[len(SQLITE) :]).parent.mkdir(parents=True, exist_ok=True)
             if self.resume:
                 self._skip_finished_trials(impl, storage)
             return super().sweep(arguments)
@@ -75,5 +75,10 @@ if OptunaSweeper is not None:
             if trials and self.sampler_config.get("seed") is not None:
                 reseeded = OmegaConf.merge(self.sampler_config, {"seed": self.sampler_config.seed + len(trials)})
                 impl.sampler = instantiate(reseeded)
-            log.info("sweep.resume: %d trials of study %s finished, %d stopped and asked again, %d to run",
-                     len(finished), impl.study_name, len(stopped), impl.n_trials)
+            log.info(
+                "sweep.resume: %d trials of study %s finished, %d stopped and asked again, %d to run",
+                len(finished),
+                impl.study_name,
+                len(stopped),
+                impl.n_trials,
+            )

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 import sys
-
-import yaml
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
+import yaml
 from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -80,7 +79,9 @@ def explain(err: Exception, overrides: list[str]) -> str:
         return f"{key} is not a key of {group}" + (f": choose one of {', '.join(valid)}" if valid else "")
     if key:
         name = key.split("[")[0]
-        given = next((o.split("=", 1)[1] for o in overrides if "=" in o and o.lstrip("+~").split("=", 1)[0] == name), None)
+        given = next(
+            (o.split("=", 1)[1] for o in overrides if "=" in o and o.lstrip("+~").split("=", 1)[0] == name), None
+        )
         allowed = expected_type(message)
         shown = f"{key.split('[')[0]}={given}" if given is not None else key
         return f"{shown} is not allowed: {allowed}"
@@ -142,9 +143,12 @@ def _check_output_dir(cfg: DictConfig, multirun: bool) -> None:
     check_creatable(Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir).absolute(), key)
 
 
-def _compose_every_job(config_name: str, overrides: list[str], multirun: bool) -> tuple[list[DictConfig], list[list[str]]]:
+def _compose_every_job(
+    config_name: str, overrides: list[str], multirun: bool
+) -> tuple[list[DictConfig], list[list[str]]]:
     """Each job's config, the first with its hydra node (launcher, sweeper, output dir) for the checks after, and
-    each job's overrides. A sweep's jobs are the sweeper's: an experiment's hydra.sweeper.params (found once it is composed) come first."""
+    each job's overrides. A sweep's jobs are the sweeper's: an experiment's hydra.sweeper.params (found once it is
+    composed) come first."""
     loader = GlobalHydra.instance().config_loader()
     jobs = expand_jobs(overrides, loader)
     try:
@@ -176,7 +180,7 @@ def _check_with_torch(configs: list[DictConfig]) -> list:
 def _check_resume(first: DictConfig, configs: list[DictConfig], multirun: bool) -> None:
     """The torch checks of every job; for resume=true, first the checkpoint against the config (the same
     experiment), then its weights against the model built now: all before Hydra writes a file."""
-    resumed = None
+    resumed: dict | None = None
     if first.resume and not multirun:
         require_last_checkpoint(output_dir(first, False))  # before torch loads: a typo'd dir is cheap
         from rnnlab.runner.parts import load_resume
@@ -196,8 +200,17 @@ def check_command_line(args: list[str], config_name: str = "config") -> DictConf
     (model.depth=3 -> +model.depth=3): the caller hands Hydra the corrected list."""
 
     parsed, _ = get_args_parser().parse_known_args(args)
-    modes = [flag for flag, on in (("--run", parsed.run), ("-m", parsed.multirun), ("--cfg", parsed.cfg),
-                                   ("--info", parsed.info), ("--shell-completion", parsed.shell_completion)) if on]
+    modes = [
+        flag
+        for flag, on in (
+            ("--run", parsed.run),
+            ("-m", parsed.multirun),
+            ("--cfg", parsed.cfg),
+            ("--info", parsed.info),
+            ("--shell-completion", parsed.shell_completion),
+        )
+        if on
+    ]
     if len(modes) > 1:  # Hydra would raise a ValueError for this
         fail(f"{' and '.join(modes)} cannot be combined: pick one (--cfg shows the config of one run)")
     if not parsed.help and (parsed.hydra_help or parsed.cfg or parsed.info or parsed.shell_completion):

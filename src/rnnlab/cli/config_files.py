@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from rnnlab.config.compose import RECIPE_GROUPS, config_file
 from rnnlab.errors import ConfigError
 
+
 @contextlib.contextmanager
 def naming_the_recipe(cfg: DictConfig, config_dir: str | None):
     """A key refused by validation ('model.forget_bias is not a key') that a recipe file of this composition sets is
@@ -65,6 +66,8 @@ def check_shadowed(config_dir: str | None, configs: list[DictConfig]) -> None:
     for group, option in configs[0].hydra.runtime.choices.items():
         relative = f"{group}/{option}.yaml"
         if option and (theirs / relative).is_file() and own.joinpath(relative).is_file():
-            raise ConfigError(f"{theirs / relative} is shadowed by rnnlab's own {group}={option} (Hydra reads "
-                              f"rnnlab's first): rename yours, e.g. {theirs / group / f'my_{option}.yaml'}, and pick "
-                              f"{group}=my_{option}")
+            raise ConfigError(
+                f"{theirs / relative} is shadowed by rnnlab's own {group}={option} (Hydra reads "
+                f"rnnlab's first): rename yours, e.g. {theirs / group / f'my_{option}.yaml'}, and pick "
+                f"{group}=my_{option}"
+            )

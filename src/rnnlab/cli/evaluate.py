@@ -1,6 +1,6 @@
 """rnnlab-eval: re-test a saved model, with other task settings if asked (rnnlab.runner.evaluate does the work).
 
-    rnnlab-eval checkpoint=outputs/binary_addition/2026-11-23_10-00-00 'task.test_lengths=[2000]'
+rnnlab-eval checkpoint=outputs/binary_addition/2026-11-23_10-00-00 'task.test_lengths=[2000]'
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def evaluate(argv: list[str] | None = None) -> None:
 
     with one_line_errors("rnnlab-eval"):
         path = resolve_checkpoint(pairs.pop("checkpoint"))
-        out = Path(pairs.pop("out", None) or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+        out = Path(pairs.pop("out", "") or path.parent / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
         check_out_dir(out, str(out), "the evaluation's reports")
         if out.is_dir() and any(out.iterdir()) and not (out / REPORT).exists():  # the user's own folder
             raise ConfigError(f"out={out} holds files that are not an evaluation's: give a new or empty dir")

@@ -9,13 +9,14 @@ import functools
 import os
 import sys
 from collections.abc import Iterator
+from typing import NoReturn
 
 from rnnlab.errors import ConfigError
 
 USAGE_ERROR = 2
 
 
-def fail(message: str, prog: str = "rnnlab") -> None:
+def fail(message: str, prog: str = "rnnlab") -> NoReturn:
     print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(USAGE_ERROR)
 

@@ -8,7 +8,11 @@ from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 
-NOT_PICKED = ("schema", "task_defaults", "task_model_defaults")  # groups rnnlab composes itself: a user picks none of their options
+NOT_PICKED = (
+    "schema",
+    "task_defaults",
+    "task_model_defaults",
+)  # groups rnnlab composes itself: a user picks none of their options
 
 
 LISTED_HYDRA = ("hydra/launcher",)  # Hydra's groups a user picks as often as rnnlab's: where a sweep's jobs run
@@ -20,6 +24,7 @@ def key_lines(cfg, group: str, config_dir: str | None) -> list[str]:
     its schema (or its class's constructor), the value composed, the comment beside the key in its yaml file."""
     import re
     from dataclasses import fields
+
     from rnnlab.config.compose import config_file
     from rnnlab.config.validate import schema_for
     from rnnlab.errors import ConfigError
@@ -29,8 +34,14 @@ def key_lines(cfg, group: str, config_dir: str | None) -> list[str]:
         schema = schema_for(group, node.get("_target_"), {str(k) for k in node})
     except ConfigError:
         schema = None
-    types = {f.name: (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type)))
-             for f in fields(schema)} if schema else {}
+    types = (
+        {
+            f.name: (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type)))
+            for f in fields(schema)
+        }
+        if schema
+        else {}
+    )
     found = config_file(f"{group}/{choice}.yaml", config_dir)
     text = found[1] if found else ""
     comments = {m.group(1): m.group(2).strip() for m in re.finditer(r"^(\w+):[^#\n]*#(.*)$", text, re.M)}
@@ -49,14 +60,15 @@ def app_help(config_name: str, overrides: list[str], resolve: bool, config_dir: 
     5.2 s on a Zen 1 EPYC, against 1 s this way."""
     import string
 
-    from rnnlab.config.hydra_internals import Hydra, get_args_parser
     from hydra.core.object_type import ObjectType
     from omegaconf import OmegaConf, open_dict
+
+    from rnnlab.config.hydra_internals import Hydra, get_args_parser
 
     cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)  # --resolve: ${hydra:...} resolves as in a run
     template = cfg.hydra.help.template
-    repository = GlobalHydra.instance().config_loader().repository  # read only: no copy needed
+    repository = GlobalHydra.instance().config_loader().repository  # type: ignore[attr-defined]  # read only
 
     def groups(parent: str = ""):  # (group, its options) for every group that has options, as Hydra walks them
         for name in repository.get_group_options(parent, ObjectType.GROUP):

@@ -34,10 +34,14 @@ def installed(module: str) -> bool:
 
 
 # The launchers and sweepers rnnlab is tested with, by class; others that installed plugins list (ray_aws) are refused.
-SUPPORTED = {"launcher": {"BasicLauncher", "JoblibLauncher", "RayLauncher", "LocalLauncher", "SlurmLauncher"},
-             "sweeper": {"BasicSweeper", "OptunaSweeper", "ResumableOptunaSweeper"}}
-SUPPORTED_CHOICES = {"launcher": ["basic", "joblib", "ray", "slurm", "submitit_local", "submitit_slurm"],
-                     "sweeper": ["basic", "optuna", "resumable_optuna"]}
+SUPPORTED = {
+    "launcher": {"BasicLauncher", "JoblibLauncher", "RayLauncher", "LocalLauncher", "SlurmLauncher"},
+    "sweeper": {"BasicSweeper", "OptunaSweeper", "ResumableOptunaSweeper"},
+}
+SUPPORTED_CHOICES = {
+    "launcher": ["basic", "joblib", "ray", "slurm", "submitit_local", "submitit_slurm"],
+    "sweeper": ["basic", "optuna", "resumable_optuna"],
+}
 
 
 def _count(minimum: int, optional: bool = False):
@@ -45,13 +49,17 @@ def _count(minimum: int, optional: bool = False):
         if value is None:
             return optional
         return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= minimum
+
     return ok
 
 
 # The launcher settings whose range Hydra's plugins check only when the sweep launches (after multirun.yaml is
 # written): checked up front with the rest.
 LAUNCHER_RANGES = {
-    "n_jobs": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v != 0, "a number of processes (-1: one per core), not 0"),
+    "n_jobs": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v != 0,
+        "a number of processes (-1: one per core), not 0",
+    ),
     "ray.init.num_cpus": (_count(1, optional=True), "a number of CPUs >= 1, or null"),
     "ray.init.num_gpus": (_count(0, optional=True), "a number of GPUs >= 0, or null"),
     "ray.remote.num_cpus": (_count(0), "CPUs per job >= 0"),
@@ -91,12 +99,15 @@ def check_plugins(cfg: DictConfig) -> None:
         package = ".".join(module.split(".")[:2])
         if package in EXTRAS and not installed(module):
             choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
-            raise ConfigError(f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: "
-                              f"pip install 'rnnlab[{EXTRAS[package]}]'")
+            raise ConfigError(
+                f"hydra/{kind}={choice} needs the {EXTRAS[package]} extra: pip install 'rnnlab[{EXTRAS[package]}]'"
+            )
         if cfg.hydra[kind]._target_.rsplit(".", 1)[-1] not in SUPPORTED[kind]:
             choice = cfg.hydra.runtime.choices.get(f"hydra/{kind}", kind)
-            raise ConfigError(f"hydra/{kind}={choice} is not one rnnlab runs its jobs with (an installed plugin offers "
-                              f"it): choose one of {', '.join(SUPPORTED_CHOICES[kind])}")
+            raise ConfigError(
+                f"hydra/{kind}={choice} is not one rnnlab runs its jobs with (an installed plugin offers "
+                f"it): choose one of {', '.join(SUPPORTED_CHOICES[kind])}"
+            )
     _check_launcher(cfg)
 
 

@@ -1,6 +1,6 @@
 """rnnlab-predict: the digit in each image file, from a model trained on the mnist task (rnnlab.runner.predict).
 
-    rnnlab-predict checkpoint=outputs/mnist/2026-11-23_10-00-00 inputs='photos/*.png'
+rnnlab-predict checkpoint=outputs/mnist/2026-11-23_10-00-00 inputs='photos/*.png'
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 from rnnlab.cli.argv import key_values
 from rnnlab.cli.exits import fail, one_line_errors, quiet_when_piped
 
-PREDICT_USAGE = """usage: rnnlab-predict checkpoint=<run dir or .pt file> inputs=<file, directory or glob> [out=<dir>] [device=cpu]
+PREDICT_USAGE = """usage: rnnlab-predict checkpoint=<run dir or .pt file> inputs=<file, directory or glob>
+                      [out=<dir>] [device=cpu]
 
 Predicts the digit in each image (PNG, JPG, BMP ...: a photo or scan of one handwritten digit) with a model
 trained on the mnist task. Prints one line per file and writes <out>/predictions.csv (default: the current dir).
@@ -22,7 +23,9 @@ An unreadable file gets an error line and the others are still predicted; the ex
 @quiet_when_piped
 def predict(argv: list[str] | None = None) -> None:
     """The rnnlab-predict command."""
-    pairs = key_values(sys.argv[1:] if argv is None else argv, "rnnlab-predict", PREDICT_USAGE, ("checkpoint", "inputs"))
+    pairs = key_values(
+        sys.argv[1:] if argv is None else argv, "rnnlab-predict", PREDICT_USAGE, ("checkpoint", "inputs")
+    )
     if pairs is None:
         return
     if unknown := set(pairs) - {"checkpoint", "inputs", "out", "device"}:

@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(2, f"rnnlab-report: error: not a directory: {', '.join(missing)}\n")
     runs = collect(args.dirs)
     if not runs:
-        parser.exit(2, f"rnnlab-report: error: no runs (report.json or .hydra/) under {', '.join(map(str, args.dirs))}\n")
+        parser.exit(
+            2, f"rnnlab-report: error: no runs (report.json or .hydra/) under {', '.join(map(str, args.dirs))}\n"
+        )
     summary = summarise(runs)
     out = args.dirs[0]
     table = markdown(summary, f"{runs_text(len(runs))} in {', '.join(map(str, args.dirs))}")
@@ -46,5 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     write_atomic(out / "summary.tex", latex(summary, f"{runs_text(len(runs))} in {out.name}"))
     written = plots(runs, out)
     print(table, end="")
-    print(f"\n{runs_text(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, {', '.join(files)}"
-          + "".join(f", {p.name}" for p in written))
+    print(
+        f"\n{runs_text(len(runs))} ({len(summary.failed)} failed) -> {out / 'summary.md'}, {', '.join(files)}"
+        + "".join(f", {p.name}" for p in written)
+    )

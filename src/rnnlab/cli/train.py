@@ -45,7 +45,7 @@ def _train(cfg: DictConfig) -> float:
     if in_sweep and cfg.sweep.resume:
         if (done := finished_job(out.parent, list(hydra_cfg.overrides.task))) is not None:
             log.info("sweep.resume: done already in %s, skipped", done)
-            finished = read_report(done)
+            finished = read_report(done) or {}  # finished_job found its report
             return finished["val"].get(finished["metric"], math.nan)
         previous = read_report(out)
         if (out / LAST).exists() and (previous is None or previous["status"] == "interrupted"):
@@ -74,11 +74,14 @@ def _run_or_failure(cfg: DictConfig, out: Path, in_sweep: bool) -> dict:
             raise
         failure = f"failed: cannot write {err.filename or 'a file'} ({err.strerror or err})"
         if not in_sweep:
-            print(f"rnnlab: {failure}; what was written before is intact (checkpoints and reports are replaced "
-                  "whole or not at all)", file=sys.stderr)
+            print(
+                f"rnnlab: {failure}; what was written before is intact (checkpoints and reports are replaced "
+                "whole or not at all)",
+                file=sys.stderr,
+            )
             sys.exit(1)
     except USER_CODE_ERRORS as err:  # a user's code that raised or exited, a bug, a broken environment: this run
-        if full_errors():            # fails (in a sweep, the others run on)
+        if full_errors():  # fails (in a sweep, the others run on)
             raise
         log.exception("run failed")  # the traceback goes to the run's rnnlab.log
         failure = f"failed: {explain(err)}"
@@ -93,10 +96,15 @@ def _run_or_failure(cfg: DictConfig, out: Path, in_sweep: bool) -> dict:
 def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
     """Say how a run that did not finish ended (and exit, unless a sweep goes on); the score of one that did."""
     if report["status"] == "interrupted":
-        again = (f"the same command with sweep.resume=true hydra.sweep.dir={out.parent}" if in_sweep
-                 else f"resume=true hydra.run.dir={out}")
-        print(f"rnnlab: interrupted at step {report['train']['steps']}; last.pt saved: continue with {again}",
-              file=sys.stderr)
+        again = (
+            f"the same command with sweep.resume=true hydra.sweep.dir={out.parent}"
+            if in_sweep
+            else f"resume=true hydra.run.dir={out}"
+        )
+        print(
+            f"rnnlab: interrupted at step {report['train']['steps']}; last.pt saved: continue with {again}",
+            file=sys.stderr,
+        )
         sys.exit(128 + report["signal"])  # the shell's convention: 130 for SIGINT, 143 for SIGTERM; ends a sweep too
     if report["status"] != "ok":
         traceback = f" (the traceback is in {out / 'rnnlab.log'})" if report["status"].startswith("failed: ") else ""
@@ -137,5 +145,3 @@ def train() -> None:
         os.environ.pop(sweep_resume.PLAN, None)
     if multirun and FailedJobs.failed:  # (a single run reports its own failure; the list is this sweep's)
         sys.exit(1)
-
-

@@ -19,7 +19,9 @@ naming the file and what is wrong.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -80,8 +82,10 @@ def locate(target: Any, group: str) -> type:
         raise ConfigError(f"{group}._target_={target}: {err.filename}:{err.lineno}: {err.msg}") from None
     except ModuleNotFoundError as err:
         if err.name and (module_name == err.name or module_name.startswith(err.name + ".")):  # the target's own
-            raise ConfigError(f"{group}._target_={target}: no module {err.name} in {start_dir()} or on PYTHONPATH "
-                              "(run the command from the directory that holds it, or add it to PYTHONPATH)") from None
+            raise ConfigError(
+                f"{group}._target_={target}: no module {err.name} in {start_dir()} or on PYTHONPATH "
+                "(run the command from the directory that holds it, or add it to PYTHONPATH)"
+            ) from None
         raise ConfigError(f"{group}._target_={target}: importing {module_name} failed: {err}") from None
     except USER_CODE_ERRORS as err:  # the user's module raised (or exited) while it was imported
         raise ConfigError(f"{group}._target_={target}: importing {where(target)} failed: {explain(err)}") from None
@@ -99,9 +103,10 @@ def _key_type(annotation: Any, default: Any) -> Any:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Union and len(args) == 2 and type(None) in args:  # Optional[int]
         inner = next(a for a in args if a is not type(None))
-        return Optional[inner] if inner in PLAIN_TYPES else Any
+        # a type made at run time, for OmegaConf (which reads typing's Optional)
+        return Optional[inner] if inner in PLAIN_TYPES else Any  # noqa: UP045
     if origin is list and len(args) == 1 and args[0] in PLAIN_TYPES:
-        return list[args[0]]
+        return list[args[0]]  # type: ignore[valid-type]
     if (annotation is inspect.Parameter.empty or isinstance(annotation, str)) and isinstance(default, PLAIN_TYPES):
         return type(default)
     return Any
@@ -122,8 +127,9 @@ def constructor_parameters(cls: type) -> list[inspect.Parameter]:
     for klass in cls.__mro__:
         if "__init__" not in vars(klass) or klass is object:
             continue
-        signature = inspect.signature(klass.__init__)
-        hints = _type_hints(klass.__init__)
+        init = vars(klass)["__init__"]  # this class's own constructor
+        signature = inspect.signature(init)
+        hints = _type_hints(init)
         passes_on = False
         for p in list(signature.parameters.values())[1:]:
             if p.kind == p.VAR_KEYWORD:
@@ -140,16 +146,18 @@ def takes_any_key(cls: type) -> bool:
     it unchecked (rnnlab's own classes pass theirs on to a known base, whose keys are checked)."""
     if cls.__module__.startswith((OWN, "torch.")) or "__init__" not in vars(cls):
         return False
-    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(vars(cls)["__init__"]).parameters.values())
 
 
 def schema_of(cls: type, supplied: tuple[str, ...] = (), base: type | None = None) -> type:
     """A dataclass of the config keys a class takes: its constructor's parameters less those rnnlab supplies
     (`supplied`: a model's input_size, output_size, per_step ...). `base`, a schema dataclass, adds its checks."""
     inherited = {f.name for f in dataclasses.fields(base)} if base else set()
-    specs = [("_target_", str, dataclasses.field(default=f"{cls.__module__}.{cls.__qualname__}"))]
+    specs: list[tuple[str, Any, Any]] = [
+        ("_target_", str, dataclasses.field(default=f"{cls.__module__}.{cls.__qualname__}"))
+    ]
     # behind a user's **kwargs, a base's parameter without a default may be the subclass's to supply: not required
-    own = set(inspect.signature(cls.__init__).parameters) if takes_any_key(cls) else None
+    own = set(inspect.signature(vars(cls)["__init__"]).parameters) if takes_any_key(cls) else None
     for p in constructor_parameters(cls):
         if p.name in supplied:
             continue
@@ -160,7 +168,7 @@ def schema_of(cls: type, supplied: tuple[str, ...] = (), base: type | None = Non
         if p.name in inherited and default is MISSING:
             continue  # the base schema types it
         if isinstance(default, (list, dict)):
-            default = dataclasses.field(default_factory=lambda value=default: value)
+            default = dataclasses.field(default_factory=functools.partial(copy.copy, default))
         specs.append((p.name, _key_type(p.annotation, p.default), default))
     return dataclasses.make_dataclass(f"{cls.__name__}Config", specs, bases=(base,) if base else ())
 
@@ -181,7 +189,7 @@ def build(node: DictConfig, **kwargs: Any) -> Any:
     error in a user's class is one ConfigError naming it and its file (in rnnlab's own classes it is a bug)."""
     _importable_from_start_dir()
     if any(key in node for key in READ_BY_RNNLAB):
-        node = OmegaConf.masked_copy(node, [k for k in node if k not in READ_BY_RNNLAB])
+        node = OmegaConf.masked_copy(node, [str(k) for k in node if k not in READ_BY_RNNLAB])
     try:
         return instantiate(node, _convert_="all", **kwargs)
     except SystemExit as err:  # Hydra wraps Exceptions only

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 from hydra import version
-from rnnlab.config.hydra_internals import Hydra, create_automatic_config_search_path
 from hydra.core.config_search_path import SearchPathQuery
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 
 from rnnlab.config import CONFIG_MODULE
+from rnnlab.config.hydra_internals import Hydra, create_automatic_config_search_path
 from rnnlab.errors import ConfigError
 
 
@@ -28,8 +28,9 @@ def user_config_dir(config_dir: str | None) -> str | None:
         return None
     path = os.path.abspath(os.path.expanduser(config_dir))
     if not os.path.isdir(path):
-        raise ConfigError(f"--config-dir {config_dir}: not a directory (it should hold model/<name>.yaml, "
-                          "task/<name>.yaml ...)")
+        raise ConfigError(
+            f"--config-dir {config_dir}: not a directory (it should hold model/<name>.yaml, task/<name>.yaml ...)"
+        )
     return path
 
 

@@ -25,7 +25,13 @@ from hydra._internal.hydra import Hydra
 from hydra._internal.utils import create_automatic_config_search_path, get_args_parser
 
 # and BasicSweeper, through __getattr__ below
-__all__ = ["ConfigLoaderImpl", "Hydra", "create_automatic_config_search_path", "get_args_parser", "get_overrides_dirname"]
+__all__ = [
+    "ConfigLoaderImpl",
+    "Hydra",
+    "create_automatic_config_search_path",
+    "get_args_parser",
+    "get_overrides_dirname",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,22 +6,26 @@ run's schema.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from rnnlab.errors import require, require_choice
 
 
 def check_params(params: Any) -> None:
     """model.params: a parameter budget (runner/width.py sets the width from it), or null."""
-    require(params is None or (isinstance(params, int) and not isinstance(params, bool) and params >= 1), "params",
-            params, "a number of parameters >= 1, or null (the width as set)")
+    require(
+        params is None or (isinstance(params, int) and not isinstance(params, bool) and params >= 1),
+        "params",
+        params,
+        "a number of parameters >= 1, or null (the width as set)",
+    )
 
 
 @dataclass
 class ModelBudgetSchema:
     """What every model takes beside its constructor's keys: `params`, a parameter budget that sets its width."""
 
-    params: Optional[int] = None
+    params: int | None = None
 
     def __post_init__(self) -> None:
         check_params(self.params)
@@ -37,15 +41,17 @@ class StudySchema:
     """A tuned comparison (reporting/comparison.py): rnnlab-report sets each value of `compare` side by side, each at
     the setting of the `tune` keys that was best on validation."""
 
-    compare: Optional[str] = None  # the key compared: model
+    compare: str | None = None  # the key compared: model
     tune: list[str] = field(default_factory=list)  # the keys tuned for each compared value: [optimizer.lr]
     select: str = "first_seed"  # first_seed: the grid at the first seed, the chosen setting at the others | all_seeds
 
     def __post_init__(self) -> None:
         require_choice("select", self.select, ("first_seed", "all_seeds"))
         require(self.compare is None or bool(self.compare), "compare", self.compare, "a key (model), or null")
-        require(not self.tune or self.compare is not None, "tune", self.tune, "keys tuned per study.compare value: "
-                "set study.compare too")
+        require(
+            not self.tune or self.compare is not None,
+            "tune",
+            self.tune,
+            "keys tuned per study.compare value: set study.compare too",
+        )
         require(self.compare not in self.tune, "tune", self.tune, f"keys other than study.compare={self.compare}")
-
-

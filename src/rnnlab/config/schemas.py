@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from rnnlab.config.run_schemas import ModelBudgetSchema, StudySchema, SweepSchema, check_params
 from rnnlab.config.task_schemas import (
     AddingSchema,
     BinaryAdditionSchema,
@@ -33,7 +34,6 @@ from rnnlab.config.task_schemas import (
     MNISTSchema,
     TemporalOrderSchema,
 )
-from rnnlab.config.run_schemas import ModelBudgetSchema, StudySchema, SweepSchema, check_params
 from rnnlab.errors import require, require_choice
 
 __all__ = ["ModelBudgetSchema", "StudySchema", "SweepSchema"]  # defined beside the run's other keys
@@ -45,7 +45,6 @@ NONLINEARITIES = ("tanh", "relu")
 ATTENTION = ("none", "additive", "dot", "mean", "report_input")
 ATTENTION_QUERIES = ("learned", "final")
 PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/training/precision.py)
-
 
 
 @dataclass
@@ -60,11 +59,13 @@ class ModelSchema:
     attention: str = MISSING
     attention_heads: int = MISSING
     attention_query: str = MISSING  # additive attention's query: learned (per head) or final (from the final state)
-    attention_null: bool = MISSING  # additive, dot: each head may attend to an empty slot (src/rnnlab/models/attention.py)
+    attention_null: bool = (
+        MISSING  # additive, dot: each head may attend to an empty slot (src/rnnlab/models/attention.py)
+    )
     # The initial forget-gate bias: a number (the lstm cell's; 0 for the others) or chrono (Tallec & Ollivier 2018:
     # drawn from the task's sequence length; lstm and gru). Each conf/model/<cell>.yaml sets its own.
     forget_bias: Any = MISSING
-    params: Optional[int] = None  # a parameter budget: the hidden size nearest it (runner/width.py)
+    params: int | None = None  # a parameter budget: the hidden size nearest it (runner/width.py)
 
     def __post_init__(self) -> None:
         check_params(self.params)
@@ -73,19 +74,29 @@ class ModelSchema:
         require(self.num_layers >= 1, "num_layers", self.num_layers, "an integer >= 1")
         require_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
         require(
-            self.cell == "rnn" or self.nonlinearity == "tanh", "nonlinearity", self.nonlinearity,
+            self.cell == "rnn" or self.nonlinearity == "tanh",
+            "nonlinearity",
+            self.nonlinearity,
             f"only the rnn cell takes relu; {self.cell} has its own gates (use model=rnn)",
         )
         chrono = self.forget_bias == "chrono"
         number = isinstance(self.forget_bias, (int, float)) and not isinstance(self.forget_bias, bool)
-        require(chrono or (number and math.isfinite(self.forget_bias)), "forget_bias", self.forget_bias,
-                "a finite number, or chrono")
         require(
-            self.cell in ("lstm", "gru") or not chrono, "forget_bias", self.forget_bias,
+            chrono or (number and math.isfinite(self.forget_bias)),
+            "forget_bias",
+            self.forget_bias,
+            "a finite number, or chrono",
+        )
+        require(
+            self.cell in ("lstm", "gru") or not chrono,
+            "forget_bias",
+            self.forget_bias,
             f"chrono sets the gates of lstm and gru cells; {self.cell} has none (use model=lstm or model=gru)",
         )
         require(
-            self.cell == "lstm" or chrono or self.forget_bias == 0, "forget_bias", self.forget_bias,
+            self.cell == "lstm" or chrono or self.forget_bias == 0,
+            "forget_bias",
+            self.forget_bias,
             f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm, or forget_bias=chrono)",
         )
         require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
@@ -99,7 +110,7 @@ class ScratchRNNSchema:
     _target_: str = "rnnlab.models.scratch.ScratchRNN"
     hidden_size: int = MISSING
     bias: bool = MISSING
-    params: Optional[int] = None
+    params: int | None = None
 
     def __post_init__(self) -> None:
         check_params(self.params)
@@ -126,8 +137,12 @@ class OptimizerSchema:
 
     def __post_init__(self) -> None:
         require(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "a finite learning rate > 0")
-        require(math.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay", self.weight_decay,
-                "a finite L2 weight >= 0")
+        require(
+            math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+            "weight_decay",
+            self.weight_decay,
+            "a finite L2 weight >= 0",
+        )
 
 
 @dataclass
@@ -162,7 +177,9 @@ class CosineSchedulerSchema(SchedulerSchema):
 
     def __post_init__(self) -> None:
         require(self.T_max >= 1, "T_max", self.T_max, "an integer >= 1 (steps)")
-        require(math.isfinite(self.eta_min) and self.eta_min >= 0, "eta_min", self.eta_min, "a finite learning rate >= 0")
+        require(
+            math.isfinite(self.eta_min) and self.eta_min >= 0, "eta_min", self.eta_min, "a finite learning rate >= 0"
+        )
 
 
 @dataclass
@@ -193,17 +210,24 @@ class TrainerSchema:
     clip_grad_norm: float = MISSING  # 0 = no clipping
     checkpoint_every: int = MISSING  # steps between last.pt saves; 0 = only at the end
     progress: bool = MISSING  # tqdm bar; it hides itself when stderr is not a terminal
-    precision: str = MISSING  # fp32 | bf16 (autocast) | auto (bf16 on a CPU with AVX512-BF16 or AMX): src/rnnlab/training/precision.py
+    # fp32 | bf16 (autocast) | auto (bf16 on a CPU with AVX512-BF16 or AMX): src/rnnlab/training/precision.py
+    precision: str = MISSING
     # A wall-clock budget instead of max_steps: training and its schedule end when it is spent (training/schedules.py)
-    max_minutes: Optional[float] = None
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "max_steps", "eval_every", "log_every"):
             require(getattr(self, key) >= 1, key, getattr(self, key), "an integer >= 1")
-        require(self.max_minutes is None or (math.isfinite(self.max_minutes) and self.max_minutes > 0), "max_minutes",
-                self.max_minutes, "minutes > 0, or null (the budget is max_steps)")
+        require(
+            self.max_minutes is None or (math.isfinite(self.max_minutes) and self.max_minutes > 0),
+            "max_minutes",
+            self.max_minutes,
+            "minutes > 0, or null (the budget is max_steps)",
+        )
         require(self.clip_grad_norm >= 0, "clip_grad_norm", self.clip_grad_norm, "a norm >= 0 (0 = off)")
-        require(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "steps >= 0 (0 = at the end only)")
+        require(
+            self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "steps >= 0 (0 = at the end only)"
+        )
         require_choice("precision", self.precision, PRECISIONS)
 
 
@@ -252,8 +276,11 @@ GROUP_SCHEMAS: dict[str, dict[str, type]] = {
     "model": {"model": ModelSchema, "scratch_rnn": ScratchRNNSchema},
     "loss": {"loss": LossSchema},
     "optimizer": {"optimizer": OptimizerSchema, "momentum": MomentumOptimizerSchema},
-    "scheduler": {"constant": ConstantSchedulerSchema, "cosine": CosineSchedulerSchema,
-                  "hold_cosine": HoldCosineSchedulerSchema},
+    "scheduler": {
+        "constant": ConstantSchedulerSchema,
+        "cosine": CosineSchedulerSchema,
+        "hold_cosine": HoldCosineSchedulerSchema,
+    },
     "trainer": {"trainer": TrainerSchema},
     "logger": {"logger": LoggerSchema},
 }

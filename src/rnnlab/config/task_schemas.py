@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from omegaconf import MISSING
 
@@ -36,7 +36,8 @@ class TaskSchema:
 
 @dataclass
 class LengthSchema(TaskSchema):
-    """A task trained on lengths drawn from [min, max] and tested at each of a list of lengths (tasks.base.LengthTask)."""
+    """A task trained on lengths drawn from [min, max] and tested at each of a list of lengths
+    (tasks.base.LengthTask)."""
 
     train_lengths: list[int] = MISSING
     test_lengths: list[int] = MISSING
@@ -56,7 +57,9 @@ class IndexRecallSchema(LengthSchema):
         super().__post_init__()
         shortest = min(self.train_lengths[0], *self.test_lengths)
         require(
-            0 <= self.position < shortest, "position", self.position,
+            0 <= self.position < shortest,
+            "position",
+            self.position,
             f"0 <= position < {shortest}, the shortest train or test length (positions count from 0)",
         )
 
@@ -83,8 +86,8 @@ class TemporalOrderSchema(TaskSchema):
 class CharSequenceSchema(TaskSchema):
     _target_: str = "rnnlab.tasks.char_sequence.CharSequence"
     text: str = MISSING
-    file: Optional[str] = None  # a UTF-8 text file to learn instead of `text`
-    prompt: Optional[str] = None  # generation starts from it; null = the text's first character
+    file: str | None = None  # a UTF-8 text file to learn instead of `text`
+    prompt: str | None = None  # generation starts from it; null = the text's first character
     temperature: float = MISSING  # 0 = greedy
     window: int = MISSING  # characters per training sequence when the text is longer
     generate_chars: int = MISSING  # characters the test writes after the prompt, at most
@@ -107,8 +110,12 @@ class FixedLengthSchema(TaskSchema):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.length >= self.shortest, "length", self.length, f"an integer >= {self.shortest}")
-        require(all(n >= self.shortest for n in self.test_lengths), "test_lengths", self.test_lengths,
-                f"lengths >= {self.shortest} ([] = [T, 2T])")
+        require(
+            all(n >= self.shortest for n in self.test_lengths),
+            "test_lengths",
+            self.test_lengths,
+            f"lengths >= {self.shortest} ([] = [T, 2T])",
+        )
 
 
 @dataclass

@@ -23,8 +23,10 @@ MAX_SEED = 2**63 - 1  # torch.manual_seed and torch.Generator take 64-bit seeds
 def validate(cfg: DictConfig) -> None:
     """Check ranges and relations of every group; raise ConfigError naming the first bad key."""
     if missing := [f.name for f in fields(RunSchema) if f.name not in cfg]:  # removed with ~key
-        raise ConfigError(f"{missing[0]} cannot be removed (~{missing[0]}): every run needs it; set it instead, "
-                          f"e.g. {missing[0]}=<value>")
+        raise ConfigError(
+            f"{missing[0]} cannot be removed (~{missing[0]}): every run needs it; set it instead, "
+            f"e.g. {missing[0]}=<value>"
+        )
     for group in GROUPS:
         validate_group(cfg, group)
     check_seed(cfg.seed)
@@ -35,17 +37,30 @@ def validate(cfg: DictConfig) -> None:
         except ConfigError as err:
             raise ConfigError(f"study.{err}") from None
     threads = cfg.threads
-    require(threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1),
-            "threads", threads, "auto or a number of threads >= 1")
+    require(
+        threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1),
+        "threads",
+        threads,
+        "auto or a number of threads >= 1",
+    )
 
 
 def check_seed(seed: Any) -> None:
-    require(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED, "seed", seed,
-            f"an integer from 0 to {MAX_SEED} (2**63 - 1)")
+    require(
+        isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED,
+        "seed",
+        seed,
+        f"an integer from 0 to {MAX_SEED} (2**63 - 1)",
+    )
 
 
 def check_device(name: Any) -> None:
-    require(isinstance(name, str) and DEVICE_PATTERN.fullmatch(name) is not None, "device", name, "auto, cpu, cuda or cuda:N")
+    require(
+        isinstance(name, str) and DEVICE_PATTERN.fullmatch(name) is not None,
+        "device",
+        name,
+        "auto, cpu, cuda or cuda:N",
+    )
 
 
 def validate_group(cfg: DictConfig, group: str) -> None:
@@ -65,22 +80,25 @@ def validate_group(cfg: DictConfig, group: str) -> None:
             path = str(getattr(err, "full_key", None) or err.key)
             raise ConfigError(f"{group}.{path}={show(value)} is not allowed: {expected_type(str(err.msg))}") from None
         except ConfigKeyError as err:  # a key the class does not take (its yaml names a parameter it lacks)
-            known = [f.name for f in fields(schema) if not f.name.startswith("_")]
-            raise ConfigError(f"{group}.{err.key} is not a key of {group} ({node.get('_target_')} takes "
-                              f"{', '.join(known) or 'none'})") from None
+            names = [f.name for f in fields(schema) if not f.name.startswith("_")]
+            raise ConfigError(
+                f"{group}.{err.key} is not a key of {group} ({node.get('_target_')} takes {', '.join(names) or 'none'})"
+            ) from None
     schema = OmegaConf.get_type(node)
     if is_dataclass(schema):  # a key added with +key=value that no schema knows would be silently ignored
-        known = [f.name for f in fields(schema) if not f.name.startswith("_")]
-        if unknown := [k for k in node if k not in known and not str(k).startswith("_")]:
-            raise ConfigError(f"{group}.{unknown[0]} is not a key of {group}: choose one of {', '.join(known)}")
+        names = [f.name for f in fields(schema) if not f.name.startswith("_")]
+        if unknown := [k for k in node if k not in names and not str(k).startswith("_")]:
+            raise ConfigError(f"{group}.{unknown[0]} is not a key of {group}: choose one of {', '.join(names)}")
     try:
         OmegaConf.to_object(node)
     except ConfigError as err:
         raise ConfigError(f"{group}.{err}") from None
     except MissingMandatoryValue as err:  # a constructor parameter without a default, which the yaml does not set
         target = str(node.get("_target_", ""))
-        raise ConfigError(f"{group}.{err.key} is required: {target.rsplit('.', 1)[-1]}.__init__ in {where(target)} "
-                          f"gives it no default; set +{group}.{err.key}=<value>, or add it to the yaml") from None
+        raise ConfigError(
+            f"{group}.{err.key} is required: {target.rsplit('.', 1)[-1]}.__init__ in {where(target)} "
+            f"gives it no default; set +{group}.{err.key}=<value>, or add it to the yaml"
+        ) from None
 
 
 # What rnnlab passes to the constructors of a group itself (not config keys), and the schema whose checks a class
@@ -90,22 +108,24 @@ BASES = {"task": TaskSchema, "model": ModelBudgetSchema}
 TASK_BASE = "rnnlab.tasks.base.Task"  # by name: tasks sit above this layer
 
 
-def _schema_by_keys(group: str, keys: set[str]) -> type | None:
+def _schema_by_keys(group: str, keys: frozenset[str] | set[str]) -> type | None:
     fitting = [s for s in GROUP_SCHEMAS[group].values() if keys <= {f.name for f in fields(s)}]
     return min(fitting, key=lambda s: len(fields(s)), default=None)  # the tightest fit
 
 
-def schema_for(group: str, target: Any, keys: set[str] = frozenset()) -> type | None:
+def schema_for(group: str, target: Any, keys: frozenset[str] | set[str] = frozenset()) -> type | None:
     """The schema of a node without one (a user's own yaml, or a config read back from a checkpoint): rnnlab's own
     for its classes; for a user's model or task, one made from the class's constructor (config.build.schema_of)."""
-    if (own := next((s for s in GROUP_SCHEMAS[group].values() if getattr(s, "_target_", None) == target), None)):
+    if own := next((s for s in GROUP_SCHEMAS[group].values() if getattr(s, "_target_", None) == target), None):
         return own
     if group not in SUPPLIED:  # (logger=none, an optimizer): the schema whose keys the node has
         return _schema_by_keys(group, keys)
     cls = locate(target, group)
     if group == "task" and TASK_BASE not in (f"{k.__module__}.{k.__qualname__}" for k in cls.__mro__):
-        raise ConfigError(f"task {target} ({where(target)}) does not subclass rnnlab.Task: write class "
-                          f"{cls.__name__}(rnnlab.Task) (docs/extending.md)")
+        raise ConfigError(
+            f"task {target} ({where(target)}) does not subclass rnnlab.Task: write class "
+            f"{cls.__name__}(rnnlab.Task) (docs/extending.md)"
+        )
     return schema_of(cls, SUPPLIED[group], BASES.get(group))
 
 
@@ -119,5 +139,3 @@ def expected_type(message: str) -> str:
     if "is not a ListConfig, list or tuple" in message:
         return "expected a list, e.g. [1,20]"
     return message
-
-

@@ -69,12 +69,14 @@ def _pool(weights: Tensor, states: Tensor, inputs: Tensor) -> Tensor:
 
 
 class AdditiveAttention(nn.Module):
-    def __init__(self, state_size: int, input_size: int, heads: int, query: str, null: bool = False,
-                 size: int | None = None) -> None:
+    def __init__(
+        self, state_size: int, input_size: int, heads: int, query: str, null: bool = False, size: int | None = None
+    ) -> None:
         super().__init__()
         size = size or state_size
         self.heads, self.size, self.query_kind = heads, size, query
         self.key = nn.Linear(state_size + input_size + len(TIME_SCALES), heads * size)
+        self.query: nn.Parameter | nn.Linear
         if query == "learned":
             self.query = nn.Parameter(torch.zeros(heads, size))
         else:
@@ -91,7 +93,10 @@ class AdditiveAttention(nn.Module):
         n, steps, _ = states.shape
         where = position_features(steps, states.device).expand(n, -1, -1)
         keys = self.key(torch.cat([states, inputs, where], dim=-1)).view(n, steps, self.heads, self.size)
-        query = self.query if self.query_kind == "learned" else self.query(final).view(n, 1, self.heads, self.size)
+        if isinstance(self.query, nn.Parameter):
+            query = self.query
+        else:
+            query = self.query(final).view(n, 1, self.heads, self.size)
         scores = torch.einsum("nthd,hd->nht", torch.tanh(keys + query), self.score)
         null = None
         if self.null is not None:  # (1 or n, heads): the empty slot scored like a step
@@ -153,11 +158,15 @@ class ReportInputAttention(nn.Module):
 def refuse_pooling_per_step(attention: str, per_step: bool) -> None:
     """Pooling makes one output of a sequence: a task with one output per step cannot use it."""
     if per_step and attention != "none":
-        raise ConfigError(f"model.attention={attention} pools a whole sequence into one output, but this task needs "
-                          "one output per step: use model.attention=none")
+        raise ConfigError(
+            f"model.attention={attention} pools a whole sequence into one output, but this task needs "
+            "one output per step: use model.attention=none"
+        )
 
 
-def build_attention(kind: str, state_size: int, input_size: int, heads: int, query: str, null: bool = False) -> nn.Module:
+def build_attention(
+    kind: str, state_size: int, input_size: int, heads: int, query: str, null: bool = False
+) -> nn.Module:
     if kind == "additive":
         return AdditiveAttention(state_size, input_size, heads, query, null)
     if kind == "dot":
@@ -171,11 +180,13 @@ def build_attention(kind: str, state_size: int, input_size: int, heads: int, que
 
 def joined_size(attention: nn.Module, state_size: int) -> int:
     """The width of what pool_and_join gives the readout."""
-    return attention.context_size + (0 if getattr(attention, "replaces_final_state", False) else state_size)
+    context: int = attention.context_size  # type: ignore[assignment]  # every pooling module sets an int
+    return context + (0 if getattr(attention, "replaces_final_state", False) else state_size)
 
 
-def pool_and_join(attention: nn.Module, states: Tensor, inputs: Tensor, final: Tensor,
-                  lengths: Tensor) -> tuple[Tensor, Tensor]:
+def pool_and_join(
+    attention: nn.Module, states: Tensor, inputs: Tensor, final: Tensor, lengths: Tensor
+) -> tuple[Tensor, Tensor]:
     """What a per-sequence readout sees with attention: the pooled context beside the final state (the context
     alone for report_input), and the weights (n, heads, steps) for plots. Padding gets weight 0."""
     mask = torch.arange(states.shape[1], device=states.device) < lengths[:, None]

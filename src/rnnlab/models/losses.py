@@ -19,7 +19,7 @@ from rnnlab.tasks.base import IGNORE, Task
 class Loss(nn.Module):
     name: str
 
-    def for_task(self, task: Task) -> "Loss":
+    def for_task(self, task: Task) -> Loss:
         """The loss to train this task with: itself (loss=default picks the task's own)."""
         return self
 
@@ -29,8 +29,10 @@ class Loss(nn.Module):
     def check(self, task: Task) -> None:
         """Raise ConfigError if this loss makes no sense for the task."""
         if task.regression:
-            raise ConfigError(f"loss={self.name} compares classes, but {task.name} asks for a real number "
-                              "(a regression task): use loss=mse")
+            raise ConfigError(
+                f"loss={self.name} compares classes, but {task.name} asks for a real number "
+                "(a regression task): use loss=mse"
+            )
 
     @staticmethod
     def predict(outputs: Tensor) -> Tensor:
@@ -80,7 +82,7 @@ class MSE(Loss):
     def check(self, task: Task) -> None:
         self.regression = task.regression
 
-    def predict(self, outputs: Tensor) -> Tensor:
+    def predict(self, outputs: Tensor) -> Tensor:  # type: ignore[override]  # a method: it reads self.regression
         return outputs.squeeze(-1) if self.regression else Loss.predict(outputs)
 
     def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:

@@ -61,8 +61,17 @@ class LRUNet(ResidualNet):
     cell_class = LRU
     name = "lru"
 
-    def __init__(self, input_size: int, output_size: int, per_step: bool, r_min: float = 0.9, r_max: float = 0.999,
-                 max_phase: float = 6.283, recurrent_lr_scale: float = 0.5, **common: Any) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        per_step: bool,
+        r_min: float = 0.9,
+        r_max: float = 0.999,
+        max_phase: float = 6.283,
+        recurrent_lr_scale: float = 0.5,
+        **common: Any,
+    ) -> None:
         require(0 < r_max <= 1, "model.r_max", r_max, "0 < r_max <= 1 (the largest |lambda|: at most 1, no growth)")
         require(0 <= r_min < r_max, "model.r_min", r_min, f"0 <= r_min < r_max (r_max={r_max})")
         require(max_phase > 0, "model.max_phase", max_phase, "a number > 0")
@@ -74,8 +83,14 @@ class LRUNet(ResidualNet):
         """The recurrence's own parameters (nu, theta, gamma) at a fraction of the rate and without weight decay, as
         the paper trains them (training/param_groups.py)."""
         recurrent = [p for name, p in self.named_parameters() if name.rsplit(".", 1)[-1] in RECURRENT]
-        return [{"name": "recurrent (nu, theta, gamma)", "params": recurrent, "lr_scale": self.recurrent_lr_scale,
-                 "weight_decay": 0.0}]
+        return [
+            {
+                "name": "recurrent (nu, theta, gamma)",
+                "params": recurrent,
+                "lr_scale": self.recurrent_lr_scale,
+                "weight_decay": 0.0,
+            }
+        ]
 
 
 RECURRENT = ("nu_log", "theta_log", "gamma_log")

@@ -37,7 +37,6 @@ class MinGRU(ScanCell):
         return 1 - z, z * g(candidate)
 
 
-
 class MinGRUNet(ResidualNet):
     cell_class = MinGRU
     name = "mingru"

@@ -30,7 +30,6 @@ class MinLSTM(ScanCell):
         return forget / total, write / total * g(candidate)
 
 
-
 class MinLSTMNet(ResidualNet):
     cell_class = MinLSTM
     name = "minlstm"

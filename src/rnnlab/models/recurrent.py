@@ -10,6 +10,7 @@ and, with attention (src/rnnlab/models/attention.py), also pools all true steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -26,7 +27,9 @@ from rnnlab.models.attention import (
 )
 
 # The cell names are config.CELLS (what the schema accepts); each is torch's class of the same name in capitals.
-CELL_CLASSES: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in CELLS}
+# nn.RNN, nn.LSTM, nn.GRU: each takes (input_size, hidden_size, num_layers, ...); typed loosely, as RNNBase's own
+# constructor begins with the mode
+CELL_CLASSES: dict[str, Callable[..., nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in CELLS}
 
 
 class RecurrentNet(nn.Module):
@@ -53,7 +56,11 @@ class RecurrentNet(nn.Module):
         refuse_pooling_per_step(attention, per_step)
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.rnn = CELL_CLASSES[cell](
-            input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
+            input_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
             dropout=dropout if num_layers > 1 else 0.0,  # torch applies it between layers only
             **extra,
         )
@@ -64,8 +71,9 @@ class RecurrentNet(nn.Module):
         self.attention = None
         readout_size = features
         if attention != "none":
-            self.attention = build_attention(attention, features, input_size, attention_heads, attention_query,
-                                             attention_null)
+            self.attention = build_attention(
+                attention, features, input_size, attention_heads, attention_query, attention_null
+            )
             readout_size = joined_size(self.attention, features)
         self.dropout = nn.Dropout(dropout)
         self.readout = nn.Linear(readout_size, output_size)
@@ -73,7 +81,7 @@ class RecurrentNet(nn.Module):
         if forget_bias == "chrono":
             self._set_chrono(sequence_steps or 100)
         elif cell == "lstm":
-            self._set_forget_bias(forget_bias)
+            self._set_forget_bias(float(forget_bias))  # a number, unless "chrono"
 
     def floats_per_step(self) -> int:
         """What a sequence keeps per step for backpropagation (runner/memory.py): every layer's gates, cell and

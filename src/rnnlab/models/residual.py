@@ -16,7 +16,7 @@ through the same `_target_` path as a user's own model.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 from torch import Tensor, nn
@@ -39,6 +39,16 @@ def reverse_within(x: Tensor, lengths: Tensor) -> Tensor:
     return x.gather(1, index[..., None].expand_as(x))
 
 
+class Cell(Protocol):
+    """What a Block needs of its cell (an nn.Module): the whole sequence at once, and one step from a state."""
+
+    floats_per_step: int  # what it keeps per step and unit for backpropagation (runner/memory.py)
+
+    def __call__(self, x: Tensor) -> Tensor: ...
+
+    def step(self, x: Tensor, h: Any) -> tuple[Tensor, Any]: ...
+
+
 class ScanCell(nn.Module):
     """A cell whose recurrence is h_t = a_t * h_{t-1} + b_t with (a_t, b_t) = self.coefficients(x_t), and whose
     output is h: minGRU and minLSTM."""
@@ -56,14 +66,27 @@ class ScanCell(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cell_class: type[nn.Module], size: int, mlp_ratio: int, dropout: float, bidirectional: bool,
-                 cell_keys: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        cell_class: type[nn.Module],
+        size: int,
+        mlp_ratio: int,
+        dropout: float,
+        bidirectional: bool,
+        cell_keys: dict[str, Any],
+    ) -> None:
         super().__init__()
-        self.norm1, self.cell = nn.LayerNorm(size), cell_class(size, **cell_keys)
-        self.backward_cell = cell_class(size, **cell_keys) if bidirectional else None
+        self.norm1 = nn.LayerNorm(size)
+        self.cell = cast(Cell, cell_class(size, **cell_keys))
+        self.backward_cell = cast(Cell, cell_class(size, **cell_keys)) if bidirectional else None
         self.norm2 = nn.LayerNorm(size) if mlp_ratio else None  # only in front of an MLP: unused weights otherwise
-        self.mlp = (nn.Sequential(nn.Linear(size, mlp_ratio * size), nn.GELU(), nn.Linear(mlp_ratio * size, size),
-                                  nn.Dropout(dropout)) if mlp_ratio else None)
+        self.mlp = (
+            nn.Sequential(
+                nn.Linear(size, mlp_ratio * size), nn.GELU(), nn.Linear(mlp_ratio * size, size), nn.Dropout(dropout)
+            )
+            if mlp_ratio
+            else None
+        )
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         normed = self.norm1(x)
@@ -77,16 +100,27 @@ class Block(nn.Module):
         return self._feed_forward(x + y), h
 
     def _feed_forward(self, x: Tensor) -> Tensor:
-        return x if self.mlp is None else x + self.mlp(self.norm2(x))
+        return x if self.mlp is None or self.norm2 is None else x + self.mlp(self.norm2(x))
 
 
 class ResidualNet(nn.Module):
     cell_class: type[nn.Module]  # set by each model: MinGRU, MinLSTM, LRU
     name = "residual"
 
-    def __init__(self, input_size: int, output_size: int, per_step: bool, hidden_size: int = 64,
-                 num_layers: int = 2, mlp_ratio: int = 2, dropout: float = 0.0, bidirectional: bool = False,
-                 attention: str = "none", attention_heads: int = 4, **cell_keys: Any) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        per_step: bool,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        mlp_ratio: int = 2,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        attention: str = "none",
+        attention_heads: int = 4,
+        **cell_keys: Any,
+    ) -> None:
         super().__init__()
         for key, value in (("hidden_size", hidden_size), ("num_layers", num_layers)):
             require(value >= 1, f"model.{key}", value, "an integer >= 1")
@@ -98,8 +132,9 @@ class ResidualNet(nn.Module):
         self.per_step, self.hidden_size, self.bidirectional = per_step, hidden_size, bidirectional
         self.num_layers, self.mlp_ratio, self.attention_heads = num_layers, mlp_ratio, attention_heads
         self.embed = nn.Linear(input_size, hidden_size)
-        self.blocks = nn.ModuleList(Block(self.cell_class, hidden_size, mlp_ratio, dropout, bidirectional, cell_keys)
-                                    for _ in range(num_layers))
+        self.blocks = nn.ModuleList(
+            Block(self.cell_class, hidden_size, mlp_ratio, dropout, bidirectional, cell_keys) for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(hidden_size)
         self.attention = None
         readout_size = hidden_size
@@ -113,7 +148,8 @@ class ResidualNet(nn.Module):
         """What a sequence keeps per step for backpropagation (runner/memory.py), per block: the norms, the cell's
         gates, scan and output, the MLP's hidden layer and its activation."""
         size, directions = self.hidden_size, 2 if self.bidirectional else 1
-        return self.num_layers * size * (4 + directions * self.cell_class.floats_per_step + 2 * self.mlp_ratio)
+        cell_floats: int = self.cell_class.floats_per_step  # type: ignore[attr-defined]  # every Cell declares it
+        return self.num_layers * size * (4 + directions * cell_floats + 2 * self.mlp_ratio)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         h = self.embed(x)
@@ -135,7 +171,7 @@ class ResidualNet(nn.Module):
         outputs = []
         for t in range(x.shape[1]):
             h = self.embed(x[:, t])
-            for i, block in enumerate(self.blocks):
+            for i, block in enumerate(cast(list[Block], self.blocks)):
                 h, states[i] = block.step(h, states[i])
             outputs.append(self.readout(self.norm(h)))
         return torch.stack(outputs, 1), states

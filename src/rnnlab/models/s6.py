@@ -28,8 +28,15 @@ from rnnlab.models.scan import linear_scan
 
 
 class S6(nn.Module):
-    def __init__(self, size: int, state_size: int = 16, expand: int = 2, conv_kernel: int = 4,
-                 dt_min: float = 1e-3, dt_max: float = 0.1) -> None:
+    def __init__(
+        self,
+        size: int,
+        state_size: int = 16,
+        expand: int = 2,
+        conv_kernel: int = 4,
+        dt_min: float = 1e-3,
+        dt_max: float = 0.1,
+    ) -> None:
         super().__init__()
         inner, self.state_size, self.rank = expand * size, state_size, math.ceil(size / 16)
         self.in_proj = nn.Linear(size, 2 * inner)
@@ -69,8 +76,7 @@ class S6(nn.Module):
         """One step: the state is the convolution's last inputs (n, kernel - 1, inner) and h (n, inner, N)."""
         u, z = self.in_proj(x).chunk(2, dim=-1)
         kernel = self.conv.kernel_size[0]
-        window = (torch.cat([state[0], u[:, None]], 1) if state is not None
-                  else F.pad(u[:, None], (0, 0, kernel - 1, 0)))
+        window = torch.cat([state[0], u[:, None]], 1) if state is not None else F.pad(u[:, None], (0, 0, kernel - 1, 0))
         u = F.silu(self.conv(window.transpose(1, 2))[..., 0])
         a, b, C = self._selective(u)
         h = b if state is None else a * state[1] + b
@@ -81,12 +87,29 @@ class S6Net(ResidualNet):
     cell_class = S6
     name = "s6"
 
-    def __init__(self, input_size: int, output_size: int, per_step: bool, state_size: int = 16, expand: int = 2,
-                 conv_kernel: int = 4, mlp_ratio: int = 0, **common: Any) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        per_step: bool,
+        state_size: int = 16,
+        expand: int = 2,
+        conv_kernel: int = 4,
+        mlp_ratio: int = 0,
+        **common: Any,
+    ) -> None:
         for key, value in (("state_size", state_size), ("expand", expand), ("conv_kernel", conv_kernel)):
             require(value >= 1, f"model.{key}", value, "an integer >= 1")
-        super().__init__(input_size, output_size, per_step, state_size=state_size, expand=expand,
-                         conv_kernel=conv_kernel, mlp_ratio=mlp_ratio, **common)
+        super().__init__(
+            input_size,
+            output_size,
+            per_step,
+            state_size=state_size,
+            expand=expand,
+            conv_kernel=conv_kernel,
+            mlp_ratio=mlp_ratio,
+            **common,
+        )
         self.state_size, self.expand = state_size, expand
 
     def optimizer_groups(self) -> list[dict[str, Any]]:

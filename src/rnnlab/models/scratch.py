@@ -27,7 +27,9 @@ class Cache:
     h: np.ndarray  # (n, T + 1, H), h[:, 0] = the initial state (zeros)
 
 
-def init_params(input_size: int, hidden_size: int, output_size: int, rng: np.random.Generator, bias: bool = True) -> dict:
+def init_params(
+    input_size: int, hidden_size: int, output_size: int, rng: np.random.Generator, bias: bool = True
+) -> dict:
     scale_x, scale_h = 1 / np.sqrt(input_size), 1 / np.sqrt(hidden_size)
     params = {
         "W_xh": rng.uniform(-scale_x, scale_x, (input_size, hidden_size)),
@@ -127,16 +129,33 @@ class ScratchRNN(nn.Module):
 
     name = "scratch_rnn"
 
-    def __init__(self, input_size: int, output_size: int, per_step: bool, hidden_size: int = 50, bias: bool = True,
-                 seed: int | None = None, sequence_steps: int | None = None) -> None:  # (steps: for gated cells only)
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        per_step: bool,
+        hidden_size: int = 50,
+        bias: bool = True,
+        seed: int | None = None,
+        sequence_steps: int | None = None,
+    ) -> None:  # (steps: for gated cells only)
         super().__init__()
         if not per_step:
-            raise ConfigError("model=scratch_rnn reads out at every step: use it with a per-step task (char_sequence, binary_addition)")
+            raise ConfigError(
+                "model=scratch_rnn reads out at every step: use it with a per-step task "
+                "(char_sequence, binary_addition)"
+            )
         self.hidden_size = hidden_size
         if torch.get_default_device().type == "meta":  # the checks before a run: shapes only, no NumPy arrays
-            shapes = {"W_xh": (input_size, hidden_size), "W_hh": (hidden_size, hidden_size),
-                      "W_hy": (hidden_size, output_size), **({"b_h": (hidden_size,), "b_y": (output_size,)} if bias else {})}
-            self.weights = nn.ParameterDict({k: nn.Parameter(torch.empty(s, dtype=torch.float64)) for k, s in shapes.items()})
+            shapes = {
+                "W_xh": (input_size, hidden_size),
+                "W_hh": (hidden_size, hidden_size),
+                "W_hy": (hidden_size, output_size),
+                **({"b_h": (hidden_size,), "b_y": (output_size,)} if bias else {}),
+            }
+            self.weights = nn.ParameterDict(
+                {k: nn.Parameter(torch.empty(s, dtype=torch.float64)) for k, s in shapes.items()}
+            )
             return
         if seed is None:  # drawn from torch's CPU generator, which torch.manual_seed(cfg.seed) set
             seed = int(torch.randint(0, 2**31 - 1, (), device="cpu").item())

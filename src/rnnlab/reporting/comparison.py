@@ -51,8 +51,13 @@ class Setting:
 
     def val(self, metric: str, seeds: set | None = None) -> float:
         """The mean validation value over the runs (of the given seeds only, where given)."""
-        return interval([r.report.get("val", {}).get(metric, math.nan) for r in self.runs
-                         if seeds is None or r.settings.get("seed") in seeds])[0]
+        return interval(
+            [
+                r.report.get("val", {}).get(metric, math.nan)
+                for r in self.runs
+                if seeds is None or r.settings.get("seed") in seeds
+            ]
+        )[0]
 
 
 @dataclass
@@ -98,8 +103,9 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
         first = members[0].report
         metric = first["metric"]
         context = {"task": first["task"], **dict(zip(context_keys, key)), "budget": key[-1]}
-        table = Table(context, study["compare"], list(study.get("tune", [])), metric,
-                      references=list(first.get("reference", [])))
+        table = Table(
+            context, study["compare"], list(study.get("tune", [])), metric, references=list(first.get("reference", []))
+        )
         compared: dict[str, dict[tuple, Setting]] = {}
         for r in members:
             values = {k: r.settings.get(k, "") for k in tuned}
@@ -125,7 +131,9 @@ def _context_keys(runs: list[Run], by: str, tuned: list[str]) -> list[str]:
     for r in runs:
         groups.setdefault(str(r.settings.get(by, "")), []).append(r)
     within = {k for group in groups.values() for k in varied_keys(group)}
-    return [k for k in varied_keys(runs) if k in within and k not in (by, *tuned, "seed") and not k.startswith("model.")]
+    return [
+        k for k in varied_keys(runs) if k in within and k not in (by, *tuned, "seed") and not k.startswith("model.")
+    ]
 
 
 def _pooled(values: list[float]) -> str:
@@ -142,14 +150,23 @@ def _test_columns(table: Table) -> list[str]:
     lengths: list[str] = []
     for row in table.rows:
         for r in row.chosen.runs:
-            for length in (r.report.get("test_by_length") or {}):
+            for length in r.report.get("test_by_length") or {}:
                 if length not in lengths:
                     lengths.append(length)
-    others = list(dict.fromkeys(k for row in table.rows for r in row.chosen.runs
-                                for k, v in r.report.get("test", {}).items()
-                                if k not in (table.metric, "n", "wrong") and isinstance(v, (int, float))))
-    return [f"test/{table.metric}", *(f"test/{m}" for m in others),  # an MSE beside the accuracy of adding
-            *(f"test/{table.metric}@{n}" for n in sorted(lengths, key=int))]
+    others = list(
+        dict.fromkeys(
+            k
+            for row in table.rows
+            for r in row.chosen.runs
+            for k, v in r.report.get("test", {}).items()
+            if k not in (table.metric, "n", "wrong") and isinstance(v, (int, float))
+        )
+    )
+    return [
+        f"test/{table.metric}",
+        *(f"test/{m}" for m in others),  # an MSE beside the accuracy of adding
+        *(f"test/{table.metric}@{n}" for n in sorted(lengths, key=int)),
+    ]
 
 
 def _test_values(run: Run, column_name: str, metric: str) -> float:
@@ -162,14 +179,27 @@ def _test_values(run: Run, column_name: str, metric: str) -> float:
 def rows_of(table: Table) -> tuple[list[str], list[list[str]]]:
     """The table as text cells: header and rows."""
     tests = _test_columns(table)
-    header = [table.compare, *(f"chosen {k}" for k in table.tune), "params", "seeds", f"val/{table.metric}", *tests,
-              "grid", "published"]
+    header = [
+        table.compare,
+        *(f"chosen {k}" for k in table.tune),
+        "params",
+        "seeds",
+        f"val/{table.metric}",
+        *tests,
+        "grid",
+        "published",
+    ]
     rows = []
     for row in table.rows:
         runs = row.chosen.runs
-        params = sorted({r.report.get("params") for r in runs if r.report.get("params") is not None})
-        cells = [row.compared, *(str(v) for v in row.chosen.values.values()), ", ".join(f"{p:,}" for p in params),
-                 str(len(runs)), _pooled([r.report.get("val", {}).get(table.metric, math.nan) for r in runs])]
+        params = sorted({r.report["params"] for r in runs if r.report.get("params") is not None})
+        cells = [
+            row.compared,
+            *(str(v) for v in row.chosen.values.values()),
+            ", ".join(f"{p:,}" for p in params),
+            str(len(runs)),
+            _pooled([r.report.get("val", {}).get(table.metric, math.nan) for r in runs]),
+        ]
         cells += [_pooled([_test_values(r, c, table.metric) for r in runs]) for c in tests]
         size = f"{len(row.grid)} settings"
         cells.append(f"{size}, all at {'the floor' if row.floor else 'chance'}" if row.grid_at_chance else size)
@@ -185,11 +215,15 @@ def _title(table: Table) -> str:
 
 
 def markdown(tables: list[Table]) -> str:
-    lines = ["## Comparison", "",
-             "Each row: the setting with the best mean validation value over its seeds (never the test), then its "
-             "test metrics as mean ± the 95% confidence interval over those seeds (Student's t). `grid`: how many "
-             "settings were tried; 'all at chance' when none of them rose above chance on validation ('all at the floor' "
-             "where the task knows a higher level that needs none of its memory).", ""]
+    lines = [
+        "## Comparison",
+        "",
+        "Each row: the setting with the best mean validation value over its seeds (never the test), then its "
+        "test metrics as mean ± the 95% confidence interval over those seeds (Student's t). `grid`: how many "
+        "settings were tried; 'all at chance' when none of them rose above chance on validation ('all at the floor' "
+        "where the task knows a higher level that needs none of its memory).",
+        "",
+    ]
     for table in tables:
         header, rows = rows_of(table)
         lines += [f"### {_title(table)}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -215,8 +249,11 @@ def csv_rows(tables: list[Table]) -> list[list[object]]:
             chosen = ",".join(f"{k}={v}" for k, v in row.chosen.values.items())
             runs = row.chosen.runs
             for name in [f"val/{table.metric}", *_test_columns(table)]:
-                values = ([r.report.get("val", {}).get(table.metric, math.nan) for r in runs] if name.startswith("val/")
-                          else [_test_values(r, name, table.metric) for r in runs])
+                values = (
+                    [r.report.get("val", {}).get(table.metric, math.nan) for r in runs]
+                    if name.startswith("val/")
+                    else [_test_values(r, name, table.metric) for r in runs]
+                )
                 mean, half, _ = interval(values)
                 out.append([context, row.compared, chosen, len(runs), name, mean, "" if half is None else half])
     return out
@@ -227,9 +264,15 @@ def latex(tables: list[Table]) -> str:
     out = []
     for table in tables:
         header, rows = rows_of(table)
-        out += ["\\begin{table}[t]", "\\centering", f"\\caption{{{_tex(_title(table))}}}",
-                "\\begin{tabular}{" + "l" * (1 + len(table.tune)) + "r" * (len(header) - 3 - len(table.tune)) + "ll}",
-                "\\toprule", " & ".join(_tex(h) for h in header) + " \\\\", "\\midrule"]
+        out += [
+            "\\begin{table}[t]",
+            "\\centering",
+            f"\\caption{{{_tex(_title(table))}}}",
+            "\\begin{tabular}{" + "l" * (1 + len(table.tune)) + "r" * (len(header) - 3 - len(table.tune)) + "ll}",
+            "\\toprule",
+            " & ".join(_tex(h) for h in header) + " \\\\",
+            "\\midrule",
+        ]
         out += [" & ".join(_tex(c).replace(" ± ", " $\\pm$ ") for c in row) + " \\\\" for row in rows]
         out += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
     return "\n".join(out)

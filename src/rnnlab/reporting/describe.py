@@ -3,7 +3,7 @@ HPARAMS tab, rnnlab-report) and as a one-line name (figure titles, report header
 
     setup = describe(cfg, task, model, loss_fn, n_params)
     name = run_name(setup, job="model=lstm,model.hidden_size=5")   # 'index_recall · lstm h=5 [model=lstm,...]'
-    columns = hparams(setup)                                        # {'task': 'index_recall', 'model.cell': 'lstm', ...}
+    columns = hparams(setup)                        # {'task': 'index_recall', 'model.cell': 'lstm', ...}
 
 Only settings that describe the experiment go in: sizes of the validation and test sets, data paths, the progress
 bar and the like stay out, so that a sweep's table shows what was compared.
@@ -29,18 +29,25 @@ def _class_name(target: str) -> str:
 
 
 def _settings(node: DictConfig) -> dict[str, Any]:
-    return {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k not in NOT_SETUP}
+    settings = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(settings, dict)  # a config group's node is a mapping
+    return {str(k): v for k, v in settings.items() if k not in NOT_SETUP}
 
 
 def _model_settings(node: DictConfig) -> dict[str, Any]:
     settings = _settings(node)
     if settings.get("attention", "none") == "none":  # its heads and query mean nothing then
-        settings = {k: v for k, v in settings.items() if k not in ("attention_heads", "attention_query", "attention_null")}
+        settings = {
+            k: v for k, v in settings.items() if k not in ("attention_heads", "attention_query", "attention_null")
+        }
     if "cell" not in settings:  # a model of the user's own: all its keys are its own
         return settings
     # (chrono is a forget bias the gru takes too)
-    return {k: v for k, v in settings.items()
-            if CELL_ONLY.get(k, settings.get("cell")) == settings.get("cell") or v == "chrono"}
+    return {
+        k: v
+        for k, v in settings.items()
+        if CELL_ONLY.get(k, settings.get("cell")) == settings.get("cell") or v == "chrono"
+    }
 
 
 def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, Any]:
@@ -54,9 +61,11 @@ def describe(cfg: DictConfig, task, model, loss_fn, n_params: int) -> dict[str, 
         "optimizer": {"name": _class_name(cfg.optimizer._target_).lower(), **optimizer},  # adam, sgd ...
         "scheduler": _class_name(cfg.scheduler._target_),  # CosineAnnealingLR, ConstantLR
         "trainer": {
-            "batch_size": trainer.batch_size, "max_steps": trainer.max_steps,
+            "batch_size": trainer.batch_size,
+            "max_steps": trainer.max_steps,
             **({"max_minutes": trainer.max_minutes} if trainer.get("max_minutes") is not None else {}),
-            "clip_grad_norm": trainer.clip_grad_norm, "early_stop": trainer.early_stop,
+            "clip_grad_norm": trainer.clip_grad_norm,
+            "early_stop": trainer.early_stop,
             "precision": trainer.precision,
         },
         "seed": cfg.seed,
@@ -67,7 +76,11 @@ def budget(cfg: DictConfig) -> dict[str, Any]:
     """What a comparison held equal: the steps (the default) or the minutes of training, and the parameter count
     the width was fitted to (model.params), if any."""
     minutes = cfg.trainer.get("max_minutes")
-    held = {"kind": "time", "minutes": minutes} if minutes is not None else {"kind": "steps", "steps": cfg.trainer.max_steps}
+    held = (
+        {"kind": "time", "minutes": minutes}
+        if minutes is not None
+        else {"kind": "steps", "steps": cfg.trainer.max_steps}
+    )
     if cfg.model.get("params") is not None:
         held["params"] = cfg.model.params
     return held
@@ -76,7 +89,9 @@ def budget(cfg: DictConfig) -> dict[str, Any]:
 def budget_text(held: dict[str, Any], steps_reached: int | None = None) -> str:
     """'5,000 steps', '2 minutes of training (731 steps reached)', '..., width fitted to 50,000 parameters'."""
     if held["kind"] == "time":
-        text = f"{held['minutes']:g} minutes of training" + (f" ({steps_reached:,} steps reached)" if steps_reached else "")
+        text = f"{held['minutes']:g} minutes of training" + (
+            f" ({steps_reached:,} steps reached)" if steps_reached else ""
+        )
     else:
         text = f"{held['steps']:,} steps"
     return text + (f", width fitted to {held['params']:,} parameters (model.params)" if "params" in held else "")

@@ -31,15 +31,22 @@ def set_length_axis(ax, lengths: list[int], label: str = "sequence length") -> N
 def mark_training_range(ax, train_range) -> None:
     if train_range:
         low, high = train_range
-        ax.axvspan(low, high, color="0.85", zorder=0, label=f"trained at {low}" if low == high else f"trained on {low}-{high}")
+        ax.axvspan(
+            low, high, color="0.85", zorder=0, label=f"trained at {low}" if low == high else f"trained on {low}-{high}"
+        )
 
 
 def mark_chance(ax, chance: float, what: str = "chance") -> None:
     ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=f"{what} ({chance:.3g})")
 
 
-def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=None, chance: float | None = None,
-                   length_label: str = "sequence length") -> Figure:
+def plot_by_length(
+    rows: dict[str, dict[str, float]],
+    title: str,
+    train_range=None,
+    chance: float | None = None,
+    length_label: str = "sequence length",
+) -> Figure:
     """rows: {length: {metric: value}}: one line per rate metric (bit and whole-sum accuracy for addition)."""
     lengths = [int(k) for k in rows]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -49,10 +56,17 @@ def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=No
         # The headline (e.g. bit accuracy) on top, thin with hollow markers; each line below it wider, translucent
         # and with larger markers, so that where they coincide (every bit and every sum right) both stay in sight.
         below = order  # lines drawn under the headline
-        ax.plot(lengths, [r[metric] for r in rows.values()], marker="os^v"[order % 4], markersize=5 + 3 * below,
-                linewidth=1.4 + 2.5 * below, alpha=1.0 if below == 0 else 0.55,
-                markerfacecolor="none" if below == 0 else None, label=metric_label(metric),
-                zorder=3 + len(metrics) - order)
+        ax.plot(
+            lengths,
+            [r[metric] for r in rows.values()],
+            marker="os^v"[order % 4],
+            markersize=5 + 3 * below,
+            linewidth=1.4 + 2.5 * below,
+            alpha=1.0 if below == 0 else 0.55,
+            markerfacecolor="none" if below == 0 else None,
+            label=metric_label(metric),
+            zorder=3 + len(metrics) - order,
+        )
     if chance is not None:  # the chance of the headline metric (a bit's 0.5, not a whole sum's)
         mark_chance(ax, chance, f"chance, {metric_label(metrics[0])}" if len(metrics) > 1 else "chance")
     set_length_axis(ax, lengths, length_label)
@@ -65,8 +79,9 @@ def plot_by_length(rows: dict[str, dict[str, float]], title: str, train_range=No
     return fig
 
 
-def plot_attention(weights: list[list[list[float]]], labels: list[str], marks: list[list[int]] | None,
-                   title: str) -> Figure:
+def plot_attention(
+    weights: list[list[list[float]]], labels: list[str], marks: list[list[int]] | None, title: str
+) -> Figure:
     """One panel per head (weights[head][sequence][step]), one row per sequence: its attention weight at each step;
     outlined cells are the steps that decide the answer."""
     from matplotlib.patches import Rectangle
@@ -102,8 +117,15 @@ def plot_confusion(confusion: list[list[int]]) -> Figure:
         for j in range(n):
             value = confusion[i][j]
             if value:
-                ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
-                        color="white" if value > 0.5 * max(map(max, confusion)) else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value > 0.5 * max(map(max, confusion)) else "black",
+                )
     ax.set_xticks(range(n))
     ax.set_yticks(range(n))
     ax.set_xlabel("predicted")

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 
 TENSORBOARD_SCALE = 0.62  # a figure's size in TensorBoard, against its PNG file (see TensorBoardLogger.figure)
 
-if TYPE_CHECKING:  # TensorBoard loads with the first TensorBoardLogger: logger=none runs skip
-    from matplotlib.figure import (
-        Figure,  # ~0.4 s of imports (tensorboard's file layer pulls in boto3 when present)
-    )
+# TensorBoard loads with the first TensorBoardLogger: logger=none runs skip its ~0.4 s of imports (tensorboard's
+# file layer pulls in boto3 when present)
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from tensorboard.compat.proto.summary_pb2 import Summary
     from tensorboard.plugins.hparams import plugin_data_pb2
+    from torch.utils.tensorboard.writer import FileWriter
 
 
 def _hparams_summary(tag: str, data: plugin_data_pb2.HParamsPluginData) -> Summary:
@@ -48,7 +49,9 @@ def session_start(params: dict[str, bool | int | float | str]) -> Summary:
             start.hparams[key].number_value = value
         else:
             start.hparams[key].string_value = str(value)
-    return _hparams_summary(metadata.SESSION_START_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_start_info=start))
+    return _hparams_summary(
+        metadata.SESSION_START_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_start_info=start)
+    )
 
 
 def session_end(status: str) -> Summary:
@@ -103,7 +106,8 @@ class TensorBoardLogger(NullLogger):
         1.6x larger against the picture. The file (written after this) keeps its own size."""
         width, height = figure.get_size_inches()
         figure.set_size_inches(width * TENSORBOARD_SCALE, height * TENSORBOARD_SCALE)
-        titles = [t for t in (figure._suptitle, *(ax.title for ax in figure.axes)) if t is not None]
+        suptitle = figure._suptitle  # type: ignore[attr-defined]  # the Text; get_suptitle() gives its str
+        titles = [t for t in (suptitle, *(ax.title for ax in figure.axes)) if t is not None]
         for title in titles:  # a title as wide as the file's figure would overrun the smaller one: wrap it
             title.set_wrap(True)
         try:
@@ -121,10 +125,15 @@ class TensorBoardLogger(NullLogger):
 
     def start_session(self, params: dict[str, bool | int | float | str]) -> None:
         # Into this run's own event file (SummaryWriter.add_hparams would start a sub-run and an experiment summary).
-        self.writer.file_writer.add_summary(session_start(params))
+        self._file_writer().add_summary(session_start(params))
 
     def end_session(self, status: str) -> None:
-        self.writer.file_writer.add_summary(session_end(status))
+        self._file_writer().add_summary(session_end(status))
+
+    def _file_writer(self) -> FileWriter:
+        writer = self.writer.file_writer
+        assert writer is not None, "the SummaryWriter is closed"  # it opens one in __init__; close() drops it
+        return writer
 
     def close(self) -> None:
         self.writer.close()

@@ -9,9 +9,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from rnnlab.reporting.describe import budget_text
-
 from rnnlab.files import write_atomic
+from rnnlab.reporting.describe import budget_text
 
 # The by-length breakdown is named after the task's headline metric.
 BY_LENGTH_NAMES = {"acc": "accuracy", "bit_acc": "bit_accuracy", "step_acc": "step_accuracy"}
@@ -52,23 +51,31 @@ def _setup_lines(setup: dict[str, Any]) -> list[str]:
 
     optimizer = setup["optimizer"]
     trainer = setup["trainer"]
-    steps = (f"a budget of {trainer['max_minutes']:g} minutes" if "max_minutes" in trainer
-             else f"at most {trainer['max_steps']:,} steps")
+    steps = (
+        f"a budget of {trainer['max_minutes']:g} minutes"
+        if "max_minutes" in trainer
+        else f"at most {trainer['max_steps']:,} steps"
+    )
     return [
         f"- task: {setup['task']['name']} ({settings(setup['task'])})",
         f"- model: {setup['model']['name']} ({settings(setup['model'], ('name', 'cell', 'params'))}), "
         f"{setup['model']['params']:,} parameters",
-        f"- loss: {setup['loss']}; optimizer: {optimizer['name']} ({settings(optimizer)}); schedule: {setup['scheduler']}",
+        f"- loss: {setup['loss']}; optimizer: {optimizer['name']} ({settings(optimizer)}); "
+        f"schedule: {setup['scheduler']}",
         f"- batch size {trainer['batch_size']}, {steps}, "
-        f"gradient clip {trainer['clip_grad_norm']}, early stop {'on' if trainer['early_stop'] else 'off'}; seed {setup['seed']}",
+        f"gradient clip {trainer['clip_grad_norm']}, early stop {'on' if trainer['early_stop'] else 'off'}; "
+        f"seed {setup['seed']}",
     ]
 
 
 def markdown(report: dict[str, Any], samples: list[str]) -> str:
     lines = [f"# {report.get('run', report['task'])}", ""]
     if report.get("smoke_run"):
-        lines += [f"**A smoke run** ({report['train']['steps']} training steps): it shows the setup works end to end, "
-                  "not what the model can learn; train longer (trainer.max_steps) for a result.", ""]
+        lines += [
+            f"**A smoke run** ({report['train']['steps']} training steps): it shows the setup works end to end, "
+            "not what the model can learn; train longer (trainer.max_steps) for a result.",
+            "",
+        ]
     lines.append(f"- status: **{report['status']}**")
     if "setup" in report:
         lines += _setup_lines(report["setup"])
@@ -85,7 +92,8 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
         train = report["train"]
         lines.append(
             f"- training: {train['steps']:,} steps, {train['sequences_seen']:,} sequences, {train['wall_s']:.1f} s, "
-            f"{train['samples_per_s']:,.0f} sequences/s" + (", stopped early (criterion met)" if train["stopped_early"] else "")
+            f"{train['samples_per_s']:,.0f} sequences/s"
+            + (", stopped early (criterion met)" if train["stopped_early"] else "")
         )
     if report.get("timing"):  # this session's phases; the command's start-up (imports, Hydra) comes before them
         lines.append("- time by phase: " + ", ".join(f"{phase} {s:.1f} s" for phase, s in report["timing"].items()))
@@ -105,8 +113,13 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
         lines += ["", "## Reference", "", *[f"- {line}" for line in report["reference"]]]
     if rows := report.get("test_by_length"):
         metrics = list(next(iter(rows.values())))
-        lines += ["", "## Test by length", "", "| length | " + " | ".join(map(metric_label, metrics)) + " |",
-                  "|---|" + "---|" * len(metrics)]
+        lines += [
+            "",
+            "## Test by length",
+            "",
+            "| length | " + " | ".join(map(metric_label, metrics)) + " |",
+            "|---|" + "---|" * len(metrics),
+        ]
         lines += [f"| {length} | " + " | ".join(fmt(r[m]) for m in metrics) + " |" for length, r in rows.items()]
     if figures := report.get("figures"):
         lines += ["", "## Figures", ""]
@@ -116,8 +129,12 @@ def markdown(report: dict[str, Any], samples: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-METRIC_LABELS = {"acc": "accuracy", "bit_acc": "bit accuracy", "seq_acc": "whole-sequence accuracy",
-                 "step_acc": "step accuracy"}
+METRIC_LABELS = {
+    "acc": "accuracy",
+    "bit_acc": "bit accuracy",
+    "seq_acc": "whole-sequence accuracy",
+    "step_acc": "step accuracy",
+}
 
 
 def metric_label(name: str) -> str:

@@ -28,7 +28,7 @@ from rnnlab.reporting.run_report import by_length_key, metric_label
 from rnnlab.reporting.sweep_runs import Run, runs_text, varied_keys  # noqa: E402
 
 LINE_STYLES = ["-", "--", ":", "-."]
-COLOURS = plt.get_cmap("tab10").colors
+COLOURS = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]  # a ListedColormap: it has them
 SMOOTHING = 0.9  # TensorBoard's default exponential moving average for the training loss
 
 
@@ -47,8 +47,10 @@ class Styles:
         self.keys: list[str] = []  # the settings that vary on their own, in encoding order
         for key in ordered:
             seen: dict[tuple, str] = {}
-            if any(seen.setdefault(self._values(r, self.keys), str(r.settings.get(key))) != str(r.settings.get(key))
-                   for r in runs):
+            if any(
+                seen.setdefault(self._values(r, self.keys), str(r.settings.get(key))) != str(r.settings.get(key))
+                for r in runs
+            ):
                 self.keys.append(key)  # not a function of the keys chosen so far
         self.colour_key = self.keys[0] if self.keys else None
         self.style_key = self.keys[1] if len(self.keys) > 1 else None
@@ -130,7 +132,9 @@ def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
     for r in (r for r in runs if "model.hidden_size" in r.settings):
         label = styles.label(r, skip=("model.hidden_size",))
         first.setdefault(label, r)
-        lines.setdefault(label, {}).setdefault(int(r.settings["model.hidden_size"]), []).append(r.report["test"][metric])
+        lines.setdefault(label, {}).setdefault(int(str(r.settings["model.hidden_size"])), []).append(
+            r.report["test"][metric]
+        )
     fig, ax = plt.subplots(figsize=(7, 4))
     seeds = 1
     for label, points in lines.items():
@@ -138,20 +142,29 @@ def metric_vs_hidden_size(runs: list[Run], styles: Styles, path: Path) -> Path:
         pooled = [interval(points[s]) for s in sizes]  # (mean, 95% half-width or None, n) over the seeds
         seeds = max(seeds, *(n for _, _, n in pooled))
         errors = [h or 0.0 for _, h, _ in pooled] if any(h for _, h, _ in pooled) else None  # no bar for one run
-        ax.errorbar(sizes, [m for m, _, _ in pooled], yerr=errors, capsize=3 if errors else 0, label=label,
-                    **{"marker": "o", **styles.of(first[label])})
+        ax.errorbar(
+            sizes,
+            [m for m, _, _ in pooled],
+            yerr=errors,
+            capsize=3 if errors else 0,
+            label=label,
+            **{"marker": "o", **styles.of(first[label])},
+        )
     ax.set_xscale("log", base=2)
-    ax.set_xticks(sorted({s for p in lines.values() for s in p}), [str(s) for s in sorted({s for p in lines.values() for s in p})])
+    ax.set_xticks(
+        sorted({s for p in lines.values() for s in p}), [str(s) for s in sorted({s for p in lines.values() for s in p})]
+    )
     _chance(ax, runs)
     measured = runs[0].report.get("test_measured")  # at T, or the mean over the test lengths
     label = f"test {metric_label(metric)}" + (f" ({measured})" if measured else "")
     over = f" (mean of {seeds} seeds, 95% interval)" if seeds > 1 else ""
-    return _finish(fig, ax, "hidden size", label, f"{_task_of(runs)}: {label} by hidden size{over}; {_n(runs, seeds)}",
-                   path)
+    return _finish(
+        fig, ax, "hidden size", label, f"{_task_of(runs)}: {label} by hidden size{over}; {_n(runs, seeds)}", path
+    )
 
 
 def _chance(ax, runs: list[Run]) -> None:
-    chances = {r.report.get("chance") for r in runs} - {None}
+    chances = {float(r.report["chance"]) for r in runs if r.report.get("chance") is not None}
     if len(chances) == 1:
         mark_chance(ax, chances.pop())
 
@@ -159,28 +172,47 @@ def _chance(ax, runs: list[Run]) -> None:
 def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
     metric = runs[0].report["metric"]
     fig, ax = plt.subplots(figsize=(9, 4.2))
-    ranges = {tuple(r.report["setup"]["task"]["train_lengths"]) for r in runs
-              if "train_lengths" in r.report.get("setup", {}).get("task", {})}
+    ranges = {
+        tuple(r.report["setup"]["task"]["train_lengths"])
+        for r in runs
+        if "train_lengths" in r.report.get("setup", {}).get("task", {})
+    }
     for train_range in ranges:
         mark_training_range(ax, train_range)
-    lengths, groups, seeds = [], {}, 1
+    lengths: list = []
+    groups: dict[str, list[Run]] = {}
+    seeds = 1
     for r in runs:  # runs that differ only by seed share a label: one line, their mean, a 95% band
         groups.setdefault(styles.label(r), []).append(r)
     for label, group in groups.items():
-        tables = [_headline_table(r) or {n: row[metric] for n, row in r.report["test_by_length"].items()} for r in group]
+        tables = [
+            _headline_table(r) or {n: row[metric] for n, row in r.report["test_by_length"].items()} for r in group
+        ]
         xs = sorted({int(k) for table in tables for k in table})
         pooled = [interval([table[str(x)] for table in tables if str(x) in table]) for x in xs]
         seeds = max(seeds, *(n for _, _, n in pooled))
         lengths += xs
         ax.plot(xs, [m for m, _, _ in pooled], label=label, **{"marker": ".", **styles.of(group[0])})
         if any(h for _, h, _ in pooled):
-            ax.fill_between(xs, [m - (h or 0) for m, h, _ in pooled], [m + (h or 0) for m, h, _ in pooled],
-                            color=styles.of(group[0])["color"], alpha=0.15, linewidth=0)
+            ax.fill_between(
+                xs,
+                [m - (h or 0) for m, h, _ in pooled],
+                [m + (h or 0) for m, h, _ in pooled],
+                color=styles.of(group[0])["color"],
+                alpha=0.15,
+                linewidth=0,
+            )
     _chance(ax, runs)
     set_length_axis(ax, lengths)
     over = f" (mean of {seeds} seeds, 95% band)" if seeds > 1 else ""
-    return _finish(fig, ax, "sequence length", f"test {metric_label(metric)}",
-                   f"{_task_of(runs)}: test {metric_label(metric)} by length{over}; {_n(runs, seeds)}", path)
+    return _finish(
+        fig,
+        ax,
+        "sequence length",
+        f"test {metric_label(metric)}",
+        f"{_task_of(runs)}: test {metric_label(metric)} by length{over}; {_n(runs, seeds)}",
+        path,
+    )
 
 
 def _smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -209,8 +241,13 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
                 points = events.Scalars(tag)
                 values = [max(p.value, 1e-8) for p in points]
                 marks = {"marker": None} if smooth else {"marker": ".", **style, "markersize": 3}
-                ax.plot([p.step for p in points], _smooth(values) if smooth else values, linewidth=1.2,
-                        label=styles.label(r), **{**style, **marks})
+                ax.plot(
+                    [p.step for p in points],
+                    _smooth(values) if smooth else values,
+                    linewidth=1.2,
+                    label=styles.label(r),
+                    **{**style, **marks},
+                )
                 drawn = True
     if not drawn:
         plt.close(fig)

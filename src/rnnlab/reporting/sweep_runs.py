@@ -23,20 +23,20 @@ class Run:
     path: Path
     name: str  # the path relative to the first dir given: the TensorBoard run name under that log dir
     settings: dict[str, object] = field(default_factory=dict)
-    report: dict | None = None
+    report: dict = field(default_factory=dict)  # empty: the job wrote no report.json
     complete: bool = False  # settings from the report's setup (all of them), not only the overrides typed
 
     @property
     def status(self) -> str:
-        return "no report.json (the job did not finish)" if self.report is None else self.report["status"]
+        return self.report.get("status", "no report.json (the job did not finish)")
 
     @property
     def ok(self) -> bool:
-        return self.report is not None and self.report["status"] == "ok"
+        return self.report.get("status") == "ok"
 
 
 def _overrides(path: Path) -> dict[str, object]:
-    settings = {}
+    settings: dict[str, object] = {}
     for line in read_overrides(path) or []:  # a broken file: the run is still listed, by its report
         key, _, value = line.partition("=")
         if not key.startswith("hydra") and key != "sweep.resume":
@@ -45,9 +45,9 @@ def _overrides(path: Path) -> dict[str, object]:
 
 
 def _read_run(path: Path, name: str) -> Run:
-    run = Run(path, name, report=read_report(path))
-    setup = (run.report or {}).get("setup")
-    run.settings = hparams(setup) if setup else _overrides(path)
+    run = Run(path, name, report=read_report(path) or {})
+    setup = run.report.get("setup")
+    run.settings = dict(hparams(setup)) if setup else _overrides(path)
     run.complete = bool(setup)
     return run
 
@@ -57,8 +57,15 @@ def collect(dirs: list[Path]) -> list[Run]:
     runs, seen = [], set()
     base = dirs[0]
     for top in dirs:
-        candidates = [top] if _is_run(top) else sorted({p.parent.parent for p in top.rglob(".hydra/overrides.yaml")}
-                                                       | {p.parent for p in top.rglob("report.json")}, key=_order)
+        candidates = (
+            [top]
+            if _is_run(top)
+            else sorted(
+                {p.parent.parent for p in top.rglob(".hydra/overrides.yaml")}
+                | {p.parent for p in top.rglob("report.json")},
+                key=_order,
+            )
+        )
         for path in candidates:
             if path.resolve() in seen or not _is_run(path) or EVAL_DIR in path.relative_to(top).parts:
                 continue
@@ -99,8 +106,11 @@ def constant_settings(runs: list[Run]) -> dict[str, object]:
     key that only some runs have (the LSTM's forget bias beside a GRU) is not the same in every run."""
     varied = set(varied_keys(runs)) | LEFT_OUT
     keys = dict.fromkeys(k for r in runs for k in r.settings if k not in varied)
-    return {k: next(r.settings[k] for r in runs if k in r.settings) for k in keys
-            if all(k in r.settings or not r.complete for r in runs)}
+    return {
+        k: next(r.settings[k] for r in runs if k in r.settings)
+        for k in keys
+        if all(k in r.settings or not r.complete for r in runs)
+    }
 
 
 def runs_text(n: int) -> str:

@@ -76,7 +76,7 @@ def summarise(runs: list[Run]) -> Summary:
         row.append(first.report.get("params", ""))
         row += [[r.report["test"][m] for r in group if m in r.report["test"]] for m in metrics]
         if at_longest:
-            row.append([longest[r.name][1] for r in group if longest[r.name]])
+            row.append([at[1] for r in group if (at := longest[r.name])])
         row.append([r.report["best_val"] for r in group if r.report.get("best_val") is not None])
         row.append([r.report["train"]["steps"] for r in group if "train" in r.report])
         row.append([r.report["train"]["wall_s"] for r in group if "train" in r.report])
@@ -118,7 +118,7 @@ def _mean_std(values: list[float], digits: int = 4) -> str:
             return unpooled
         return f"{_mean_std(values, digits)} (n={len(values)}; {len(odd)} more: {unpooled})"
     mean, half, _ = interval(values)
-    small = digits >= 3 and 0 < abs(mean) < 10**-(digits - 1)  # an MSE of 8e-06 is not 0.0000; seconds stay seconds
+    small = digits >= 3 and 0 < abs(mean) < 10 ** -(digits - 1)  # an MSE of 8e-06 is not 0.0000; seconds stay seconds
     text = f"{mean:.2e}" if small else f"{mean:.{digits}f}" if digits else f"{mean:,.0f}"
     if half is not None:  # the 95% interval over the seeds (Student's t)
         text += f" ± {half:.2e}" if small else f" ± {half:.{digits}f}" if digits else f" ± {half:,.0f}"
@@ -138,11 +138,16 @@ def markdown(summary: Summary, title: str) -> str:
     if summary.constants:
         lines += ["Same in every run: " + ", ".join(f"{k}={v}" for k, v in summary.constants.items()), ""]
     lines += ["| " + " | ".join(summary.header) + " |", "|" + "---|" * len(summary.header)]
-    lines += ["| " + " | ".join(_cell(c, v).replace("|", "\\|") for c, v in zip(summary.header, row)) + " |"
-              for row in summary.rows]
+    lines += [
+        "| " + " | ".join(_cell(c, v).replace("|", "\\|") for c, v in zip(summary.header, row)) + " |"
+        for row in summary.rows
+    ]
     if "seeds" in summary.header:
-        lines += ["", "Runs that differ only by seed are one row: the mean ± the 95% confidence interval (Student's t "
-                      "over the seeds); `seeds` is n."]
+        lines += [
+            "",
+            "Runs that differ only by seed are one row: the mean ± the 95% confidence interval (Student's t "
+            "over the seeds); `seeds` is n.",
+        ]
     if summary.failed:
         lines += ["", f"Failed runs ({len(summary.failed)}):", ""]
         lines += [f"- {r.name}: {r.status}" for r in summary.failed]
@@ -183,20 +188,26 @@ def latex(summary: Summary, caption: str) -> str:
     metrics = [i for i, c in enumerate(summary.header) if c.startswith("test/")]
     best = {}
     for i in metrics:
-        means = [interval(row[i])[0] if isinstance(row[i], list) and row[i] else math.nan for row in summary.rows]
+        means = [interval(cell)[0] if isinstance(cell := row[i], list) and cell else math.nan for row in summary.rows]
         finite = [m for m in means if math.isfinite(m)]
         if finite:
             lower = any(word in summary.header[i] for word in LOWER_IS_BETTER)
             best[i] = min(finite) if lower else max(finite)
     shown = [i for i, c in enumerate(summary.header) if c not in ("run", "train s")]
-    lines = ["\\begin{table}[t]", "\\centering", f"\\caption{{{tex(caption)}}}",
-             "\\begin{tabular}{" + "".join("r" if _numeric(summary, i) else "l" for i in shown) + "}", "\\toprule",
-             " & ".join(tex(summary.header[i]) for i in shown) + " \\\\", "\\midrule"]
+    lines = [
+        "\\begin{table}[t]",
+        "\\centering",
+        f"\\caption{{{tex(caption)}}}",
+        "\\begin{tabular}{" + "".join("r" if _numeric(summary, i) else "l" for i in shown) + "}",
+        "\\toprule",
+        " & ".join(tex(summary.header[i]) for i in shown) + " \\\\",
+        "\\midrule",
+    ]
     for row in summary.rows:
         cells = []
         for i in shown:
             text = tex(_cell(summary.header[i], row[i])).replace(" ± ", " $\\pm$ ")
-            if i in best and isinstance(row[i], list) and row[i] and interval(row[i])[0] == best[i]:
+            if i in best and isinstance(cell := row[i], list) and cell and interval(cell)[0] == best[i]:
                 text = f"\\textbf{{{text}}}"
             cells.append(text)
         lines.append(" & ".join(cells) + " \\\\")
@@ -210,7 +221,15 @@ def _numeric(summary: Summary, column: int) -> bool:
 
 def tex(text: object) -> str:
     out = str(text)
-    for char, escaped in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("$", "\\$"), ("#", "\\#"),
-                          ("_", "\\_"), ("{", "\\{"), ("}", "\\}")):
+    for char, escaped in (
+        ("\\", "\\textbackslash{}"),
+        ("&", "\\&"),
+        ("%", "\\%"),
+        ("$", "\\$"),
+        ("#", "\\#"),
+        ("_", "\\_"),
+        ("{", "\\{"),
+        ("}", "\\}"),
+    ):
         out = out.replace(char, escaped)
     return out

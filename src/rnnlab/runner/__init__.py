@@ -1,2 +1,1 @@
-"""One run end to end (build, train, test, report), rnnlab-eval's re-test of a checkpoint, and rnnlab-predict.
-"""
+"""One run end to end (build, train, test, report), rnnlab-eval's re-test of a checkpoint, and rnnlab-predict."""

@@ -1,6 +1,6 @@
 """rnnlab-eval's work: load a checkpoint, apply the task settings asked for, test, and write the reports.
 
-    report = evaluate_checkpoint(path, ['task.test_lengths=[2000]'], out_dir)
+report = evaluate_checkpoint(path, ['task.test_lengths=[2000]'], out_dir)
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.config.build import build
 from rnnlab.config.schemas import GROUPS
@@ -30,18 +30,26 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     OmegaConf.set_struct(cfg, True)  # an override may change keys, not invent them
     keys = [o.split("=", 1)[0] for o in overrides]
     if choice := next((k for k in keys if k in GROUPS), None):
-        raise ConfigError(f"{choice}=: rnnlab-eval re-tests the saved run with its own {choice}; change its keys "
-                          f"instead (task.test_lengths=[...], logger.samples=...)")
+        raise ConfigError(
+            f"{choice}=: rnnlab-eval re-tests the saved run with its own {choice}; change its keys "
+            f"instead (task.test_lengths=[...], logger.samples=...)"
+        )
     if cannot := next((k for k in keys if k.split(".", 1)[0] in ONLY_TRAINING), None):
-        raise ConfigError(f"{cannot}: rnnlab-eval re-tests, it does not train, so {cannot} would change nothing; "
-                          "change the task, device, seed or logger")
+        raise ConfigError(
+            f"{cannot}: rnnlab-eval re-tests, it does not train, so {cannot} would change nothing; "
+            "change the task, device, seed or logger"
+        )
     if fixed := [o for o in overrides if o.split("=", 1)[0].split(".", 1)[0] in SAVED_WITH_THE_WEIGHTS]:
-        raise ConfigError(f"{fixed[0]}: rnnlab-eval re-tests the saved model, whose weights fix the model and the "
-                          "loss; change the task, device or seed")
+        raise ConfigError(
+            f"{fixed[0]}: rnnlab-eval re-tests the saved model, whose weights fix the model and the "
+            "loss; change the task, device or seed"
+        )
     try:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
+        merged = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
     except Exception as err:  # unknown key or unreadable value
         raise ConfigError(f"cannot apply {' '.join(overrides)}: {str(err).splitlines()[0]}") from None
+    assert isinstance(merged, DictConfig)  # a mapping merged with a dotlist
+    cfg = merged
     validate(cfg)  # every key through the schemas rnnlab itself uses; a user's model is imported here
     device = resolve_device(cfg.device)
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
@@ -57,6 +65,7 @@ def evaluate_checkpoint(path: str | Path, overrides: list[str], out_dir: str | P
     report.update(status="ok", checkpoint=str(checkpoint), step=step, test={})
     try:
         outcome = score_tests(model, loss_fn, task, device, report["run"], logger.samples)
+        assert outcome is not None  # None only when its stop() says so, and none is given here
         publish(outcome, report, logger, step, out_dir)
     finally:
         logger.close()

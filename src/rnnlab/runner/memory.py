@@ -63,9 +63,11 @@ def floats_per_step(model: nn.Module, input_size: int, num_outputs: int) -> floa
     inside = own() if callable(own) else saved_floats_per_step(model, input_size)
     if isinstance(inside, bool) or not isinstance(inside, (int, float)) or not inside >= 0:
         cls = type(model)
-        raise ConfigError(f"model {cls.__module__}.{cls.__qualname__} ({where(f'{cls.__module__}.{cls.__qualname__}')}): "
-                          f"floats_per_step() returned {inside!r}; it says how many floats one sequence keeps per step, "
-                          "a number >= 0")
+        raise ConfigError(
+            f"model {cls.__module__}.{cls.__qualname__} ({where(f'{cls.__module__}.{cls.__qualname__}')}): "
+            f"floats_per_step() returned {inside!r}; it says how many floats one sequence keeps per step, "
+            "a number >= 0"
+        )
     return input_size + inside + num_outputs
 
 
@@ -127,5 +129,7 @@ def check_memory(task: Task, model: nn.Module, num_outputs: int, batch_size: int
     what, peak = (WEIGHTS, phases[WEIGHTS]) if phases[WEIGHTS] > free else max(phases.items(), key=lambda item: item[1])
     if peak > free:
         advice = SUGGESTIONS.get(what, "shorter task.test_lengths or a smaller task.test_size")
-        raise ConfigError(f"this run needs about {show(peak)} of memory for {what}, more than the {show(free)} "
-                          f"available on {device}: use {advice}")
+        raise ConfigError(
+            f"this run needs about {show(peak)} of memory for {what}, more than the {show(free)} "
+            f"available on {device}: use {advice}"
+        )

@@ -20,19 +20,19 @@ from rnnlab.errors import ConfigError
 from rnnlab.files import LAST, require_last_checkpoint
 from rnnlab.models.losses import Loss
 from rnnlab.runner.memory import check_memory
-from rnnlab.runner.width import fit_width
 from rnnlab.runner.protocol import (
     LARGEST_TRIED,
     check_model_class,
     check_model_output,
     check_task,
 )
+from rnnlab.runner.width import fit_width
 from rnnlab.tasks.base import Task
 from rnnlab.training.checkpoints import load_checkpoint
 from rnnlab.training.loop import Parts
 from rnnlab.training.param_groups import param_groups
-from rnnlab.training.schedules import TimedSchedule
 from rnnlab.training.precision import check_precision
+from rnnlab.training.schedules import TimedSchedule
 
 
 def resolve_device(name: str) -> torch.device:
@@ -48,7 +48,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, nn.Module | None, Loss]:
+def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> tuple[Task, nn.Module, Loss]:
     """Task, model and loss from the config alone; raises ConfigError for combinations that make no sense, for a
     user's class that does not follow the protocol (runner/protocol.py) and for sizes that cannot fit in memory.
     weights=False checks all that and returns the model on the meta device (shapes, no memory). (No optimizer:
@@ -63,8 +63,16 @@ def build_parts(cfg: DictConfig, device: torch.device, weights: bool = True) -> 
     model_cls = locate(cfg.model.get("_target_"), "model")
     # What the model takes from the task: its sizes, and, where its constructor declares it, the longest sequence
     # (chrono initialisation scales to it)
-    shape = accepted(model_cls, {"input_size": task.input_size, "output_size": outputs, "per_step": task.per_step,
-                                 "sequence_steps": task.steps()}, always=("input_size", "output_size", "per_step"))
+    shape = accepted(
+        model_cls,
+        {
+            "input_size": task.input_size,
+            "output_size": outputs,
+            "per_step": task.per_step,
+            "sequence_steps": task.steps(),
+        },
+        always=("input_size", "output_size", "per_step"),
+    )
     check_model_class(model_cls)
     fit_width(cfg, model_cls, shape)  # model.params: the width nearest that many parameters
     with torch.device("meta"):  # the model's own checks and its size: shapes without memory
@@ -105,12 +113,16 @@ def check_weights_fit(model: nn.Module, saved: dict[str, Any], checkpoint: Path)
     which tensors are missing, unexpected or of another shape."""
     now = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     then = {k: tuple(v.shape) for k, v in saved.items()}
-    differences = [f"missing {', '.join(sorted(now.keys() - then.keys()))}" if now.keys() - then.keys() else "",
-                   f"unexpected {', '.join(sorted(then.keys() - now.keys()))}" if then.keys() - now.keys() else "",
-                   ", ".join(f"{k} {then[k]} now {now[k]}" for k in sorted(now.keys() & then.keys()) if now[k] != then[k])]
+    differences = [
+        f"missing {', '.join(sorted(now.keys() - then.keys()))}" if now.keys() - then.keys() else "",
+        f"unexpected {', '.join(sorted(then.keys() - now.keys()))}" if then.keys() - now.keys() else "",
+        ", ".join(f"{k} {then[k]} now {now[k]}" for k in sorted(now.keys() & then.keys()) if now[k] != then[k]),
+    ]
     if differences := [d for d in differences if d]:
-        raise ConfigError(f"resume=true: the weights in {checkpoint} do not fit the model built now "
-                          f"({type(model).__name__}): {'; '.join(differences)}")
+        raise ConfigError(
+            f"resume=true: the weights in {checkpoint} do not fit the model built now "
+            f"({type(model).__name__}): {'; '.join(differences)}"
+        )
 
 
 def load_resume(cfg: DictConfig, run_dir: Path, model: nn.Module | None = None) -> dict[str, Any]:
@@ -121,23 +133,34 @@ def load_resume(cfg: DictConfig, run_dir: Path, model: nn.Module | None = None) 
     saved = payload["config"]
     trained, steps_then = payload["trainer"]["step"], saved.get("trainer", {}).get("max_steps")
     if cfg.trainer.max_steps < trained:
-        raise ConfigError(f"resume=true: the run in {run_dir} has trained {trained:,} steps already, more than "
-                          f"trainer.max_steps={cfg.trainer.max_steps}: resume with trainer.max_steps >= {trained} "
-                          "(the same number, to finish it as it was)")
+        raise ConfigError(
+            f"resume=true: the run in {run_dir} has trained {trained:,} steps already, more than "
+            f"trainer.max_steps={cfg.trainer.max_steps}: resume with trainer.max_steps >= {trained} "
+            "(the same number, to finish it as it was)"
+        )
     for key in RESUME_MUST_MATCH:
         node = cfg[key]
         current = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
         if saved.get(key) != current:
-            if key == "scheduler" and cfg.trainer.max_steps != steps_then and \
-                    saved[key].get("_target_") == cfg.scheduler.get("_target_"):
-                raise ConfigError(f"resume=true with trainer.max_steps={cfg.trainer.max_steps} (the run had "
-                                  f"{steps_then}): its schedule spans trainer.max_steps, and would change mid-run; "
-                                  "resume with the same trainer.max_steps, or train on with scheduler=constant")
-            raise ConfigError(f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}")
+            if (
+                key == "scheduler"
+                and cfg.trainer.max_steps != steps_then
+                and saved[key].get("_target_") == cfg.scheduler.get("_target_")
+            ):
+                raise ConfigError(
+                    f"resume=true with trainer.max_steps={cfg.trainer.max_steps} (the run had "
+                    f"{steps_then}): its schedule spans trainer.max_steps, and would change mid-run; "
+                    "resume with the same trainer.max_steps, or train on with scheduler=constant"
+                )
+            raise ConfigError(
+                f"resume=true: {key} differs from the checkpoint's ({run_dir / LAST}); resume with the same {key}"
+            )
     for key in TRAINING_MUST_MATCH:  # what the steps already taken were trained with, as the report records it
         if key in saved.get("trainer", {}) and saved["trainer"][key] != cfg.trainer[key]:
-            raise ConfigError(f"resume=true: the run was trained with trainer.{key}={saved['trainer'][key]}; "
-                              f"resume with the same (not {cfg.trainer[key]})")
+            raise ConfigError(
+                f"resume=true: the run was trained with trainer.{key}={saved['trainer'][key]}; "
+                f"resume with the same (not {cfg.trainer[key]})"
+            )
     if model is not None:
         check_weights_fit(model, payload["model"], run_dir / LAST)
     return payload

@@ -16,6 +16,7 @@ import glob
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -23,10 +24,12 @@ from PIL import Image, UnidentifiedImageError
 
 from rnnlab.errors import ConfigError
 from rnnlab.files import write_atomic
-from rnnlab.tasks.mnist import load_photo
+from rnnlab.tasks.mnist import MNIST, load_photo
 from rnnlab.training.checkpoints import load_checkpoint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
 def find_inputs(inputs: str) -> list[Path]:
     """A file, a directory (its image files) or a glob pattern -> sorted paths."""
     path = Path(inputs).expanduser()
@@ -37,7 +40,9 @@ def find_inputs(inputs: str) -> list[Path]:
     else:
         found = [Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file()]
     if not found:
-        raise ConfigError(f"inputs={inputs}: no image files found (give a file, a directory or a glob like 'photos/*.jpg')")
+        raise ConfigError(
+            f"inputs={inputs}: no image files found (give a file, a directory or a glob like 'photos/*.jpg')"
+        )
     return sorted(found)
 
 
@@ -64,6 +69,7 @@ def predict_files(checkpoint: str | Path, paths: list[Path], device: torch.devic
     from omegaconf import OmegaConf
 
     task, model, loss_fn = build_parts(OmegaConf.create(cfg_dict), device)
+    mnist = cast(MNIST, task)  # its _target_ was checked above
     model.load_state_dict(payload["model"])
     model.eval()
     results, images = [], []
@@ -78,7 +84,7 @@ def predict_files(checkpoint: str | Path, paths: list[Path], device: torch.devic
             results.append(Prediction(path, error=reason))
     good = [r for r in results if r.error is None]
     if good:
-        x = task.encode(torch.from_numpy(np.stack(images)).to(device))
+        x = mnist.encode(torch.from_numpy(np.stack(images)).to(device))
         with torch.no_grad():
             probabilities = loss_fn.probabilities(model(x, torch.full((len(x),), x.shape[1], device=device)))
         best, digits = probabilities.max(dim=-1)
@@ -92,6 +98,12 @@ def write_predictions(path: Path, results: list[Prediction]) -> None:
     writer = csv.writer(out)
     writer.writerow(["file", "digit", "probability", "error"])
     for r in results:
-        writer.writerow([str(r.path), "" if r.digit is None else r.digit,
-                         "" if r.probability is None else f"{r.probability:.4f}", r.error or ""])
+        writer.writerow(
+            [
+                str(r.path),
+                "" if r.digit is None else r.digit,
+                "" if r.probability is None else f"{r.probability:.4f}",
+                r.error or "",
+            ]
+        )
     write_atomic(path, out.getvalue())

@@ -66,8 +66,9 @@ def recipes_applied() -> list[str]:
     if not HydraConfig.initialized():
         return []
     runtime = HydraConfig.get().runtime
-    user_dir = next((s.path for s in runtime.config_sources if s.provider == "command-line" and s.schema == "file"),
-                    None)
+    user_dir = next(
+        (s.path for s in runtime.config_sources if s.provider == "command-line" and s.schema == "file"), None
+    )
     found = (config_file(f"{group}/{runtime.choices.get(group)}.yaml", user_dir) for group in RECIPE_GROUPS)
     return [where for where, _ in filter(None, found)]
 
@@ -96,7 +97,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         run_dir.mkdir(parents=True, exist_ok=True)
         resume = load_resume(cfg, run_dir, parts.model) if cfg.resume else None
         precision = "bf16" if autocast_dtype(cfg.trainer.precision, device) else "fp32"  # what auto chose
-        checkpoints = Checkpoints(run_dir, {"config": OmegaConf.to_container(cfg, resolve=True), "precision": precision})
+        checkpoints = Checkpoints(
+            run_dir, {"config": OmegaConf.to_container(cfg, resolve=True), "precision": precision}
+        )
         logger = build(cfg.logger, log_dir=run_dir)
         report = _header(cfg, parts.task, parts.model, parts.loss_fn, device, job_label())
     report["precision"] = precision
@@ -106,10 +109,20 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         report["optimizer_groups"] = groups
     if resume is not None and resume.get("precision", precision) != precision:  # auto on another CPU, say
         report["precision_before_resume"] = resume["precision"]
-        log.warning("resumed in %s: the run trained in %s before (trainer.precision=%s on this device)", precision,
-                    resume["precision"], cfg.trainer.precision)
-    log.info("%s (%s parameters) on %s, %d thread(s), %s", report["run"], f"{report['setup']['model']['params']:,}",
-             device, torch.get_num_threads(), report["precision"])
+        log.warning(
+            "resumed in %s: the run trained in %s before (trainer.precision=%s on this device)",
+            precision,
+            resume["precision"],
+            cfg.trainer.precision,
+        )
+    log.info(
+        "%s (%s parameters) on %s, %d thread(s), %s",
+        report["run"],
+        f"{report['setup']['model']['params']:,}",
+        device,
+        torch.get_num_threads(),
+        report["precision"],
+    )
     if resume is not None:
         log.info("resuming from %s at step %d", run_dir / LAST, resume["trainer"]["step"])
     logger.start_session(hparams(report["setup"]))
@@ -117,16 +130,29 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     try:
         with timings("train"):
             result = fit(parts, cfg.trainer, device, cfg.seed, logger, checkpoints, resume, threads)
-        report.update(status=result.status, train=_training_summary(result), val=result.val or {},
-                      best_val=result.best_val, test={}, timing=timings)
+        report.update(
+            status=result.status,
+            train=_training_summary(result),
+            val=result.val or {},
+            best_val=result.best_val,
+            test={},
+            timing=timings,
+        )
         if result.steps < SMOKE_STEPS and not result.stopped_early:
             report["smoke_run"] = True  # said in report.md and on every figure: not a result to quote
         if result.signal is not None:
             report["signal"] = result.signal
         if result.status == "ok":  # an interrupted or diverged run is not tested: resume it, or rnnlab-eval last.pt
             with Interrupts() as interrupts, timings("test"):  # a signal while testing: as while training
-                outcome = score_tests(parts.model, parts.loss_fn, parts.task, device, _figure_title(report), logger.samples,
-                                      stop=lambda: interrupts.signal is not None)
+                outcome = score_tests(
+                    parts.model,
+                    parts.loss_fn,
+                    parts.task,
+                    device,
+                    _figure_title(report),
+                    logger.samples,
+                    stop=lambda: interrupts.signal is not None,
+                )
             if outcome is None:  # last.pt says training finished: resume=true goes straight to the test
                 report.update(status="interrupted", signal=interrupts.signal)
             else:
@@ -147,9 +173,14 @@ def _figure_title(report: dict[str, Any]) -> str:
 
 
 def _training_summary(result) -> dict[str, Any]:
-    summary = {"steps": result.steps, "sequences_seen": result.sequences_seen, "wall_s": round(result.wall_s, 3),
-               "samples_per_s": round(result.samples_per_s, 1), "stopped_early": result.stopped_early,
-               "stopped_by": result.stopped_by}
+    summary = {
+        "steps": result.steps,
+        "sequences_seen": result.sequences_seen,
+        "wall_s": round(result.wall_s, 3),
+        "samples_per_s": round(result.samples_per_s, 1),
+        "stopped_early": result.stopped_early,
+        "stopped_by": result.stopped_by,
+    }
     if result.budget_s is not None:  # trainer.max_minutes: the seconds of the budget spent
         summary["budget_s"] = round(result.budget_s, 3)
     return summary
@@ -233,8 +264,10 @@ def _numbers(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
 def _summary(metrics: dict[str, float]) -> str:
     """One log line: rates to 4 places, small numbers (an MSE of 6e-5) to 3 significant digits, a long generated
     text abbreviated (report.json has all of it)."""
+
     def number(v: float) -> str:
         return f"{v:.4f}" if abs(v) >= 0.01 or v == 0 else f"{v:.3g}"
 
-    return ", ".join(f"{k}={number(v)}" if isinstance(v, float) else f"{k}={abbreviate(str(v), 60)}"
-                     for k, v in metrics.items())
+    return ", ".join(
+        f"{k}={number(v)}" if isinstance(v, float) else f"{k}={abbreviate(str(v), 60)}" for k, v in metrics.items()
+    )

@@ -31,10 +31,13 @@ def fit_width(cfg: DictConfig, model_cls: type, shape: dict[str, Any]) -> None:
         return
     key = member(model_cls, "width_key", "hidden_size")
     if key not in {p.name for p in constructor_parameters(model_cls)}:
-        raise ConfigError(f"model.params={target}: {model_cls.__name__} ({where(cfg.model._target_)}) has no width "
-                          f"key {key}: name it in the class's width_key, or set the width yourself")
+        raise ConfigError(
+            f"model.params={target}: {model_cls.__name__} ({where(cfg.model._target_)}) has no width "
+            f"key {key}: name it in the class's width_key, or set the width yourself"
+        )
     base = cfg.model
     counts: dict[int, int | None] = {}
+    refusals: dict[int, str] = {}  # why a width did not build: said when none does (r_min >= r_max refuses them all)
 
     def count(width: int) -> int | None:
         if width not in counts:
@@ -44,16 +47,19 @@ def fit_width(cfg: DictConfig, model_cls: type, shape: dict[str, Any]) -> None:
             try:
                 with torch.device("meta"):
                     counts[width] = sum(p.numel() for p in build(node, **shape).parameters())
-            except Exception:  # a width this class refuses (its own check, or torch's): stepped over
+            except Exception as err:  # a width this class refuses (its own check, or torch's): stepped over
                 counts[width] = None
+                refusals[width] = str(err).splitlines()[0] if str(err) else type(err).__name__
         return counts[width]
 
     def buildable(width: int) -> tuple[int, int]:  # the first width from here that builds, and its count
         for w in range(width, width + SKIP):
             if (n := count(w)) is not None:
                 return w, n
-        raise ConfigError(f"model.params={target}: {model_cls.__name__} builds at no width from {width} to "
-                          f"{width + SKIP - 1}")
+        raise ConfigError(
+            f"model.params={target}: {model_cls.__name__} builds at no width from {width} to {width + SKIP - 1} "
+            f"({key}={width}: {refusals[width]})"
+        )
 
     low, high = 1, 1
     while buildable(high)[1] < target:

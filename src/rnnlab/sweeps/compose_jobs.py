@@ -19,13 +19,20 @@ import copy
 import itertools
 
 from hydra import compose
-from rnnlab.config.hydra_internals import ConfigLoaderImpl
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig
 
+from rnnlab.config.hydra_internals import ConfigLoaderImpl
+
 MAX_CHECKED_COMBINATIONS = 256  # a bigger sweep has its first 256 jobs checked up front
+
+
+def as_typed(override: Override) -> str:
+    """An override as the command line gave it (key=value). Hydra types the line optional; a parsed one has it."""
+    assert override.input_line is not None
+    return override.input_line
 
 
 def expand_jobs(overrides: list[str], config_loader=None) -> list[list[str]]:
@@ -38,7 +45,7 @@ def expand_jobs(overrides: list[str], config_loader=None) -> list[list[str]]:
         if override.is_sweep_override() and not override.is_interval_sweep():
             choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
         elif not override.is_sweep_override():
-            choices[key] = [override.input_line]
+            choices[key] = [as_typed(override)]
     return [list(c) for c in itertools.islice(itertools.product(*choices.values()), MAX_CHECKED_COMBINATIONS)]
 
 
@@ -66,10 +73,10 @@ def compose_jobs(config_name: str, jobs: list[list[str]]) -> list[DictConfig]:
     for job in jobs:
         choices, values = [], []
         for override in parser.parse_overrides(job):
-            if _is_value(override, loader.repository):
+            if _is_value(override, loader.repository):  # type: ignore[attr-defined]  # ConfigLoaderImpl's
                 values.append(override)
             else:
-                choices.append(override.input_line)
+                choices.append(as_typed(override))
         key = tuple(choices)
         if key not in composed:
             composed[key] = compose(config_name, overrides=choices)

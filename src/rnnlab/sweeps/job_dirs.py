@@ -7,11 +7,12 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from rnnlab.config.hydra_internals import get_overrides_dirname
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from rnnlab.config.hydra_internals import get_overrides_dirname
 from rnnlab.errors import ConfigError
+from rnnlab.sweeps.compose_jobs import as_typed
 
 MAX_DIR_NAME = 200  # bytes; file systems allow 255 for one path component
 
@@ -30,7 +31,7 @@ def naming_exclusions(overrides: list[str], first: DictConfig) -> list[str]:
     jobs (a user's own hydra.job.config.override_dirname.exclude_keys wins)."""
     parsed = OverridesParser.create().parse_overrides(overrides)
     if given := next((o for o in parsed if o.key_or_group == NAMING_KEY), None):
-        return list(given.value())
+        return list(given.value())  # type: ignore[arg-type]  # the key's value is a list of keys
     shared = [o.key_or_group for o in parsed if not o.is_sweep_override() and not o.is_hydra_override()]
     return list(first.hydra.job.config.override_dirname.exclude_keys) + shared
 
@@ -47,9 +48,9 @@ class _SubdirProbe:
 
     def resolve(self, num: int, override_dirname: str, cfg: DictConfig | None = None) -> str:
         with open_dict(self.config):
-            for key in cfg or ():
+            for key, value in (cfg or {}).items():
                 if key != "hydra":  # the first job's own config carries it
-                    self.config[key] = cfg[key]
+                    self.config[key] = value
             self.config.hydra.job.num, self.config.hydra.job.override_dirname = num, override_dirname
         return str(self.config.hydra.sweep.subdir)
 
@@ -64,17 +65,21 @@ def check_job_dirs(first: DictConfig, configs: list[DictConfig], jobs: list[list
     dirs: dict[str, int] = {}
     for num, (cfg, job) in enumerate(zip(configs, jobs)):
         task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
-        settings = tuple(sorted(o.input_line for o in task))
+        settings = tuple(sorted(as_typed(o) for o in task))
         if settings in seen:
-            raise ConfigError(f"jobs {seen[settings]} and {num} of this sweep are the same run "
-                              f"({', '.join(settings) or 'no overrides'}): a value is listed twice; list each once "
-                              "(repeats of one setting differ by seed: seed=0,1,2)")
+            raise ConfigError(
+                f"jobs {seen[settings]} and {num} of this sweep are the same run "
+                f"({', '.join(settings) or 'no overrides'}): a value is listed twice; list each once "
+                "(repeats of one setting differ by seed: seed=0,1,2)"
+            )
         seen[settings] = num
         subdir = probe.resolve(num, get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep), cfg)
         if subdir in dirs:
-            raise ConfigError(f"jobs {dirs[subdir]} and {num} of this sweep would both write "
-                              f"{Path(first.hydra.sweep.dir).absolute() / subdir} (hydra.sweep.subdir={probe.written}): "
-                              "give each job its own dir, e.g. leave hydra.sweep.subdir as it is")
+            raise ConfigError(
+                f"jobs {dirs[subdir]} and {num} of this sweep would both write "
+                f"{Path(first.hydra.sweep.dir).absolute() / subdir} (hydra.sweep.subdir={probe.written}): "
+                "give each job its own dir, e.g. leave hydra.sweep.subdir as it is"
+            )
         dirs[subdir] = num
 
 
@@ -82,5 +87,7 @@ def check_sampled_job_dirs(first: DictConfig) -> None:
     """A search (Optuna) makes its jobs as it goes: its subdir must at least tell two jobs apart by number or name."""
     probe = _SubdirProbe(first)
     if probe.resolve(0, "a=1") == probe.resolve(1, "a=2"):
-        raise ConfigError(f"hydra.sweep.subdir={probe.written} gives every job of the search one dir: include "
-                          "${hydra.job.num}, or leave hydra.sweep.subdir as it is")
+        raise ConfigError(
+            f"hydra.sweep.subdir={probe.written} gives every job of the search one dir: include "
+            "${hydra.job.num}, or leave hydra.sweep.subdir as it is"
+        )

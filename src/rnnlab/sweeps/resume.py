@@ -20,16 +20,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rnnlab.config import hydra_internals
-from rnnlab.config.hydra_internals import get_args_parser, get_overrides_dirname
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.config import hydra_internals
 from rnnlab.config.compose import rnnlab_configs
+from rnnlab.config.hydra_internals import get_args_parser, get_overrides_dirname
 from rnnlab.errors import ConfigError
 from rnnlab.files import HYDRA_DIR, read_overrides, read_report, without_resume
-from rnnlab.sweeps.compose_jobs import sweeps_a_grid, swept_by_the_config
+from rnnlab.sweeps.compose_jobs import as_typed, sweeps_a_grid, swept_by_the_config
 from rnnlab.sweeps.job_dirs import NAMING_KEY, default_job_dir
 from rnnlab.sweeps.run_dirs import holds_a_run
 
@@ -46,37 +46,50 @@ def _job_overrides(args: list[str], first: DictConfig, config_loader=None) -> li
     return [job for batch in hydra_internals.BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 
-def plan(args: list[str], first: DictConfig, sweep_dir: Path) -> dict[str, dict]:
+def plan(args: list[str], first: DictConfig, sweep_dir: Path) -> dict[str, Any]:
     """Map each job's override_dirname to the existing dir with its settings; refuse a dir with other settings."""
     if not sweeps_a_grid(first) or not sweep_dir.is_dir():
         return {}
-    with rnnlab_configs(get_args_parser().parse_known_args(args)[0].config_dir):  # glob(...) sweeps list a group's options
+    with rnnlab_configs(
+        get_args_parser().parse_known_args(args)[0].config_dir
+    ):  # glob(...) sweeps list a group's options
         return _plan(args, first, sweep_dir, GlobalHydra.instance().config_loader())
 
 
-def _plan(args: list[str], first: DictConfig, sweep_dir: Path, config_loader) -> dict[str, dict]:
+def _plan(args: list[str], first: DictConfig, sweep_dir: Path, config_loader) -> dict[str, Any]:
     naming = first.hydra.job.config.override_dirname
     parser = OverridesParser.create(config_loader)
     jobs = _job_overrides(args, first, config_loader)
-    exclude = next((list(o.value()) for job in jobs[:1] for o in parser.parse_overrides(job) if o.key_or_group == NAMING_KEY),
-                   list(naming.exclude_keys))
-    existing = [d for d in sweep_dir.iterdir() if d.is_dir() and holds_a_run(d) and _number(d) is not None]
+    exclude = next(
+        (
+            list(o.value())  # type: ignore[arg-type]  # the key's value is a list of keys
+            for job in jobs[:1]
+            for o in parser.parse_overrides(job)
+            if o.key_or_group == NAMING_KEY
+        ),
+        list(naming.exclude_keys),
+    )
+    existing = {  # the job dirs there, by number
+        d: number for d in sweep_dir.iterdir() if d.is_dir() and holds_a_run(d) and (number := _number(d)) is not None
+    }
     mapping = {}
     for job in jobs:
         task = [o for o in parser.parse_overrides(job) if not o.is_hydra_override()]
         name = get_overrides_dirname(task, exclude, naming.item_sep, naming.kv_sep)
-        ours = [o.input_line for o in task]
+        ours = [as_typed(o) for o in task]
         # the dir that ran these settings, whatever it was named (a subset of the old sweep, other shared keys) ...
         there = next((d for d in existing if without_resume(read_overrides(d) or []) == without_resume(ours)), None)
         # ... or the dir these settings' name got, under whichever number they had then
-        there = there or next((d for d in existing if default_job_dir(_number(d), name) == d.name), None)
+        there = there or next((d for d, number in existing.items() if default_job_dir(number, name) == d.name), None)
         if there is None:
             continue
         theirs = read_overrides(there)
         if theirs is None:
-            raise ConfigError(f"sweep.resume=true: {there / HYDRA_DIR / 'overrides.yaml'} is missing or unreadable, "
-                              "so the settings of that job are unknown: remove the job's dir to run it again, or give "
-                              "a new hydra.sweep.dir")
+            raise ConfigError(
+                f"sweep.resume=true: {there / HYDRA_DIR / 'overrides.yaml'} is missing or unreadable, "
+                "so the settings of that job are unknown: remove the job's dir to run it again, or give "
+                "a new hydra.sweep.dir"
+            )
         if without_resume(theirs) != without_resume(ours):
             only_theirs = sorted(set(without_resume(theirs or [])) - set(ours)) or ["no other setting"]
             only_ours = sorted(set(without_resume(ours)) - set(theirs or [])) or ["no other setting"]
@@ -147,7 +160,10 @@ def _job_log(output_dir: str, job_name: str, overrides: str) -> str:
 
 # The resolvers conf/config.yaml names a job's dir, .hydra/ and log with: registered wherever configs are composed
 # (rnnlab.conf imports this module).
-for _name, _resolver in (("rnnlab_job_dir", job_dir_name), ("rnnlab_output_subdir", _output_subdir),
-                         ("rnnlab_job_log", _job_log)):
+for _name, _resolver in (
+    ("rnnlab_job_dir", job_dir_name),
+    ("rnnlab_output_subdir", _output_subdir),
+    ("rnnlab_job_log", _job_log),
+):
     if not OmegaConf.has_resolver(_name):
         OmegaConf.register_new_resolver(_name, _resolver)

@@ -13,8 +13,8 @@ when the process ends, however it ends), the second is refused.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import fcntl
+import fnmatch
 import os
 import shutil
 import stat
@@ -33,8 +33,14 @@ NAME_MAX = 255  # bytes in one path component, on the file systems rnnlab runs o
 LEFTOVERS = {HYDRA_DIR, "rnnlab.log", LOCK}
 # What else rnnlab writes in a run dir: a dir holding only these and LEFTOVERS is rnnlab's, whatever became of its run.
 OWN_FILES = (REPORT, "report.md", LAST, BEST, "events.out.tfevents.*", "*.png", "*.csv", "eval")
-SWEEP_FILES = {LOCK, "multirun.yaml", "optuna.db", "optimization_results.yaml", ".submitit",
-               *REPORT_FILES}  # what sweepers, launchers and rnnlab-report write beside the jobs
+SWEEP_FILES = {
+    LOCK,
+    "multirun.yaml",
+    "optuna.db",
+    "optimization_results.yaml",
+    ".submitit",
+    *REPORT_FILES,
+}  # what sweepers, launchers and rnnlab-report write beside the jobs
 
 
 def holds_a_run(directory: Path) -> bool:
@@ -77,16 +83,19 @@ def foreign_files(directory: Path, multirun: bool) -> list[str]:
         return []
     if not multirun:
         return sorted(p.name for p in directory.iterdir() if not _own(p.name))
-    return sorted(p.name for p in directory.iterdir()
-                  if p.name not in SWEEP_FILES and not (_is_job_dir(p) or p.suffix == ".png"))
+    return sorted(
+        p.name for p in directory.iterdir() if p.name not in SWEEP_FILES and not (_is_job_dir(p) or p.suffix == ".png")
+    )
 
 
 def check_creatable(wanted: Path, key: str) -> None:
     """The dir can be made: every name short enough, no symlink loop on the way, its nearest existing parent a
     writable directory. An operating-system error on the user's path is their mistake, said in one line."""
     if long := next((part for part in wanted.parts if len(os.fsencode(part)) > NAME_MAX), None):
-        raise ConfigError(f"{key}={wanted}: the name {long[:24]}... is {len(os.fsencode(long))} bytes, more than "
-                          f"the {NAME_MAX} a file name may have")
+        raise ConfigError(
+            f"{key}={wanted}: the name {long[:24]}... is {len(os.fsencode(long))} bytes, more than "
+            f"the {NAME_MAX} a file name may have"
+        )
     parent = wanted
     while True:
         try:
@@ -116,14 +125,19 @@ def refuse_occupied(cfg: DictConfig, multirun: bool) -> None:
     if foreign := foreign_files(where, multirun):
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise ConfigError(f"{key}={where} holds files that are not rnnlab's ({shown}): a run dir is new, empty or "
-                          f"an rnnlab run; give another {key}")
+        raise ConfigError(
+            f"{key}={where} holds files that are not rnnlab's ({shown}): a run dir is new, empty or "
+            f"an rnnlab run; give another {key}"
+        )
     if multirun and not cfg.sweep.resume and sweep_holds_jobs(where):
-        raise ConfigError(f"hydra.sweep.dir={where} holds a sweep already: add sweep.resume=true to finish it, or "
-                          "give a new hydra.sweep.dir")
+        raise ConfigError(
+            f"hydra.sweep.dir={where} holds a sweep already: add sweep.resume=true to finish it, or "
+            "give a new hydra.sweep.dir"
+        )
     if not multirun and not cfg.resume and holds_a_run(where) and not failed_run(where):
-        raise ConfigError(f"hydra.run.dir={where} holds another run: add resume=true to continue it, or give a new "
-                          "hydra.run.dir")
+        raise ConfigError(
+            f"hydra.run.dir={where} holds another run: add resume=true to continue it, or give a new hydra.run.dir"
+        )
 
 
 _held: dict[Path, int] = {}  # the locks this process holds, by dir: a second claim of one dir is not a conflict
@@ -143,8 +157,10 @@ def claim(directory: Path) -> Iterator[None]:
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="ignore").strip() or "?"
         os.close(fd)
-        raise ConfigError(f"{directory} is being written by another rnnlab process (pid {holder}): wait for it to "
-                          "finish, or give a new hydra.run.dir / hydra.sweep.dir") from None
+        raise ConfigError(
+            f"{directory} is being written by another rnnlab process (pid {holder}): wait for it to "
+            "finish, or give a new hydra.run.dir / hydra.sweep.dir"
+        ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     _held[directory] = fd

@@ -33,9 +33,7 @@ class Adding(FixedLengthTask):
     chance = 2 * TOLERANCE - TOLERANCE**2
     published = {"lstm": "MSE 0.164 at T=600 (TCN Table 1)", "gru": "MSE 5.3e-5 at T=600 (TCN Table 1)"}
 
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         steps = self.length_range(length)[1]
         values = torch.rand(n, steps, generator=generator, device=device)
         half = steps // 2  # one marker in [0, half), the other in [half, steps)
@@ -63,8 +61,10 @@ class Adding(FixedLengthTask):
         marked = batch.x[i, :, 0][batch.x[i, :, 1] > 0].tolist()
         error = float(predictions[i] - batch.y[i])
         mark = "right" if abs(error) < TOLERANCE else "WRONG"
-        return (f"{mark} | predicted {float(predictions[i]):.4f} true {float(batch.y[i]):.4f} (error {error:+.4f}) | "
-                f"marked {marked[0]:.3f} + {marked[1]:.3f} of {batch.x.shape[1]} steps")
+        return (
+            f"{mark} | predicted {float(predictions[i]):.4f} true {float(batch.y[i]):.4f} (error {error:+.4f}) | "
+            f"marked {marked[0]:.3f} + {marked[1]:.3f} of {batch.x.shape[1]} steps"
+        )
 
     def reference(self) -> list[str]:
         return [

@@ -37,7 +37,7 @@ class Batch:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def __getitem__(self, index: slice | Tensor) -> "Batch":
+    def __getitem__(self, index: slice | Tensor) -> Batch:
         return Batch(self.x[index], self.y[index], self.lengths[index])
 
 
@@ -104,9 +104,7 @@ class Task(ABC):
         return None
 
     @abstractmethod
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         """n sequences drawn from the training distribution, or all of one length when `length` is given."""
 
     @abstractmethod
@@ -131,13 +129,13 @@ class Task(ABC):
         """Sampling state beyond the generator (an epoch's permutation), saved in checkpoints."""
         return {}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict) -> None:  # noqa: B027 (an optional hook: most tasks keep no state)
         pass
 
-    def check_data(self) -> None:
+    def check_data(self) -> None:  # noqa: B027 (an optional hook)
         """Raise ConfigError for data that are missing or unreadable (files the task reads), before a run starts."""
 
-    def check_model(self, model_cfg) -> None:
+    def check_model(self, model_cfg) -> None:  # noqa: B027 (an optional hook)
         """Raise ConfigError for a model this task cannot use honestly."""
 
     def extra_tests(self, model, device: torch.device) -> dict:
@@ -209,15 +207,26 @@ class Task(ABC):
 class LengthTask(Task):
     """A task trained on lengths drawn from [min, max] and tested at each of a list of lengths."""
 
+    train_lengths: tuple[int, int]  # set by the constructor, always
+
     def __init__(self, train_lengths: list[int], test_lengths: list[int], **common: int) -> None:
         # every length task's, a user's too: a length below 1 or a range the wrong way round fails in make_batch
-        require(len(train_lengths) == 2 and all(isinstance(n, int) and n >= 1 for n in train_lengths)
-                and train_lengths[0] <= train_lengths[1], "task.train_lengths", list(train_lengths),
-                "[min, max] with 1 <= min <= max")
-        require(all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in test_lengths),
-                "task.test_lengths", list(test_lengths), "lengths >= 1")
+        require(
+            len(train_lengths) == 2
+            and all(isinstance(n, int) and n >= 1 for n in train_lengths)
+            and train_lengths[0] <= train_lengths[1],
+            "task.train_lengths",
+            list(train_lengths),
+            "[min, max] with 1 <= min <= max",
+        )
+        require(
+            all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in test_lengths),
+            "task.test_lengths",
+            list(test_lengths),
+            "lengths >= 1",
+        )
         super().__init__(**common)
-        self.train_lengths = tuple(train_lengths)
+        self.train_lengths = (train_lengths[0], train_lengths[1])
         self._test_lengths = list(test_lengths)
 
     @property
@@ -238,11 +247,17 @@ class FixedLengthTask(LengthTask):
 
     # named keys, no **common: a subclass's keys (typed from its constructor) end here, without LengthTask's
     # train_lengths, which T sets
-    def __init__(self, length: int, test_lengths: list[int], val_size: int = 1000, test_size: int = 1000,
-                 stop_window: int = 0) -> None:
+    def __init__(
+        self, length: int, test_lengths: list[int], val_size: int = 1000, test_size: int = 1000, stop_window: int = 0
+    ) -> None:
         require(isinstance(length, int) and length >= 1, "task.length", length, "steps T >= 1")
-        super().__init__(train_lengths=[length, length], test_lengths=test_lengths or [length, 2 * length],
-                         val_size=val_size, test_size=test_size, stop_window=stop_window)
+        super().__init__(
+            train_lengths=[length, length],
+            test_lengths=test_lengths or [length, 2 * length],
+            val_size=val_size,
+            test_size=test_size,
+            stop_window=stop_window,
+        )
         self.length = length
 
     @property

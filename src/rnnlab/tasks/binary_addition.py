@@ -51,9 +51,7 @@ class BinaryAddition(LengthTask):
     def steps(self, length: int | None = None) -> int:
         return self.length_range(length)[1] + 1  # the final carry's step
 
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         low, high = self.length_range(length)
         bits = uniform_lengths(n, low, high, generator, device)
         steps = high + 1
@@ -68,6 +66,7 @@ class BinaryAddition(LengthTask):
         length = int(batch.lengths[i])
         a, b = (batch.x[i, : length - 1, k].long().tolist() for k in (0, 1))
         true, pred = batch.y[i, :length].tolist(), predictions[i, :length].tolist()
+
         def msb_first(bits: list[int]) -> str:  # people read numbers most significant bit first
             return abbreviate("".join(map(str, reversed(bits))))
 

@@ -45,7 +45,13 @@ class CharSequence(Task):
     step_metric = "char_acc"
 
     def __init__(
-        self, text: str, file: str | None, prompt: str | None, temperature: float, window: int, generate_chars: int,
+        self,
+        text: str,
+        file: str | None,
+        prompt: str | None,
+        temperature: float,
+        window: int,
+        generate_chars: int,
         **common: int,
     ) -> None:
         super().__init__(**common)
@@ -77,9 +83,7 @@ class CharSequence(Task):
                 "character the model has to predict"
             )
 
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         codes = self.codes.to(device)
         span = self.window + 1
         starts = torch.randint(0, len(codes) - span + 1, (n,), generator=generator, device=device)
@@ -100,8 +104,11 @@ class CharSequence(Task):
 
     def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
         windows = len(self._window_starts())
-        return {TRAINING_BATCH: (batch_size, self.window), VALIDATION_SET: (windows, self.window),
-                "the test set (windows of the text)": (windows, self.window)}
+        return {
+            TRAINING_BATCH: (batch_size, self.window),
+            VALIDATION_SET: (windows, self.window),
+            "the test set (windows of the text)": (windows, self.window),
+        }
 
     def test_sets(self, device: torch.device) -> dict[str, Batch]:
         # Windows over the whole text (the text itself when it fits one window): teacher-forced accuracy.
@@ -126,8 +133,13 @@ class CharSequence(Task):
         step = member(model, "step") or _rereading(model)
         logits, state = step(F.one_hot(prompt, self.num_classes).float()[None])
         codes = prompt.tolist()
-        for _ in tqdm(range(max(0, length)), desc="generating", unit="char", leave=False,
-                      disable=True if length < PROGRESS_FROM else None):  # None: shown on a terminal only
+        for _ in tqdm(
+            range(max(0, length)),
+            desc="generating",
+            unit="char",
+            leave=False,
+            disable=True if length < PROGRESS_FROM else None,
+        ):  # None: shown on a terminal only
             last = logits[0, -1]
             if self.num_classes == 2 and last.shape[-1] == 1:  # one sigmoid output
                 last = torch.cat([-last, last]) / 2
@@ -148,7 +160,8 @@ class CharSequence(Task):
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         text = "".join(self.vocabulary[c] for c in batch.y[i].tolist())
         pred = "".join(self.vocabulary[c] for c in predictions[i].tolist())
-        return f"{'right' if pred == text else 'WRONG'} | next characters: predicted {abbreviate(pred)!r} true {abbreviate(text)!r}"
+        verdict = "right" if pred == text else "WRONG"
+        return f"{verdict} | next characters: predicted {abbreviate(pred)!r} true {abbreviate(text)!r}"
 
 
 def _rereading(model):

@@ -37,9 +37,7 @@ class CopyMemory(FixedLengthTask):
     def steps(self, length: int | None = None) -> int:
         return self.length_range(length)[1] + 2 * SYMBOLS
 
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         gap = self.length_range(length)[1]
         steps = gap + 2 * SYMBOLS
         symbols = torch.randint(1, CATEGORIES + 1, (n, SYMBOLS), generator=generator, device=device)
@@ -60,7 +58,8 @@ class CopyMemory(FixedLengthTask):
     def describe(self, batch: Batch, predictions: Tensor, i: int) -> str:
         true = "".join(str(int(c)) for c in batch.y[i, -SYMBOLS:])
         said = "".join(str(int(c)) for c in predictions[i, -SYMBOLS:])
-        return f"{'right' if said == true else 'WRONG'} | recalled {said} true {true} | after {batch.x.shape[1] - 2 * SYMBOLS} steps"
+        verdict = "right" if said == true else "WRONG"
+        return f"{verdict} | recalled {said} true {true} | after {batch.x.shape[1] - 2 * SYMBOLS} steps"
 
     def baseline_loss(self, length: int | None = None) -> float:
         """Cross-entropy per step of a model with no memory: blanks, then a uniform guess over 8 symbols."""

@@ -27,9 +27,7 @@ class IndexRecall(LengthTask):
         super().__init__(**lengths_and_common)
         self.position = position
 
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         low, high = self.length_range(length)
         lengths = uniform_lengths(n, low, high, generator, device)
         digits = torch.randint(0, DIGITS, (n, high), generator=generator, device=device)
@@ -47,4 +45,5 @@ class IndexRecall(LengthTask):
         digits = batch.x[i, :length].argmax(-1).tolist()
         shown = abbreviate(" ".join(f"[{d}]" if t == self.position else str(d) for t, d in enumerate(digits)), 60)
         mark = "right" if predictions[i] == batch.y[i] else "WRONG"
-        return f"{mark} | predicted {int(predictions[i])} true {int(batch.y[i])} | position {self.position} | input {shown}"
+        said, true = int(predictions[i]), int(batch.y[i])
+        return f"{mark} | predicted {said} true {true} | position {self.position} | input {shown}"

@@ -69,10 +69,14 @@ def load_mnist(root: str, download: bool) -> tuple[Tensor, Tensor, Tensor, Tenso
                 f"task.root={root}: MNIST is not in {where}/ and could not be downloaded ({reason}); "
                 f"put {', '.join(FILES)} there"
             ) from None
-        raise ConfigError(f"task.root={root}: the MNIST files in {where}/ are corrupt or truncated ({reason})") from None
+        raise ConfigError(
+            f"task.root={root}: the MNIST files in {where}/ are corrupt or truncated ({reason})"
+        ) from None
     for name, images, labels in (("train", train.data, train.targets), ("test", test.data, test.targets)):
         if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE) or len(images) != len(labels) or len(images) == 0:
-            raise ConfigError(f"task.root={root}: the MNIST {name} files in {where}/ do not hold 28x28 images with one label each")
+            raise ConfigError(
+                f"task.root={root}: the MNIST {name} files in {where}/ do not hold 28x28 images with one label each"
+            )
         if labels.min() < 0 or labels.max() > 9:
             raise ConfigError(f"task.root={root}: the MNIST {name} labels in {where}/ are not digits 0-9")
     return train.data, train.targets, test.data, test.targets
@@ -103,7 +107,9 @@ class MNIST(Task):
         self.root = user_path(str(root))
         self.download = download
         self.layout = layout
-        self.permutation = torch.randperm(SIDE * SIDE, generator=torch.Generator().manual_seed(PERMUTATION_SEED)) if permute else None
+        self.permutation = (
+            torch.randperm(SIDE * SIDE, generator=torch.Generator().manual_seed(PERMUTATION_SEED)) if permute else None
+        )
         self.input_size = SIDE if layout == "rows" else 1
         self._splits: dict[str, tuple[Tensor, Tensor]] = {}
         self._device: torch.device | None = None
@@ -122,7 +128,9 @@ class MNIST(Task):
         if self._device != device:
             train_x, train_y, test_x, test_y = load_mnist(self.root, self.download)
             if not 1 <= self.val_size < len(train_x):
-                raise ConfigError(f"task.val_size={self.val_size} is not allowed: 1 <= val_size < {len(train_x)} training images")
+                raise ConfigError(
+                    f"task.val_size={self.val_size} is not allowed: 1 <= val_size < {len(train_x)} training images"
+                )
             train_idx, val_idx = stratified_split(train_y, self.val_size, SPLIT_SEED)
             test_idx = torch.arange(min(self.test_size, len(test_x)))
             self._splits = {
@@ -144,12 +152,13 @@ class MNIST(Task):
 
     def sets(self, batch_size: int) -> dict[str, tuple[int, int]]:
         steps = self.steps()  # the image files bound the splits (60,000 training, 10,000 test images)
-        return {TRAINING_BATCH: (batch_size, steps), VALIDATION_SET: (min(self.val_size, 60_000), steps),
-                "the test set": (min(self.test_size, 10_000), steps)}
+        return {
+            TRAINING_BATCH: (batch_size, steps),
+            VALIDATION_SET: (min(self.val_size, 60_000), steps),
+            "the test set": (min(self.test_size, 10_000), steps),
+        }
 
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         x, y = self._split("train", device)
         if self._order is None or self._offset + n > len(x):  # a new epoch; its last partial batch is dropped
             self._order = torch.randperm(len(x), generator=generator, device=device)
@@ -188,10 +197,14 @@ class MNIST(Task):
         )
 
         confusion = torch.zeros(10, 10, dtype=torch.long)
-        confusion.index_put_((batch.y.cpu(), predictions.cpu()), torch.ones(len(batch), dtype=torch.long), accumulate=True)
+        confusion.index_put_(
+            (batch.y.cpu(), predictions.cpu()), torch.ones(len(batch), dtype=torch.long), accumulate=True
+        )
         per_class = [int(confusion[c, c]) / max(1, int(confusion[c].sum())) for c in range(10)]
-        entries = {"per_class_accuracy": {str(c): acc for c, acc in enumerate(per_class)},
-                   "confusion_matrix": confusion.tolist()}
+        entries = {
+            "per_class_accuracy": {str(c): acc for c, acc in enumerate(per_class)},
+            "confusion_matrix": confusion.tolist(),
+        }
         figures = {"confusion_matrix": plot_confusion(confusion.tolist())}
         wrong = (predictions != batch.y).nonzero().flatten()[:64]
         if len(wrong):
@@ -242,8 +255,8 @@ def load_photo(path: Path) -> np.ndarray:
     """An image file -> prepare_digit's (28, 28) input: upright by its EXIF tag, transparency on white paper."""
     from PIL import Image, ImageOps
 
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image)
+    with Image.open(path) as opened:
+        image = ImageOps.exif_transpose(opened)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
             paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

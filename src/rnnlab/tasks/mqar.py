@@ -35,8 +35,12 @@ class MQAR(LengthTask):
     def __init__(self, keys: int = 32, values: int = 16, **lengths_and_common) -> None:
         super().__init__(**lengths_and_common)
         most = max(self.train_lengths[1], *self.test_lengths)
-        require(keys >= most, "task.keys", keys, f"at least the most pairs trained or tested at ({most}): a "
-                "sequence's keys are distinct")
+        require(
+            keys >= most,
+            "task.keys",
+            keys,
+            f"at least the most pairs trained or tested at ({most}): a sequence's keys are distinct",
+        )
         require(values >= 2, "task.values", values, "an integer >= 2")
         self.keys, self.values = keys, values
         self.input_size = keys + values  # a key or a value, one-hot; padding is all zero
@@ -45,8 +49,7 @@ class MQAR(LengthTask):
     def steps(self, length: int | None = None) -> int:
         return 3 * self.length_range(length)[1]
 
-    def make_batch(self, n: int, generator: torch.Generator, device: torch.device,
-                   length: int | None = None) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         low, high = self.length_range(length)
         pairs = uniform_lengths(n, low, high, generator, device)[:, None]  # P of each sequence
         keys = torch.rand(n, self.keys, generator=generator, device=device).argsort(1)[:, :high]  # distinct
@@ -84,7 +87,7 @@ class MQAR(LengthTask):
         return float(F.one_hot(values, self.values).sum(1).max(1).values.float().mean()) / pairs
 
     @functools.cached_property
-    def floor(self) -> float:  # type: ignore[override]
+    def floor(self) -> float:
         """The mode level on the validation set's distribution (P drawn from task.train_lengths, every query counting),
         where a comparison reads its validation values: the plateau every model sits on before it binds keys."""
         low, high = self.train_lengths
@@ -94,8 +97,10 @@ class MQAR(LengthTask):
     def reference(self) -> list[str]:
         return [
             "no key bound (each query answered with the sequence's most frequent value): acc "
-            + " / ".join(f"{self.mode_level(p):.3f}" for p in self.test_lengths) + " at P = "
-            + " / ".join(map(str, self.test_lengths)) + f"; {self.floor:.3f} on the validation set",
+            + " / ".join(f"{self.mode_level(p):.3f}" for p in self.test_lengths)
+            + " at P = "
+            + " / ".join(map(str, self.test_lengths))
+            + f"; {self.floor:.3f} on the validation set",
             f"chance: acc {self.chance:.3f} (a guess among {self.values} values)",
             "Zoology (Arora et al. 2023), Figure 2: attention answers MQAR at every number of pairs; gated "
             "convolutions and recurrences fall as the pairs outgrow their state",

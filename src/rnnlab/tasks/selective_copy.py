@@ -26,15 +26,22 @@ class SelectiveCopy(FixedLengthTask):
     name = "selective_copy"
     per_step = True
     step_metric = "recall_acc"
-    published = {"s6": "S6 99.8% (Mamba Table 1, T=4,096)",
-                 "lru": "S4, time-invariant like the LRU: 18.3% (Mamba Table 1)"}
+    published = {
+        "s6": "S6 99.8% (Mamba Table 1, T=4,096)",
+        "lru": "S4, time-invariant like the LRU: 18.3% (Mamba Table 1)",
+    }
 
-    def __init__(self, length: int = 64, tokens: int = 8, vocab: int = 8, test_lengths: list[int] | None = None,
-                 **common: int) -> None:
+    def __init__(
+        self, length: int = 64, tokens: int = 8, vocab: int = 8, test_lengths: list[int] | None = None, **common: int
+    ) -> None:
         super().__init__(length=length, test_lengths=list(test_lengths or []), **common)
         shortest = min(length, *self.test_lengths)
-        require(1 <= tokens <= shortest, "task.tokens", tokens,
-                f"1 <= tokens <= {shortest}, the shortest train or test length (the symbols stand at distinct steps)")
+        require(
+            1 <= tokens <= shortest,
+            "task.tokens",
+            tokens,
+            f"1 <= tokens <= {shortest}, the shortest train or test length (the symbols stand at distinct steps)",
+        )
         require(vocab >= 2, "task.vocab", vocab, "an integer >= 2")
         self.tokens, self.vocab = tokens, vocab
         self.input_size = vocab + 2  # blank 0, symbols 1..vocab, the marker vocab + 1: one-hot
@@ -43,8 +50,7 @@ class SelectiveCopy(FixedLengthTask):
     def steps(self, length: int | None = None) -> int:
         return self.length_range(length)[1] + 1 + self.tokens
 
-    def make_batch(self, n: int, generator: torch.Generator, device: torch.device,
-                   length: int | None = None) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         region = self.length_range(length)[1]
         steps = region + 1 + self.tokens
         # `tokens` distinct positions of the region, in order: the first ones of a random permutation, sorted

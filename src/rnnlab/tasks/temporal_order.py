@@ -38,9 +38,7 @@ class TemporalOrder(Task):
     def steps(self, length: int | None = None) -> int:
         return length if length is not None else LENGTHS[1]
 
-    def make_batch(
-        self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None
-    ) -> Batch:
+    def make_batch(self, n: int, generator: torch.Generator, device: torch.device, length: int | None = None) -> Batch:
         low, high = (length, length) if length is not None else LENGTHS
         lengths = uniform_lengths(n, low, high, generator, device)
         symbols = torch.randint(FIRST_DISTRACTOR, LAST_DISTRACTOR + 1, (n, high), generator=generator, device=device)

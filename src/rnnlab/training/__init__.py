@@ -1,2 +1,1 @@
-"""Training and testing a model: the loop and its state, schedules, threads, precision, checkpoints, the test phase.
-"""
+"""Training and testing a model: the loop and its state, schedules, threads, precision, checkpoints, the test phase."""

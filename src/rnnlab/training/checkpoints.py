@@ -89,7 +89,7 @@ def _follow_moves(config: dict) -> None:
 
 
 def capture_rng(generator: torch.Generator) -> dict[str, Any]:
-    state = np.random.get_state()
+    state: Any = np.random.get_state()  # ('MT19937', keys, pos, has_gauss, cached_gaussian)
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -108,5 +108,3 @@ def restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     generator.set_state(state["task"])
-
-

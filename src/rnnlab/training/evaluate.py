@@ -33,7 +33,9 @@ class NonFiniteOutputs(RuntimeError):
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: Loss, task: Task, batch: Batch, chunk: int | None = None) -> tuple[dict, Tensor]:
+def evaluate(
+    model: nn.Module, loss_fn: Loss, task: Task, batch: Batch, chunk: int | None = None
+) -> tuple[dict, Tensor]:
     """Metrics (loss included) and predictions on a fixed set, in chunks to bound memory on long sequences."""
     was_training = model.training
     model.eval()
@@ -43,10 +45,12 @@ def evaluate(model: nn.Module, loss_fn: Loss, task: Task, batch: Batch, chunk: i
         part = batch[start : start + chunk]
         outputs = model(part.x, part.lengths)
         if not torch.isfinite(outputs).all():
-            raise NonFiniteOutputs(f"the model's outputs hold NaN or Inf in eval mode (validation or test, "
-                                   f"{len(batch):,} sequences of {batch.x.shape[1]} steps): its metrics would mean nothing")
+            raise NonFiniteOutputs(
+                f"the model's outputs hold NaN or Inf in eval mode (validation or test, "
+                f"{len(batch):,} sequences of {batch.x.shape[1]} steps): its metrics would mean nothing"
+            )
         loss_sum += loss_fn(outputs, part.y).item() * len(part)
         predictions.append(loss_fn.predict(outputs))
     model.train(was_training)
-    predictions = torch.cat(predictions)
-    return {"loss": loss_sum / len(batch), **task.metrics(predictions, batch)}, predictions
+    predicted = torch.cat(predictions)
+    return {"loss": loss_sum / len(batch), **task.metrics(predicted, batch)}, predicted

@@ -29,7 +29,6 @@ from rnnlab.files import BEST, LAST
 from rnnlab.models.losses import Loss
 from rnnlab.reporting.logger import NullLogger
 from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
-
 from rnnlab.training.checkpoints import Checkpoints, capture_rng, restore_rng
 from rnnlab.training.evaluate import evaluate
 from rnnlab.training.precision import autocast_dtype
@@ -67,7 +66,7 @@ class Interrupts:
             os._exit(128 + signum)
         self.signal = signum
 
-    def __enter__(self) -> "Interrupts":
+    def __enter__(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():  # Python delivers signals there only
             self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
@@ -77,8 +76,15 @@ class Interrupts:
             signal.signal(signum, handler)
 
 
-def train_step(model: nn.Module, loss_fn: Loss, optimizer, scheduler, batch: Batch, clip: float,
-               autocast: torch.dtype | None = None) -> tuple[float, Tensor]:
+def train_step(
+    model: nn.Module,
+    loss_fn: Loss,
+    optimizer,
+    scheduler,
+    batch: Batch,
+    clip: float,
+    autocast: torch.dtype | None = None,
+) -> tuple[float, Tensor]:
     """One update on one batch: (the loss, the outputs). A non-finite loss returns before the update, so the
     weights (and so last.pt) stay good. `autocast` (bf16): the forward pass in that format, the loss in fp32."""
     with torch.autocast(batch.x.device.type, dtype=autocast) if autocast is not None else nullcontext():
@@ -116,8 +122,16 @@ FINISHED = (MAX_STEPS, CRITERION, TIME_BUDGET)
 class Training:
     """One fit: the parts, where training stands (TrainState) and the checkpoints it writes."""
 
-    def __init__(self, parts: Parts, trainer, device: torch.device, seed: int, logger: NullLogger,
-                 checkpoints: Checkpoints | None = None, threads=None) -> None:
+    def __init__(
+        self,
+        parts: Parts,
+        trainer,
+        device: torch.device,
+        seed: int,
+        logger: NullLogger,
+        checkpoints: Checkpoints | None = None,
+        threads=None,
+    ) -> None:
         self.parts, self.trainer, self.device, self.logger = parts, trainer, device, logger
         self.checkpoints, self.threads = checkpoints, threads
         self.generator = seeded(seed, device)
@@ -138,18 +152,28 @@ class Training:
         restore_rng(resume["rng"], self.generator)
         p.task.load_state_dict(resume["task"])
         self.state.load_state_dict(resume["trainer"], self.trainer.batch_size)
-        if self.state.finished and self.state.step < self.trainer.max_steps and not self.state.recent.all_right \
-                and self.timed is None:
+        if (
+            self.state.finished
+            and self.state.step < self.trainer.max_steps
+            and not self.state.recent.all_right
+            and self.timed is None
+        ):
             self.state.finished = False  # it stopped at the old max_steps: train on to the new one
 
     def save_last(self) -> None:
         if self.checkpoints is not None:
             p = self.parts
-            self.checkpoints.save(LAST, {
-                "model": p.model.state_dict(), "optimizer": p.optimizer.state_dict(),
-                "scheduler": p.scheduler.state_dict(), "rng": capture_rng(self.generator),
-                "task": p.task.state_dict(), "trainer": self.state.state_dict(time.perf_counter() - self.started),
-            })
+            self.checkpoints.save(
+                LAST,
+                {
+                    "model": p.model.state_dict(),
+                    "optimizer": p.optimizer.state_dict(),
+                    "scheduler": p.scheduler.state_dict(),
+                    "rng": capture_rng(self.generator),
+                    "task": p.task.state_dict(),
+                    "trainer": self.state.state_dict(time.perf_counter() - self.started),
+                },
+            )
 
     def validate(self) -> None:
         """Validation metrics now; best.pt when the task's metric is the best yet."""
@@ -165,8 +189,9 @@ class Training:
         p, trainer, state = self.parts, self.trainer, self.state
         tick = time.perf_counter()
         batch = p.task.make_batch(trainer.batch_size, self.generator, self.device)
-        loss_value, outputs = train_step(p.model, p.loss_fn, p.optimizer, p.scheduler, batch, trainer.clip_grad_norm,
-                                         self.autocast)
+        loss_value, outputs = train_step(
+            p.model, p.loss_fn, p.optimizer, p.scheduler, batch, trainer.clip_grad_norm, self.autocast
+        )
         if not math.isfinite(loss_value):
             self.diverged = f"loss {loss_value} at step {step}"
             return None
@@ -193,8 +218,13 @@ class Training:
             steps: Any = itertools.count(state.step + 1)
         else:
             steps = range(state.step + 1, trainer.max_steps + 1)
-        bar = tqdm(total=None if self.timed else trainer.max_steps, initial=state.step, desc=self.parts.task.name,
-                   unit="step", disable=None if trainer.progress else True)
+        bar = tqdm(
+            total=None if self.timed else trainer.max_steps,
+            initial=state.step,
+            desc=self.parts.task.name,
+            unit="step",
+            disable=None if trainer.progress else True,
+        )
         try:
             for step in steps:
                 work = self.step(step, bar)
@@ -216,8 +246,16 @@ class Training:
             bar.close()
 
 
-def fit(parts: Parts, trainer, device: torch.device, seed: int, logger: NullLogger,
-        checkpoints: Checkpoints | None = None, resume: dict[str, Any] | None = None, threads=None) -> TrainResult:
+def fit(
+    parts: Parts,
+    trainer,
+    device: torch.device,
+    seed: int,
+    logger: NullLogger,
+    checkpoints: Checkpoints | None = None,
+    resume: dict[str, Any] | None = None,
+    threads=None,
+) -> TrainResult:
     """Train until max_steps, the task's stop criterion, a signal or a non-finite loss; `resume` is a loaded
     last.pt to continue from; `threads` a ThreadPolicy that may change the thread count between steps."""
     training = Training(parts, trainer, device, seed, logger, checkpoints, threads)
@@ -237,17 +275,33 @@ def fit(parts: Parts, trainer, device: torch.device, seed: int, logger: NullLogg
         training.save_last()
     status = {DIVERGED: f"diverged: {training.diverged}", INTERRUPTED: "interrupted"}.get(stop, "ok")
     return TrainResult(
-        steps=state.step, sequences_seen=state.sequences, wall_s=state.wall_s + time.perf_counter() - training.started,
-        samples_per_s=state.sequences / state.train_time if state.train_time > 0 else 0.0, loop_s=loop_s,
-        work_s=work_s, stopped_early=stop == CRITERION, status=status, val=training.val,
+        steps=state.step,
+        sequences_seen=state.sequences,
+        wall_s=state.wall_s + time.perf_counter() - training.started,
+        samples_per_s=state.sequences / state.train_time if state.train_time > 0 else 0.0,
+        loop_s=loop_s,
+        work_s=work_s,
+        stopped_early=stop == CRITERION,
+        status=status,
+        val=training.val,
         signal=interrupts.signal if stop == INTERRUPTED else None,
-        best_val=state.best if math.isfinite(state.best) else None, stopped_by=stop,
+        best_val=state.best if math.isfinite(state.best) else None,
+        stopped_by=stop,
         budget_s=budget_s,
     )
 
 
-def _log_training(logger, bar, task: Task, predictions: Tensor, batch: Batch, loss_value: float, scheduler,
-                  state: TrainState, step: int) -> None:
+def _log_training(
+    logger,
+    bar,
+    task: Task,
+    predictions: Tensor,
+    batch: Batch,
+    loss_value: float,
+    scheduler,
+    state: TrainState,
+    step: int,
+) -> None:
     metrics = task.metrics(predictions, batch)
     logger.scalars(
         {

@@ -1,7 +1,7 @@
 """Per-parameter-group learning rates and weight decay, where a model asks for them.
 
     groups = param_groups(model)                      # what build(cfg.optimizer)(groups) takes
-    lines = describe_groups(optimizer)                # ['recurrent (nu_log, theta_log, gamma_log): lr x 0.5, no weight decay']
+    lines = describe_groups(optimizer)   # ['recurrent (nu_log, theta_log, gamma_log): lr x 0.5, no weight decay']
 
 A model (built-in or a user's) may define `optimizer_groups()`, returning a list of dicts, each with `name`, `params`
 (its parameters) and any of `lr_scale` (a multiple of optimizer.lr) and `weight_decay` (instead of the optimizer's):
@@ -33,15 +33,21 @@ def param_groups(model: nn.Module, lr: float) -> list[dict[str, Any]] | Any:
     own = member(model, "optimizer_groups")
     if not callable(own):
         return model.parameters()
-    groups, claimed = [], set()
+    groups: list[dict[str, Any]] = []
+    claimed: set[int] = set()
     for group in own():
         params = list(group["params"])
         if any(id(p) in claimed for p in params):
-            raise ConfigError(f"{type(model).__name__}.optimizer_groups(): group {group.get('name')!r} repeats a "
-                              "parameter of another group")
+            raise ConfigError(
+                f"{type(model).__name__}.optimizer_groups(): group {group.get('name')!r} repeats a "
+                "parameter of another group"
+            )
         claimed.update(id(p) for p in params)
-        entry = {"params": params, "name": str(group.get("name", f"group {len(groups) + 1}")),
-                 SCALE: float(group.get(SCALE, 1.0))}
+        entry: dict[str, Any] = {
+            "params": params,
+            "name": str(group.get("name", f"group {len(groups) + 1}")),
+            SCALE: float(group.get(SCALE, 1.0)),
+        }
         entry["lr"] = lr * entry[SCALE]
         if "weight_decay" in group:
             entry["weight_decay"] = float(group["weight_decay"])
@@ -57,6 +63,8 @@ def describe_groups(optimizer: torch.optim.Optimizer) -> list[str]:
         if group.get("name", "default") == "default":
             continue
         decay = group.get("weight_decay", 0.0)
-        lines.append(f"{group['name']}: {sum(p.numel() for p in group['params']):,} parameters, lr x "
-                     f"{group.get(SCALE, 1.0):g}, " + (f"weight decay {decay:g}" if decay else "no weight decay"))
+        lines.append(
+            f"{group['name']}: {sum(p.numel() for p in group['params']):,} parameters, lr x "
+            f"{group.get(SCALE, 1.0):g}, " + (f"weight decay {decay:g}" if decay else "no weight decay")
+        )
     return lines

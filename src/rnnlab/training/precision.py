@@ -50,5 +50,7 @@ def cpu_runs_lstm_in_bf16() -> bool:
 def check_precision(setting: str, cell: str | None, device: torch.device) -> None:
     """A precision the device cannot train this cell in is a mistake in the command, found before the run."""
     if device.type == "cpu" and cell == "lstm" and autocast_dtype(setting, device) and not cpu_runs_lstm_in_bf16():
-        raise ConfigError(f"trainer.precision={setting}: this CPU has no bf16 LSTM kernel (PyTorch's needs AVX-512): "
-                          "use trainer.precision=fp32, or auto")
+        raise ConfigError(
+            f"trainer.precision={setting}: this CPU has no bf16 LSTM kernel (PyTorch's needs AVX-512): "
+            "use trainer.precision=fp32, or auto"
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -31,16 +32,25 @@ class HoldCosine(LRScheduler):
 
     A closed form of the step count, so a resumed run (last.pt holds last_epoch) gets the same rates."""
 
-    def __init__(self, optimizer: Optimizer, total_steps: int, warmup: float = 0.0, hold: float = 0.0,
-                 eta_min: float = 0.0, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        total_steps: int,
+        warmup: float = 0.0,
+        hold: float = 0.0,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
         self.total_steps, self.warmup, self.hold, self.eta_min = total_steps, warmup, hold, eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | Tensor]:
         step = max(0, self.last_epoch)
-        return [base * hold_cosine_factor(step, self.total_steps, self.warmup, self.hold,
-                                          min(1.0, self.eta_min / base) if base > 0 else 0.0)
-                for base in self.base_lrs]
+        rates: list[float | Tensor] = []
+        for base in map(float, self.base_lrs):
+            floor = min(1.0, self.eta_min / base) if base > 0 else 0.0
+            rates.append(base * hold_cosine_factor(step, self.total_steps, self.warmup, self.hold, floor))
+        return rates
 
 
 class TimedSchedule:
@@ -54,7 +64,8 @@ class TimedSchedule:
     def __init__(self, scheduler: LRScheduler, budget_s: float) -> None:
         self.scheduler, self.budget_s = scheduler, budget_s
         self.span = float(getattr(scheduler, "T_max", None) or getattr(scheduler, "total_steps", None) or 1)
-        self.spent, self._since = 0.0, None  # seconds of sessions before this one; this session's start
+        self.spent = 0.0  # seconds of sessions before this one
+        self._since: float | None = None  # this session's start
 
     def start(self) -> None:
         self._since = time.perf_counter()
@@ -71,7 +82,7 @@ class TimedSchedule:
 
     def step(self) -> None:
         inner = self.scheduler
-        inner.last_epoch = self.progress() * self.span
+        inner.last_epoch = self.progress() * self.span  # type: ignore[assignment]  # the closed forms take a float
         closed_form = getattr(inner, "_get_closed_form_lr", None)  # torch's schedules; ours are closed forms
         rates = closed_form() if callable(closed_form) else inner.get_lr()
         for group, rate in zip(inner.optimizer.param_groups, rates):
@@ -79,7 +90,7 @@ class TimedSchedule:
         inner._last_lr = list(rates)
 
     def get_last_lr(self) -> list[float]:
-        return self.scheduler.get_last_lr()
+        return [float(rate) for rate in self.scheduler.get_last_lr()]
 
     def state_dict(self) -> dict:
         return {"scheduler": self.scheduler.state_dict(), "spent": self.elapsed()}

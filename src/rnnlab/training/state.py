@@ -45,9 +45,15 @@ class TrainState:
     finished: bool = False  # training ended: a resume goes straight to the test
 
     def state_dict(self, session_s: float) -> dict[str, Any]:
-        return {"step": self.step, "sequences": self.sequences, "train_time": self.train_time,
-                "wall_s": self.wall_s + session_s, "best": self.best, "finished": self.finished,
-                "recent": [list(b) for b in self.recent.batches]}
+        return {
+            "step": self.step,
+            "sequences": self.sequences,
+            "train_time": self.train_time,
+            "wall_s": self.wall_s + session_s,
+            "best": self.best,
+            "finished": self.finished,
+            "recent": [list(b) for b in self.recent.batches],
+        }
 
     def load_state_dict(self, saved: dict[str, Any], batch_size: int) -> None:
         self.step, self.best, self.finished = saved["step"], saved["best"], saved["finished"]

@@ -10,15 +10,16 @@ Nothing here writes a file or logs: the runner does that with what comes back (r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 
+from rnnlab.protocols import member
 from rnnlab.reporting.figures import plot_attention, plot_by_length
 from rnnlab.reporting.run_report import by_length_name, metric_label
-from rnnlab.protocols import member
 from rnnlab.tasks.base import COUNTS, Batch, Task
 from rnnlab.training.evaluate import eval_chunk, evaluate
 
@@ -34,8 +35,15 @@ class TestOutcome:
     samples: list[str] = field(default_factory=list)
 
 
-def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, samples: int = 5,
-                stop: Callable[[], bool] = lambda: False) -> TestOutcome | None:
+def score_tests(
+    model,
+    loss_fn,
+    task: Task,
+    device: torch.device,
+    title: str,
+    samples: int = 5,
+    stop: Callable[[], bool] = lambda: False,
+) -> TestOutcome | None:
     """None when `stop()` turned true between two test sets (a signal: the runner reports the run interrupted)."""
     results, texts, extras, figures = {}, [], {}, {}
     test_sets = task.test_sets(device)
@@ -61,14 +69,20 @@ def score_tests(model, loss_fn, task: Task, device: torch.device, title: str, sa
     }
     outcome = TestOutcome(metrics=summary, extras=extras, figures=figures, samples=texts)
     if len(results) > 1:
-        outcome.extras["test_measured"] = (f"at length {headline}, the length trained at" if headline is not None
-                                           else f"the mean over the {len(results)} test lengths")
+        outcome.extras["test_measured"] = (
+            f"at length {headline}, the length trained at"
+            if headline is not None
+            else f"the mean over the {len(results)} test lengths"
+        )
     if task.test_lengths:
         outcome.by_length = {length: {k: r[k] for k in keys if k not in COUNTS} for length, r in results.items()}
         name = by_length_name(task.metric)
         outcome.figures[name] = plot_by_length(
-            outcome.by_length, f"{title}\n{' and '.join(map(metric_label, next(iter(outcome.by_length.values()))))} by length",
-            train_range=task.train_lengths, chance=task.chance, length_label=task.length_label,
+            outcome.by_length,
+            f"{title}\n{' and '.join(map(metric_label, next(iter(outcome.by_length.values()))))} by length",
+            train_range=task.train_lengths,
+            chance=task.chance,
+            length_label=task.length_label,
         )
     if member(model, "attention") is not None and not getattr(model.attention, "weights_fixed", False):
         first = next(iter(test_sets.values()))
@@ -109,7 +123,11 @@ def attention_figure(model, task: Task, batch: Batch, title: str) -> Figure:
     heads = weights.shape[1]
     target = task.relevant_steps(batch)
     rows = [[w[: int(n)].tolist() for w, n in zip(weights[:, head], batch.lengths)] for head in range(heads)]
-    marks = None if target is None else [t[: int(n)].nonzero().flatten().tolist() for t, n in zip(target, batch.lengths)]
-    labels = [f"seq {i}: {task.class_label(int(y))}" if not task.per_step else f"seq {i}" for i, y in enumerate(batch.y)]
+    marks = (
+        None if target is None else [t[: int(n)].nonzero().flatten().tolist() for t, n in zip(target, batch.lengths)]
+    )
+    labels = [
+        f"seq {i}: {task.class_label(int(y))}" if not task.per_step else f"seq {i}" for i, y in enumerate(batch.y)
+    ]
     what = f"attention weights of each of the {heads} heads" if heads > 1 else "attention weights"
     return plot_attention(rows, labels, marks, f"{title}\n{what}")

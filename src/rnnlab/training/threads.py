@@ -4,8 +4,9 @@
     policy.adapt()                                                      # now and then in the training loop
 
 Measured on a 2-core CPU (sequences/s, one thread / two threads):
-    quiet:                 addition 14,000 / 12,900   recall 22,200 / 21,500   temporal order 4,500 / 6,500   MNIST 2x128 1,500 / 3,000
-    one competing process: addition 16,300 /  2,400   recall 12,700 /  4,300   temporal order 8,000 / 1,800   MNIST 2x128 1,600 /   670
+                           addition         recall           temporal order   MNIST 2x128
+    quiet:                 14,000 / 12,900  22,200 / 21,500  4,500 / 6,500    1,500 / 3,000
+    one competing process: 16,300 /  2,400  12,700 /  4,300  8,000 / 1,800    1,600 /   670
 Two threads on two cores wait for each other at every op, and as soon as another process takes a core that wait
 becomes a descheduled thread: 4-7x slower. So: small models always get one thread (a second buys at most 1.4x
 when quiet). Large ones get every core of the job while the machine is otherwise idle, and one thread while
@@ -22,7 +23,9 @@ import time
 import torch
 
 log = logging.getLogger(__name__)
-LARGE = 1 << 21  # multiply-adds per time step from which a second thread pays (MNIST 2x128: ~13M; temporal order: ~0.2M)
+LARGE = (
+    1 << 21
+)  # multiply-adds per time step from which a second thread pays (MNIST 2x128: ~13M; temporal order: ~0.2M)
 RECHECK_S = 5.0
 
 
@@ -56,8 +59,9 @@ class ThreadPolicy:
         self._checked = 0.0
 
     @classmethod
-    def for_run(cls, setting: str | int, work: int, device: torch.device) -> "ThreadPolicy":
+    def for_run(cls, setting: str | int, work: int, device: torch.device) -> ThreadPolicy:
         from_env = os.environ.get("OMP_NUM_THREADS", "")
+        fixed: int | None
         if setting != "auto":
             fixed = min(int(setting), cores())
             if fixed < int(setting):  # more threads than cores only wait for each other
