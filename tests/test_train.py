@@ -331,3 +331,26 @@ def test_auto_precision_is_bf16_only_where_the_cpu_multiplies_bf16_in_hardware(m
     assert autocast_dtype("auto", cpu) == (torch.bfloat16 if expected else None)
     assert autocast_dtype("fp32", cpu) is None and autocast_dtype("bf16", cpu) == torch.bfloat16
     assert autocast_dtype("auto", torch.device("cuda")) is None  # not measured on a GPU yet: auto stays at fp32
+
+
+def test_auto_precision_is_resolved_once_and_the_loop_and_the_report_agree(monkeypatch, tiny_config, tmp_path):
+    """trainer.precision=auto is worked out once per run (training/settings.py); the loop autocasts to what the
+    report then says, whatever a second look at the machine would answer."""
+    import torch
+
+    from rnnlab.training import loop, settings
+
+    answers = iter([torch.bfloat16])  # as on a CPU with AVX512-BF16; a second question would raise StopIteration
+    monkeypatch.setattr(settings, "autocast_dtype", lambda setting, device: next(answers))
+    used = []
+    real_step = loop.train_step
+
+    def recording_step(*args, **kwargs):
+        used.append(args[-1] if len(args) == 7 else kwargs.get("autocast"))
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "train_step", recording_step)
+    cfg = tiny_config("task=index_recall", "model=mingru", "trainer.precision=auto", "trainer.max_steps=10")
+    report = run(cfg, tmp_path)
+    assert report["precision"] == "bf16" and report["setup"]["trainer"]["precision"] == "auto"
+    assert used and set(used) == {torch.bfloat16}

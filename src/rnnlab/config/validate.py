@@ -6,21 +6,36 @@ the first bad key.
 from __future__ import annotations
 
 import re
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, ValidationError
 
 from rnnlab.config.build import locate, schema_of, takes_any_key, where
-from rnnlab.config.schemas import DEVICE_PATTERN, GROUP_SCHEMAS, GROUPS, ModelBudgetSchema, RunSchema, StudySchema
+from rnnlab.config.schemas import (
+    DEVICE_PATTERN,
+    GROUP_SCHEMAS,
+    GROUPS,
+    ModelBudgetSchema,
+    RunSchema,
+    StudySchema,
+    TrainerSchema,
+)
 from rnnlab.config.task_schemas import TaskSchema
 from rnnlab.errors import ConfigError, require, show
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed and torch.Generator take 64-bit seeds
 
 
-def validate(cfg: DictConfig) -> None:
+@dataclass(frozen=True)
+class Validated:
+    """What validation leaves typed for the code after it (the trainer settings the loop reads)."""
+
+    trainer: TrainerSchema
+
+
+def validate(cfg: DictConfig) -> Validated:
     """Check ranges and relations of every group; raise ConfigError naming the first bad key."""
     if missing := [f.name for f in fields(RunSchema) if f.name not in cfg]:  # removed with ~key
         raise ConfigError(
@@ -43,6 +58,9 @@ def validate(cfg: DictConfig) -> None:
         threads,
         "auto or a number of threads >= 1",
     )
+    trainer = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainerSchema), cfg.trainer))
+    assert isinstance(trainer, TrainerSchema)  # checked by validate_group above
+    return Validated(trainer)
 
 
 def check_seed(seed: Any) -> None:

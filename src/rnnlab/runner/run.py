@@ -40,7 +40,7 @@ from rnnlab.training.allocator import reuse_freed_memory
 from rnnlab.training.checkpoints import Checkpoints
 from rnnlab.training.loop import Interrupts, fit
 from rnnlab.training.param_groups import describe_groups
-from rnnlab.training.precision import autocast_dtype
+from rnnlab.training.settings import TrainerSettings
 from rnnlab.training.testing import TestOutcome, score_tests
 from rnnlab.training.threads import ThreadPolicy, work_per_step
 
@@ -88,15 +88,16 @@ class Timings(dict):
 def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     timings, run_dir = Timings(), Path(run_dir)
     with timings("setup"):
-        validate(cfg)
+        settings = validate(cfg)
         device = resolve_device(cfg.device)
+        trainer = TrainerSettings.resolve(settings.trainer, device)  # precision resolved once, for loop and report
         if cfg.reuse_memory:
             reuse_freed_memory()
         parts = build_run(cfg, device)
-        threads = ThreadPolicy.for_run(cfg.threads, work_per_step(parts.model, cfg.trainer.batch_size), device)
+        threads = ThreadPolicy.for_run(cfg.threads, work_per_step(parts.model, trainer.batch_size), device)
         run_dir.mkdir(parents=True, exist_ok=True)
         resume = load_resume(cfg, run_dir, parts.model) if cfg.resume else None
-        precision = "bf16" if autocast_dtype(cfg.trainer.precision, device) else "fp32"  # what auto chose
+        precision = trainer.resolved_precision
         checkpoints = Checkpoints(
             run_dir, {"config": OmegaConf.to_container(cfg, resolve=True), "precision": precision}
         )
@@ -113,7 +114,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
             "resumed in %s: the run trained in %s before (trainer.precision=%s on this device)",
             precision,
             resume["precision"],
-            cfg.trainer.precision,
+            trainer.precision,
         )
     log.info(
         "%s (%s parameters) on %s, %d thread(s), %s",
@@ -129,7 +130,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     outcome = None
     try:
         with timings("train"):
-            result = fit(parts, cfg.trainer, device, cfg.seed, logger, checkpoints, resume, threads)
+            result = fit(parts, trainer, device, cfg.seed, logger, checkpoints, resume, threads)
         report.update(
             status=result.status,
             train=_training_summary(result),

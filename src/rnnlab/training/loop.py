@@ -1,6 +1,7 @@
 """The training loop and evaluation.
 
-    result = fit(Parts(task, model, loss_fn, optimizer, scheduler), trainer_cfg, device, seed, logger)
+    result = fit(Parts(task, model, loss_fn, optimizer, scheduler), trainer, device, seed, logger)
+    # trainer: TrainerSettings (training/settings.py), the validated trainer group with its precision resolved
     metrics, predictions = evaluate(model, loss_fn, task, batch)      # training/evaluate.py
 
 Synthetic tasks get a fresh batch every step from one seeded generator on the device, so a run is a function of
@@ -31,9 +32,10 @@ from rnnlab.reporting.logger import NullLogger
 from rnnlab.tasks.base import COUNTS, Batch, Task, seeded
 from rnnlab.training.checkpoints import Checkpoints, capture_rng, restore_rng
 from rnnlab.training.evaluate import evaluate
-from rnnlab.training.precision import autocast_dtype
 from rnnlab.training.schedules import TimedSchedule
+from rnnlab.training.settings import TrainerSettings
 from rnnlab.training.state import RecentSequences, TrainState
+from rnnlab.training.threads import ThreadPolicy
 
 
 @dataclass
@@ -125,12 +127,12 @@ class Training:
     def __init__(
         self,
         parts: Parts,
-        trainer,
+        trainer: TrainerSettings,
         device: torch.device,
         seed: int,
         logger: NullLogger,
         checkpoints: Checkpoints | None = None,
-        threads=None,
+        threads: ThreadPolicy | None = None,
     ) -> None:
         self.parts, self.trainer, self.device, self.logger = parts, trainer, device, logger
         self.checkpoints, self.threads = checkpoints, threads
@@ -140,7 +142,7 @@ class Training:
         self.started = time.perf_counter()
         self.val: dict | None = None
         self.diverged = ""  # the non-finite loss and its step
-        self.autocast = autocast_dtype(trainer.precision, device)
+        self.autocast = trainer.autocast
         self.timed = parts.scheduler if isinstance(parts.scheduler, TimedSchedule) else None  # trainer.max_minutes
 
     def restore(self, resume: dict[str, Any]) -> None:
@@ -248,13 +250,13 @@ class Training:
 
 def fit(
     parts: Parts,
-    trainer,
+    trainer: TrainerSettings,
     device: torch.device,
     seed: int,
     logger: NullLogger,
     checkpoints: Checkpoints | None = None,
     resume: dict[str, Any] | None = None,
-    threads=None,
+    threads: ThreadPolicy | None = None,
 ) -> TrainResult:
     """Train until max_steps, the task's stop criterion, a signal or a non-finite loss; `resume` is a loaded
     last.pt to continue from; `threads` a ThreadPolicy that may change the thread count between steps."""
