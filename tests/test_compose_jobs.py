@@ -152,7 +152,7 @@ def test_an_experiments_swept_keys_come_first_and_only_for_the_basic_sweeper():
     assert swept_by_the_config(study) == [
         "task.variant=6a,6b",
         "model=rnn,lstm",
-        "model.attention=none,additive,dot,report_input",
+        "model.attention=none,additive,dot,inputs_only",
     ]
     assert swept_by_the_config(compose("config", return_hydra_config=True)) == []
     search = compose("config", overrides=["hparams_search=recall_optuna"], return_hydra_config=True)

@@ -60,7 +60,7 @@ def test_every_option_composes_validates_and_builds(group, option):
         ("model.dropout=1.0", "model.dropout=1.0 is not allowed: 0 <= dropout < 1"),
         (
             "model.attention=luong",
-            "model.attention=luong is not allowed: choose one of none, additive, dot, mean, report_input",
+            "model.attention=luong is not allowed: choose one of none, additive, dot, mean, inputs_only",
         ),
         ("model.attention_heads=0", "model.attention_heads=0 is not allowed: an integer >= 1"),
         ("model.attention_query=mean", "model.attention_query=mean is not allowed: choose one of learned, final"),

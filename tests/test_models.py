@@ -11,7 +11,7 @@ from rnnlab.config.schemas import CELLS
 from rnnlab.errors import ConfigError
 from rnnlab.models.recurrent import RecurrentNet
 
-ATTENTION = ["none", "additive", "dot", "mean", "report_input"]
+ATTENTION = ["none", "additive", "dot", "mean", "inputs_only"]
 
 
 def model(per_step=False, **kwargs):
@@ -38,7 +38,7 @@ def test_per_sequence_output_shape(cell, bidirectional, attention, num_layers):
     if attention == "none":
         assert net.last_attention is None
     else:  # (sequences, heads, steps); the report's design and the plain mean have one head
-        assert net.last_attention.shape == (4, 1 if attention in ("report_input", "mean") else 3, 7)
+        assert net.last_attention.shape == (4, 1 if attention in ("inputs_only", "mean") else 3, 7)
 
 
 @pytest.mark.parametrize("cell,bidirectional", list(itertools.product(CELLS, [False, True])))
@@ -66,7 +66,7 @@ def test_padding_never_reaches_the_readout(cell, bidirectional, attention):
         ("additive", "final"),
         ("dot", "learned"),
         ("mean", "learned"),
-        ("report_input", "learned"),
+        ("inputs_only", "learned"),
     ],
 )
 def test_attention_weights_sum_to_one_over_the_true_steps(attention, query):
@@ -130,7 +130,7 @@ def test_the_readout_sees_the_context_beside_the_final_state_except_in_the_repor
     hidden, inputs, heads = 8, 3, 3  # each head pools a state and an input
     assert model(attention="additive", attention_heads=heads).readout.in_features == heads * (hidden + inputs) + hidden
     assert model(attention="dot", attention_heads=1).readout.in_features == (hidden + inputs) + hidden
-    assert model(attention="report_input").readout.in_features == inputs  # the weighted one-hot inputs alone
+    assert model(attention="inputs_only").readout.in_features == inputs  # the weighted one-hot inputs alone
 
 
 def test_the_reports_design_adds_no_order_beyond_the_final_state():
@@ -140,7 +140,7 @@ def test_the_reports_design_adds_no_order_beyond_the_final_state():
     inputs = torch.stack([torch.stack([x, y]), torch.stack([y, x])])  # XY, YX
     mask = torch.ones(2, 2, dtype=torch.bool)
     final = torch.randn(1, 8).expand(2, -1)
-    report = model(attention="report_input").attention
+    report = model(attention="report_input").attention  # the old name: still the same pooling
     context, _ = report(torch.randn(2, 2, 8), inputs, final, mask)
     torch.testing.assert_close(context[0], context[1])
 

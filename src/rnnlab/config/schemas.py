@@ -42,7 +42,15 @@ __all__ = ["ModelBudgetSchema", "StudySchema", "SweepSchema"]  # defined beside 
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
-ATTENTION = ("none", "additive", "dot", "mean", "report_input")
+ATTENTION = ("none", "additive", "dot", "mean", "inputs_only")
+ATTENTION_ALIASES = {"report_input": "inputs_only"}  # the old name (after the course report it came from) still works
+
+
+def attention_kind(value: str) -> str:
+    """model.attention as one of ATTENTION: an old name becomes the current one."""
+    return ATTENTION_ALIASES.get(value, value)
+
+
 ATTENTION_QUERIES = ("learned", "final")
 PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/training/precision.py)
 
@@ -100,7 +108,7 @@ class ModelSchema:
             f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm, or forget_bias=chrono)",
         )
         require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
-        require_choice("attention", self.attention, ATTENTION)
+        require_choice("attention", attention_kind(self.attention), ATTENTION)
         require(self.attention_heads >= 1, "attention_heads", self.attention_heads, "an integer >= 1")
         require_choice("attention_query", self.attention_query, ATTENTION_QUERIES)
 

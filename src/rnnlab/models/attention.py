@@ -4,7 +4,7 @@
     context, weights = pool(states, inputs, final, mask)   # context (n, context_size), weights (n, heads, steps)
 
 The readout sees the pooled context *and* the final state (RecurrentNet concatenates them), so attention adds to
-the recurrent memory instead of replacing it; `report_input` is the exception, on purpose.
+the recurrent memory instead of replacing it; `inputs_only` is the exception, on purpose.
 
 What a head pools at each step is that step's state *and its input*. With the state alone, an LSTM's heads had no
 reason to look at the step that matters rather than any later one (the memory carries it on): on temporal order
@@ -20,7 +20,8 @@ fewer training sequences (docs/results.md, Temporal order).
 - dot (Luong 2015, scaled as in Vaswani et al. 2017): score_t = (W_q h_T) . k_t / sqrt(d), the final state as
   the query against every step's key (state, input and position, as for additive), a W_q per head.
 - mean: the average of the true steps' states, no parameters (S4's and the LRU's readout for sequential MNIST).
-- report_input: the design of one of the original course reports, kept for a side-by-side: each one-hot input is
+- inputs_only (old name: report_input): the design of one of the original course reports, kept for a
+  side-by-side: each one-hot input is
   scored against the final state, the scores are normalised as sigmoid(e_t) / sum_j sigmoid(e_j), and the readout
   sees only the weighted sum of the inputs (one head, whatever attention_heads says). A weighted sum of one-hot
   vectors cannot tell XY from YX (both are one X and one Y), so it cannot solve the temporal-order problem.
@@ -40,7 +41,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from rnnlab.config.schemas import ATTENTION
+from rnnlab.config.schemas import ATTENTION, attention_kind
 from rnnlab.errors import ConfigError
 
 TIME_SCALES = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  # steps; position features exp(-t / scale)
@@ -142,7 +143,7 @@ class MeanPooling(nn.Module):
         return torch.einsum("nt,ntf->nf", weights, states), weights[:, None, :]
 
 
-class ReportInputAttention(nn.Module):
+class InputsOnlyAttention(nn.Module):
     def __init__(self, state_size: int, input_size: int) -> None:
         super().__init__()
         self.project = nn.Linear(state_size, input_size)  # the final state in the inputs' space, to score them
@@ -173,8 +174,8 @@ def build_attention(
         return DotAttention(state_size, input_size, heads, null)
     if kind == "mean":
         return MeanPooling(state_size)
-    if kind == "report_input":
-        return ReportInputAttention(state_size, input_size)
+    if attention_kind(kind) == "inputs_only":
+        return InputsOnlyAttention(state_size, input_size)
     raise ValueError(f"unknown attention {kind!r}: choose one of {', '.join(ATTENTION)}")
 
 
@@ -188,7 +189,7 @@ def pool_and_join(
     attention: nn.Module, states: Tensor, inputs: Tensor, final: Tensor, lengths: Tensor
 ) -> tuple[Tensor, Tensor]:
     """What a per-sequence readout sees with attention: the pooled context beside the final state (the context
-    alone for report_input), and the weights (n, heads, steps) for plots. Padding gets weight 0."""
+    alone for inputs_only), and the weights (n, heads, steps) for plots. Padding gets weight 0."""
     mask = torch.arange(states.shape[1], device=states.device) < lengths[:, None]
     context, weights = attention(states, inputs, final, mask)
     joined = context if getattr(attention, "replaces_final_state", False) else torch.cat([context, final], -1)

@@ -88,7 +88,7 @@ class RecurrentNet(nn.Module):
         hidden state, and the attention heads' pooled states."""
         gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[self.rnn.mode]
         directions = 2 if self.rnn.bidirectional else 1
-        heads = getattr(self.attention, "heads", 1) if self.attention is not None else 0  # report_input: one
+        heads = getattr(self.attention, "heads", 1) if self.attention is not None else 0  # inputs_only: one
         return self.rnn.num_layers * directions * self.hidden_size * (gates + 2) + heads * directions * self.hidden_size
 
     @property
