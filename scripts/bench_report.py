@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 
 def markdown(r: dict) -> str:
@@ -164,6 +165,8 @@ def _command(r: dict) -> list[str]:
         f"| imports (torch, rnnlab, matplotlib, TensorBoard) | {c['imports']:.2f} |",
         *(f"| run: {phase} | {s:.2f} |" for phase, s in c["phases"].items()),
         f"| the rest (interpreter, Hydra, up-front checks, report files) | {c['other']:.2f} |",
+        f"| `python -c 'import torch, torch._dynamo'` | {c.get('torch_dynamo', float('nan')):.2f} |",
+        f"| **beyond training and that import** | **{c.get('beyond_training_and_torch', math.nan):.2f}** |",
         f"| `rnnlab --help` | {c['help']:.2f} |",
         f"| a mistake (`model.hiden_size=5`) | {c['mistake']:.2f} |",
     ]

@@ -55,3 +55,33 @@ def test_overrides_apply_to_a_composed_config_with_hydras_own_function():
         "overrides",
         "cfg",
     ]
+
+
+def test_a_run_composes_its_config_twice_not_three_times(tmp_path, command_here, monkeypatch):
+    """The up-front check composes the config and Hydra's run composes it; Hydra's get_mode, which composed it a
+    third time to read hydra.mode, is answered from the check's config (config/hydra_internals.mode_known)."""
+    from hydra._internal.hydra import Hydra
+
+    composed = []
+    real = Hydra.compose_config
+
+    def counting(self, *args, **kwargs):
+        composed.append(kwargs.get("run_mode"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Hydra, "compose_config", counting)
+    result = command_here("rnnlab", "task=index_recall", "debug=tiny", "logger=none", "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(composed) == 2, composed
+    assert Hydra.get_mode is not None and "mode_known" not in repr(Hydra.get_mode)  # put back after the run
+    sweep = command_here(
+        "rnnlab",
+        "-m",
+        "task=index_recall",
+        "debug=tiny",
+        "logger=none",
+        "seed=0,1",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+    )
+    assert sweep.returncode == 0 and len(list((tmp_path / "sweep").glob("*/report.json"))) == 2, sweep.stderr

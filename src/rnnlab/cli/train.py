@@ -26,6 +26,7 @@ from rnnlab.cli.argv import continue_from_run_dir, name_jobs_by_what_varies, pin
 from rnnlab.cli.check import check_command_line
 from rnnlab.cli.exits import fail, full_errors, one_line_errors, quiet_when_piped
 from rnnlab.cli.plugins import register_plugins
+from rnnlab.config.hydra_internals import mode_known
 from rnnlab.errors import USER_CODE_ERRORS, ConfigError, explain
 from rnnlab.files import LAST, read_report
 from rnnlab.sweeps import resume as sweep_resume
@@ -140,7 +141,8 @@ def train() -> None:
                 refuse_occupied(first, multirun)  # again, now that no other process can start there
                 if not multirun and not first.resume:
                     clear_earlier_attempt(where)  # a failed run's files, which a fresh run replaces
-                _train()
+                with mode_known(first.hydra.mode):  # Hydra need not compose the config again to read it
+                    _train()
     finally:
         os.environ.pop(sweep_resume.PLAN, None)
     if multirun and FailedJobs.failed:  # (a single run reports its own failure; the list is this sweep's)
