@@ -37,10 +37,20 @@ TOY = [
 ]
 
 
+def swept_params(name: str) -> dict:
+    """The experiment's hydra.sweeper.params as its YAML writes them, over those of an experiment it builds on (a
+    `defaults` entry naming another file of conf/experiment/)."""
+    config = yaml.safe_load((EXPERIMENTS / f"{name}.yaml").read_text()) or {}
+    params: dict = {}
+    for entry in config.get("defaults", []):
+        if isinstance(entry, str) and (EXPERIMENTS / f"{entry}.yaml").exists():
+            params.update(swept_params(entry))
+    return {**params, **config.get("hydra", {}).get("sweeper", {}).get("params", {})}
+
+
 def expected_jobs(name: str) -> int:
     """The number of jobs the experiment's sweep makes, read from its YAML with Hydra's own override parser."""
-    config = yaml.safe_load((EXPERIMENTS / f"{name}.yaml").read_text()) or {}
-    swept = config.get("hydra", {}).get("sweeper", {}).get("params", {})
+    swept = swept_params(name)
     overrides = OverridesParser.create().parse_overrides([f"{key}={value}" for key, value in swept.items()])
     return math.prod(len(list(o.sweep_string_iterator())) for o in overrides)
 
@@ -54,6 +64,7 @@ SLOW_STUDIES = {
     "compare_mqar",
     "compare_adding",
     "compare_smnist",
+    "compare_smnist_cpu",
     "compare_mqar_gpu",
     "compare_selective_copy_gpu",
 }
