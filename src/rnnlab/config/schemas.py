@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,25 @@ def attention_kind(value: str) -> str:
     return ATTENTION_ALIASES.get(value, value)
 
 
+# One range rule per model key, for every model that has the key: the schemas check a config with them, and the
+# residual models' constructors (typed from their signature, no schema of their own) a model built in Python.
+MODEL_KEY_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "hidden_size": (lambda v: v >= 1, "an integer >= 1"),
+    "num_layers": (lambda v: v >= 1, "an integer >= 1"),
+    "mlp_ratio": (lambda v: v >= 0, "an integer >= 0 (0: no MLP)"),
+    "dropout": (lambda v: 0 <= v < 1, "0 <= dropout < 1"),
+    "attention": (lambda v: attention_kind(v) in ATTENTION, "choose one of " + ", ".join(ATTENTION)),
+    "attention_heads": (lambda v: v >= 1, "an integer >= 1"),
+}
+
+
+def check_model_keys(prefix: str = "", **values: Any) -> None:
+    """Each value against its key's rule, in the order given; `prefix` ("model.") where no schema names the group."""
+    for key, value in values.items():
+        allowed, expected = MODEL_KEY_RULES[key]
+        require(allowed(value), f"{prefix}{key}", value, expected)
+
+
 ATTENTION_QUERIES = ("learned", "final")
 PRECISIONS = ("fp32", "bf16", "auto")  # trainer.precision (src/rnnlab/training/precision.py)
 
@@ -78,8 +98,7 @@ class ModelSchema:
     def __post_init__(self) -> None:
         check_params(self.params)
         require_choice("cell", self.cell, CELLS)
-        require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
-        require(self.num_layers >= 1, "num_layers", self.num_layers, "an integer >= 1")
+        check_model_keys(hidden_size=self.hidden_size, num_layers=self.num_layers)
         require_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
         require(
             self.cell == "rnn" or self.nonlinearity == "tanh",
@@ -107,9 +126,7 @@ class ModelSchema:
             self.forget_bias,
             f"only the lstm cell has a forget gate; {self.cell} takes none (use model=lstm, or forget_bias=chrono)",
         )
-        require(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "0 <= dropout < 1")
-        require_choice("attention", attention_kind(self.attention), ATTENTION)
-        require(self.attention_heads >= 1, "attention_heads", self.attention_heads, "an integer >= 1")
+        check_model_keys(dropout=self.dropout, attention=self.attention, attention_heads=self.attention_heads)
         require_choice("attention_query", self.attention_query, ATTENTION_QUERIES)
 
 
@@ -122,7 +139,7 @@ class ScratchRNNSchema:
 
     def __post_init__(self) -> None:
         check_params(self.params)
-        require(self.hidden_size >= 1, "hidden_size", self.hidden_size, "an integer >= 1")
+        check_model_keys(hidden_size=self.hidden_size)
 
 
 # ---------------------------------------------------------------------------------------------- loss

@@ -21,8 +21,7 @@ from typing import Any, Protocol, cast
 import torch
 from torch import Tensor, nn
 
-from rnnlab.config.schemas import ATTENTION, attention_kind
-from rnnlab.errors import require, require_choice
+from rnnlab.config.schemas import check_model_keys
 from rnnlab.models.attention import (
     build_attention,
     joined_size,
@@ -122,12 +121,15 @@ class ResidualNet(nn.Module):
         **cell_keys: Any,
     ) -> None:
         super().__init__()
-        for key, value in (("hidden_size", hidden_size), ("num_layers", num_layers)):
-            require(value >= 1, f"model.{key}", value, "an integer >= 1")
-        require(mlp_ratio >= 0, "model.mlp_ratio", mlp_ratio, "an integer >= 0 (0: no MLP)")
-        require(attention_heads >= 1, "model.attention_heads", attention_heads, "an integer >= 1")
-        require(0 <= dropout < 1, "model.dropout", dropout, "0 <= dropout < 1")
-        require_choice("model.attention", attention_kind(attention), ATTENTION)
+        check_model_keys(
+            "model.",
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            mlp_ratio=mlp_ratio,
+            attention_heads=attention_heads,
+            dropout=dropout,
+            attention=attention,
+        )
         refuse_pooling_per_step(attention, per_step)
         self.per_step, self.hidden_size, self.bidirectional = per_step, hidden_size, bidirectional
         self.num_layers, self.mlp_ratio, self.attention_heads = num_layers, mlp_ratio, attention_heads
