@@ -247,3 +247,9 @@ def test_an_image_too_large_to_open_is_one_error_and_the_others_are_predicted(
     results = predict_files(tmp_path / "run", [tmp_path / "huge.png", tmp_path / "small.jpg"], CPU)
     assert results[0].error == "too large to open (over 50,000 pixels)" and results[0].digit is None
     assert results[1].error is None and 0 <= results[1].digit <= 9
+
+
+def test_sequential_mnist_names_its_published_anchor_for_a_comparison(tiny_mnist):
+    assert "98.9%" in mnist(tiny_mnist, layout="pixels").published["lstm"]
+    assert "95.11%" in mnist(tiny_mnist, layout="pixels", permute=True).published["lstm"]
+    assert mnist(tiny_mnist).published == {}  # rows: no published anchor at this size

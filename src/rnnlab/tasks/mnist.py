@@ -107,6 +107,8 @@ class MNIST(Task):
         self.root = user_path(str(root))
         self.download = download
         self.layout = layout
+        if layout == "pixels":  # the anchors a comparison prints beside each model (S4 paper, Table 6)
+            self.published = {"lstm": f"{'95.11' if permute else '98.9'}% (S4 paper, Table 6)"}
         self.permutation = (
             torch.randperm(SIDE * SIDE, generator=torch.Generator().manual_seed(PERMUTATION_SEED)) if permute else None
         )
