@@ -42,8 +42,7 @@ def validate(cfg: DictConfig) -> Validated:
             f"{missing[0]} cannot be removed (~{missing[0]}): every run needs it; set it instead, "
             f"e.g. {missing[0]}=<value>"
         )
-    for group in GROUPS:
-        validate_group(cfg, group)
+    typed = {group: validate_group(cfg, group) for group in GROUPS}
     check_seed(cfg.seed)
     check_device(cfg.device)
     if "study" in cfg:  # (a config read back from a checkpoint of an older rnnlab has none)
@@ -58,8 +57,8 @@ def validate(cfg: DictConfig) -> Validated:
         threads,
         "auto or a number of threads >= 1",
     )
-    trainer = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainerSchema), cfg.trainer))
-    assert isinstance(trainer, TrainerSchema)  # checked by validate_group above
+    trainer = typed["trainer"]
+    assert isinstance(trainer, TrainerSchema)  # the trainer group's schema, found by its keys where it had none
     return Validated(trainer)
 
 
@@ -81,13 +80,14 @@ def check_device(name: Any) -> None:
     )
 
 
-def validate_group(cfg: DictConfig, group: str) -> None:
-    """Check one group's ranges. A node that lost its schema (a config read back from a checkpoint) is checked
-    against the schema whose _target_ it names."""
+def validate_group(cfg: DictConfig, group: str) -> Any:
+    """Check one group's ranges and return it typed (its schema's dataclass; None for a node no schema fits). A
+    node that lost its schema (a config read back from a checkpoint) is checked against the schema whose _target_
+    it names."""
     node = cfg[group]
     if OmegaConf.get_type(node) is dict:
         if (schema := schema_for(group, node.get("_target_"), {str(k) for k in node})) is None:
-            return
+            return None
         if group in SUPPLIED and takes_any_key(locate(node.get("_target_"), group)):  # its **kwargs take the rest
             known = {f.name for f in fields(schema)}
             node = OmegaConf.masked_copy(node, [k for k in node if k in known])
@@ -108,7 +108,7 @@ def validate_group(cfg: DictConfig, group: str) -> None:
         if unknown := [k for k in node if k not in names and not str(k).startswith("_")]:
             raise ConfigError(f"{group}.{unknown[0]} is not a key of {group}: choose one of {', '.join(names)}")
     try:
-        OmegaConf.to_object(node)
+        return OmegaConf.to_object(node)
     except ConfigError as err:
         raise ConfigError(f"{group}.{err}") from None
     except MissingMandatoryValue as err:  # a constructor parameter without a default, which the yaml does not set

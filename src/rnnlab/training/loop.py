@@ -142,7 +142,6 @@ class Training:
         self.started = time.perf_counter()
         self.val: dict | None = None
         self.diverged = ""  # the non-finite loss and its step
-        self.autocast = trainer.autocast
         self.timed = parts.scheduler if isinstance(parts.scheduler, TimedSchedule) else None  # trainer.max_minutes
 
     def restore(self, resume: dict[str, Any]) -> None:
@@ -192,7 +191,7 @@ class Training:
         tick = time.perf_counter()
         batch = p.task.make_batch(trainer.batch_size, self.generator, self.device)
         loss_value, outputs = train_step(
-            p.model, p.loss_fn, p.optimizer, p.scheduler, batch, trainer.clip_grad_norm, self.autocast
+            p.model, p.loss_fn, p.optimizer, p.scheduler, batch, trainer.clip_grad_norm, trainer.autocast
         )
         if not math.isfinite(loss_value):
             self.diverged = f"loss {loss_value} at step {step}"
