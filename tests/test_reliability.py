@@ -218,9 +218,12 @@ def test_ctrl_c_while_starting_exits_130_in_one_line_and_the_dir_takes_a_new_run
     last = stderr.strip().splitlines()[-1]
     assert "Traceback" not in stderr and last.startswith("rnnlab: "), stderr
     # A start as fast as today's reaches training within the later delays: the signal then interrupts the run,
-    # which says so and continues with its hint (resume=true); a signal while starting leaves a dir a plain new
-    # run takes.
-    resumed = ["resume=true"] if last.startswith("rnnlab: interrupted at step") else []
+    # which says so and continues with its hint (resume=true). One after training (testing, figures) says a last.pt
+    # is continued with resume=true; a signal while starting leaves a dir a plain new run takes.
+    saved = (tmp_path / "run" / "last.pt").exists()
+    if saved and not last.startswith("rnnlab: interrupted at step"):
+        assert "where the run dir holds a last.pt, resume=true continues from it" in last, stderr
+    resumed = ["resume=true"] if saved else []
     again = command_here("rnnlab", *args, *resumed, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "run" / "report.json").read_text())["status"] == "ok"

@@ -20,8 +20,8 @@ import threading
 
 def _stopped(signum: int, frame) -> None:
     sys.stderr.write(
-        f"rnnlab: stopped by signal {signum} before training or after it; a last.pt already saved is "
-        "kept (resume=true continues from it), and the command can simply be run again\n"
+        f"rnnlab: stopped by signal {signum} before training or after it; where the run dir holds a last.pt, "
+        "resume=true continues from it, and where it does not, the command can simply be run again\n"
     )
     sys.stderr.flush()
     os._exit(128 + signum)  # at once: whatever was importing is left unfinished, not half-used
