@@ -14,6 +14,7 @@ from rnnlab.models.minlstm import MinLSTMNet
 from rnnlab.models.residual import reverse_within
 from rnnlab.models.s6 import S6Net
 from rnnlab.models.scan import linear_scan, log_space_scan
+from rnnlab.models.selective_scan import selective_scan
 from rnnlab.models.transformer import TransformerNet, rotate
 from rnnlab.runner.run import run
 
@@ -46,6 +47,38 @@ def test_the_scans_hand_written_backward_is_the_gradient():
     decay = (torch.randn(3, dtype=torch.cdouble) * 0.5).requires_grad_()
     bc = torch.randn(2, 6, 3, dtype=torch.cdouble, requires_grad=True)
     assert torch.autograd.gradcheck(linear_scan, (decay, bc))
+
+
+def _selective_inputs(dtype):
+    torch.manual_seed(0)
+    n, steps, inner, states = 2, 7, 5, 4
+    return [
+        torch.randn(n, steps, inner, dtype=dtype),  # u
+        torch.rand(n, steps, inner, dtype=dtype) * 0.5,  # dt
+        -torch.rand(inner, states, dtype=dtype) - 0.1,  # A
+        torch.randn(n, steps, states, dtype=dtype),  # B
+        torch.randn(n, steps, states, dtype=dtype),  # C
+    ]
+
+
+def test_the_selective_scan_is_s6s_recurrence_and_its_backward_the_gradient():
+    u, dt, A, B, C = _selective_inputs(torch.double)
+    h, expected = torch.zeros(2, 5, 4, dtype=torch.double), []
+    for t in range(7):  # Mamba's selective_scan_ref, step by step
+        h = torch.exp(dt[:, t, :, None] * A) * h + (dt[:, t] * u[:, t])[..., None] * B[:, t, None, :]
+        expected.append((h * C[:, t, None, :]).sum(-1))
+    assert torch.allclose(selective_scan(u, dt, A, B, C), torch.stack(expected, 1), atol=1e-12)
+    inputs = [x.requires_grad_() for x in (u, dt, A, B, C)]
+    assert torch.autograd.gradcheck(selective_scan, inputs)
+
+
+def test_the_selective_scan_stays_float32_under_bf16_autocast():
+    inputs = [x.requires_grad_() for x in _selective_inputs(torch.float32)]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = selective_scan(*inputs)
+        y.sum().backward()
+    assert y.dtype == torch.float32 and all(x.grad.dtype == torch.float32 for x in inputs)
+    assert torch.allclose(y, selective_scan(*[x.detach() for x in inputs]))
 
 
 @pytest.mark.parametrize("cls", MODELS)

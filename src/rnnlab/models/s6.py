@@ -8,9 +8,9 @@ c and state n, h_t[c, n] = exp(dt_t[c] A[c, n]) h_{t-1}[c, n] + dt_t[c] B_t[n] u
 D[c] u_t[c], gated by SiLU(z) and projected back. dt, B and C are made from u_t: the step size and what is
 written and read depend on the input, which is what makes it selective (the LRU's decay does not).
 
-Why it is small here and slow at 784 steps: without Mamba's fused kernel, the scan runs over the
-expand x width x state_size features one by one (models/scan.py), so a(t) and b(t) are (n, steps, expand * width *
-state_size): 32x the width of a minGRU block at the defaults. docs/results.md has the measurements.
+Why it is small here and slow at 784 steps: without Mamba's fused kernel, the state is expand x width x state_size
+per sequence and step (models/selective_scan.py keeps it for the backward pass): 32x the width of a minGRU block at
+the defaults. docs/results.md has the measurements.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from rnnlab.errors import require
 from rnnlab.models.residual import ResidualNet
-from rnnlab.models.scan import linear_scan
+from rnnlab.models.selective_scan import selective_scan
 
 
 class S6(nn.Module):
@@ -51,26 +51,21 @@ class S6(nn.Module):
         self.D = nn.Parameter(torch.ones(inner))
         self.out_proj = nn.Linear(inner, size)
 
-    def _selective(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """a = exp(dt A) and b = dt B u for every (channel, state), and C, all float32 (a bf16 scan drifts)."""
+    def _projections(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """dt (..., inner) and B, C (..., N) from u, float32 (a bf16 scan drifts)."""
         dt, B, C = self.x_proj(u).float().split([self.rank, self.state_size, self.state_size], dim=-1)
-        dt = F.softplus(self.dt_proj(dt).float())  # (..., inner)
-        a = torch.exp(dt[..., None] * -torch.exp(self.A_log))  # (..., inner, N)
-        b = (dt * u.float())[..., None] * B[..., None, :]
-        return a, b, C
+        return F.softplus(self.dt_proj(dt).float()), B, C
 
-    def _output(self, h: Tensor, C: Tensor, u: Tensor, z: Tensor) -> Tensor:
-        y = (h @ C[..., None])[..., 0] + self.D * u.float()  # C . h per channel
+    def _output(self, y: Tensor, u: Tensor, z: Tensor) -> Tensor:
+        y = y + self.D * u.float()
         return self.out_proj((y * F.silu(z.float())).to(z.dtype))
 
     def forward(self, x: Tensor) -> Tensor:
-        n, steps, _ = x.shape
         u, z = self.in_proj(x).chunk(2, dim=-1)
         kernel = self.conv.kernel_size[0]
         u = F.silu(self.conv(F.pad(u.transpose(1, 2), (kernel - 1, 0))).transpose(1, 2))
-        a, b, C = self._selective(u)
-        h = linear_scan(a.flatten(2), b.flatten(2)).view(n, steps, -1, self.state_size)
-        return self._output(h, C, u, z)
+        dt, B, C = self._projections(u)
+        return self._output(selective_scan(u.float(), dt, -torch.exp(self.A_log), B, C), u, z)
 
     def step(self, x: Tensor, state: tuple[Tensor, Tensor] | None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """One step: the state is the convolution's last inputs (n, kernel - 1, inner) and h (n, inner, N)."""
@@ -78,9 +73,11 @@ class S6(nn.Module):
         kernel = self.conv.kernel_size[0]
         window = torch.cat([state[0], u[:, None]], 1) if state is not None else F.pad(u[:, None], (0, 0, kernel - 1, 0))
         u = F.silu(self.conv(window.transpose(1, 2))[..., 0])
-        a, b, C = self._selective(u)
+        dt, B, C = self._projections(u)
+        a = torch.exp(dt[..., None] * -torch.exp(self.A_log))  # (n, inner, N)
+        b = (dt * u.float())[..., None] * B[..., None, :]
         h = b if state is None else a * state[1] + b
-        return self._output(h, C, u, z), (window[:, 1:], h)
+        return self._output((h @ C[..., None])[..., 0], u, z), (window[:, 1:], h)
 
 
 class S6Net(ResidualNet):
