@@ -62,6 +62,7 @@ BAD_INPUTS = [
     (["task=temporal_order", "task.variant=7"], "task.variant=7 is not allowed: choose one of 6a, 6b"),
     (["device=tpu"], "device=tpu is not allowed: auto, cpu, cuda or cuda:N"),
     (["threads=0"], "threads=0 is not allowed: auto or a number of threads >= 1"),
+    (["study.metric=mse"], "study.metric=mse is not allowed: choose one of headline, loss"),
     (["threads=many"], "threads=many is not allowed: auto or a number of threads >= 1"),
     (["model=gru", "model.forget_bias=1"], "model.forget_bias=1 is not allowed: only the lstm cell"),
     (["model.hidden_size=[1"], "cannot read the override 'model.hidden_size=[1'"),

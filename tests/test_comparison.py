@@ -34,6 +34,8 @@ def fake_job(
     test: float,
     task: str = "mqar",
     chance: float = 0.0625,
+    loss: float | None = None,
+    study: dict | None = None,
 ) -> None:
     """A finished job as rnnlab writes it: overrides and a report.json with its setup."""
     overrides = [f"model={model}", f"optimizer.lr={lr}", f"seed={seed}", f"task={task}"]
@@ -57,10 +59,10 @@ def fake_job(
         "chance": chance,
         "params": 1000,
         "setup": setup,
-        "study": STUDY,
+        "study": study or STUDY,
         "budget": {"kind": "steps", "steps": 100},
         "published": {"transformer": "~100% (Zoology)"},
-        "val": {"acc": val},
+        "val": {"acc": val, **({"loss": loss} if loss is not None else {})},
         "best_val": val,
         "test": {"acc": test},
         "test_by_length": {"2": {"acc": test}, "8": {"acc": test / 2}},
@@ -88,7 +90,7 @@ def make_study(sweep: Path) -> None:
 def test_each_model_is_chosen_on_validation_never_the_test_and_a_grid_at_chance_is_named(tmp_path):
     make_study(tmp_path)
     runs = collect([tmp_path])
-    assert study_of(runs) == STUDY
+    assert study_of(runs) == {**STUDY, "metric": "headline"}  # runs from before study.metric: the task's metric
     tables = {t.context["task"]: t for t in compare(runs, STUDY)}
     assert set(tables) == {"mqar", "selective_copy"}  # a table per task
     gru, rnn = tables["mqar"].rows
@@ -102,6 +104,45 @@ def test_each_model_is_chosen_on_validation_never_the_test_and_a_grid_at_chance_
     test = rows[0][header.index("test/acc")]
     assert test.startswith("0.7100 ± ")  # the mean of the chosen setting's seeds (0.70, 0.72) with its interval
     assert rows[1][header.index("grid")] == "3 settings, all at chance"
+
+
+def test_a_study_that_chooses_on_the_loss_takes_the_lowest(tmp_path):
+    """Adding's accuracy within 0.04 saturates at 100%; its MSE (the loss) still tells the rates apart."""
+    study = {**STUDY, "metric": "loss"}
+    for number, (lr, acc, loss) in enumerate(((0.01, 1.0, 9e-6), (0.003, 1.0, 7e-6), (0.001, 0.99, 4e-5))):
+        fake_job(tmp_path, number, "transformer", lr, 0, acc, acc, "adding", loss=loss, study=study)
+    runs = collect([tmp_path])
+    assert study_of(runs) == study
+    (table,) = compare(runs, study_of(runs))
+    assert table.rows[0].chosen.values["optimizer.lr"] == 0.003  # on acc, the tie went to the first: 1e-2
+    header, rows = rows_of(table)
+    assert header[4] == "val/loss" and rows[0][4].startswith("7.00e-06")
+    (headline,) = compare(runs, STUDY)
+    assert headline.rows[0].chosen.values["optimizer.lr"] == 0.01
+
+
+def test_runs_that_declare_different_selection_metrics_make_no_comparison(tmp_path):
+    fake_job(tmp_path, 0, "gru", 0.01, 0, 0.9, 0.9, loss=0.1)  # from before study.metric: agrees with either
+    fake_job(tmp_path, 1, "gru", 0.003, 0, 0.8, 0.8, loss=0.2, study={**STUDY, "metric": "loss"})
+    assert study_of(collect([tmp_path]))["metric"] == "loss"
+    fake_job(tmp_path, 2, "gru", 0.001, 0, 0.7, 0.7, loss=0.3, study={**STUDY, "metric": "headline"})
+    assert study_of(collect([tmp_path])) is None
+
+
+def test_the_sweeper_runs_the_seeds_of_the_rate_with_the_lowest_validation_loss(tmp_path, command_here):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "experiment=compare_adding", "debug=tiny", "logger=none", "task.length=10", "model=gru"]
+    # at these rates the accuracy within 0.04 ties (or nearly), the MSE does not (seeded: the same on every run)
+    args += ["optimizer.lr=0.03,0.02,0.05", "seed=0,1", "study.metric=loss", f"hydra.sweep.dir={sweep}"]
+    result = command_here("rnnlab", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    reports = [json.loads(p.read_text()) for p in sweep.glob("*/report.json")]
+    first = [r for r in reports if r["setup"]["seed"] == 0]
+    loss = {r["setup"]["optimizer"]["lr"]: r["val"]["loss"] for r in first}
+    acc = {r["setup"]["optimizer"]["lr"]: r["val"]["acc"] for r in first}
+    (second,) = [r["setup"]["optimizer"]["lr"] for r in reports if r["setup"]["seed"] == 1]
+    assert second == min(loss, key=loss.get) != max(acc, key=acc.get)  # the headline would have chosen another
+    assert reports[0]["study"]["metric"] == "loss"
 
 
 def test_rnnlab_report_prints_the_comparison_first_and_writes_it_as_csv_and_latex(tmp_path, command_here):

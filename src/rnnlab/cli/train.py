@@ -20,7 +20,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.cli.argv import continue_from_run_dir, name_jobs_by_what_varies, pin_output_dir
 from rnnlab.cli.check import check_command_line
@@ -29,6 +29,7 @@ from rnnlab.cli.plugins import register_plugins
 from rnnlab.config.hydra_internals import mode_known
 from rnnlab.errors import USER_CODE_ERRORS, ConfigError, explain
 from rnnlab.files import LAST, read_report
+from rnnlab.reporting.comparison import selection_score
 from rnnlab.sweeps import resume as sweep_resume
 from rnnlab.sweeps.jobs import FailedJobs, finished_job
 from rnnlab.sweeps.run_dirs import claim, clear_earlier_attempt, output_dir, refuse_occupied
@@ -47,12 +48,24 @@ def _train(cfg: DictConfig) -> float:
         if (done := finished_job(out.parent, list(hydra_cfg.overrides.task))) is not None:
             log.info("sweep.resume: done already in %s, skipped", done)
             finished = read_report(done) or {}  # finished_job found its report
-            return finished["val"].get(finished["metric"], math.nan)
+            return _score(finished, cfg)
         previous = read_report(out)
         if (out / LAST).exists() and (previous is None or previous["status"] == "interrupted"):
             log.info("sweep.resume: continuing %s from its %s", out, LAST)
             cfg.resume = True
-    return _outcome(_run_or_failure(cfg, out, in_sweep), out, in_sweep)
+    return _outcome(_run_or_failure(cfg, out, in_sweep), out, in_sweep, cfg)
+
+
+def _in_study(cfg: DictConfig) -> bool:
+    return bool(cfg.get("study", {}).get("compare"))
+
+
+def _score(report: dict, cfg: DictConfig) -> float:
+    """What a sweeper maximises: the validation headline metric, or in a study its selection value (a negated loss
+    where study.metric=loss)."""
+    if _in_study(cfg):
+        return selection_score(report, OmegaConf.to_container(cfg.study))  # type: ignore[arg-type]
+    return report["val"].get(report["metric"], math.nan)
 
 
 def _run_or_failure(cfg: DictConfig, out: Path, in_sweep: bool) -> dict:
@@ -94,7 +107,7 @@ def _run_or_failure(cfg: DictConfig, out: Path, in_sweep: bool) -> dict:
     return report
 
 
-def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
+def _outcome(report: dict, out: Path, in_sweep: bool, cfg: DictConfig) -> float:
     """Say how a run that did not finish ended (and exit, unless a sweep goes on); the score of one that did."""
     if report["status"] == "interrupted":
         again = (
@@ -113,8 +126,9 @@ def _outcome(report: dict, out: Path, in_sweep: bool) -> float:
         if not in_sweep:
             sys.exit(1)
         # The worst accuracy, not nan: Hydra's Optuna sweeper stops the whole search on a nan (its tell() fails).
-        return FAILED_SCORE
-    return report["val"][report["metric"]]  # what a sweeper (Optuna) maximises
+        # A study choosing on a negated loss ranks every finished run above 0: there a failure is -inf.
+        return -math.inf if _in_study(cfg) and cfg.study.get("metric") == "loss" else FAILED_SCORE
+    return _score(report, cfg)
 
 
 @quiet_when_piped

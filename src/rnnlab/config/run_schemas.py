@@ -36,6 +36,9 @@ class SweepSchema:
     resume: bool = False  # re-run a sweep into its hydra.sweep.dir, skipping jobs whose report is ok
 
 
+SELECTION_METRICS = ("headline", "loss")  # what a study may choose on (reporting/comparison.py: selection_score)
+
+
 @dataclass
 class StudySchema:
     """A tuned comparison (reporting/comparison.py): rnnlab-report sets each value of `compare` side by side, each at
@@ -44,9 +47,11 @@ class StudySchema:
     compare: str | None = None  # the key compared: model
     tune: list[str] = field(default_factory=list)  # the keys tuned for each compared value: [optimizer.lr]
     select: str = "first_seed"  # first_seed: the grid at the first seed, the chosen setting at the others | all_seeds
+    metric: str = "headline"  # chosen on: headline, the task's metric (higher is better) | loss (lower is better)
 
     def __post_init__(self) -> None:
         require_choice("select", self.select, ("first_seed", "all_seeds"))
+        require_choice("metric", self.metric, SELECTION_METRICS)
         require(self.compare is None or bool(self.compare), "compare", self.compare, "a key (model), or null")
         require(
             not self.tune or self.compare is not None,

@@ -34,12 +34,33 @@ def column(key: str) -> str:
     return GROUP_COLUMNS.get(key, key)
 
 
+HEADLINE = "headline"
+
+
+def selected_on(report: dict, study: dict | None) -> str:
+    """The validation key a study chooses on: the run's headline metric, or `loss` (study.metric)."""
+    return "loss" if (study or {}).get("metric", HEADLINE) == "loss" else report["metric"]
+
+
+def selection_score(report: dict, study: dict | None) -> float:
+    """A finished run's validation value as a study chooses on it, higher better (a loss is negated)."""
+    key = selected_on(report, study)
+    value = report.get("val", {}).get(key, math.nan)
+    return -value if key == "loss" else value
+
+
 def study_of(runs: list[Run]) -> dict | None:
-    """The study the runs declare (report.json "study"), when every finished run declares the same one."""
+    """The study the runs declare (report.json "study"), when every finished run declares the same one. What it
+    chooses on (study.metric) does not change a run, so it is not compared: a run from before the key existed
+    declares none, and the runs that declare one must agree."""
     studies = [r.report.get("study") for r in runs if r.ok]
-    if not studies or any(s != studies[0] for s in studies) or not studies[0]:
+    if not studies or not studies[0]:
         return None
-    return studies[0]
+    runs_alike = [{k: v for k, v in (s or {}).items() if k != "metric"} for s in studies]
+    metrics = {s.get("metric", HEADLINE) for s in studies if s and "metric" in s}
+    if any(s != runs_alike[0] for s in runs_alike) or len(metrics) > 1:
+        return None
+    return {**runs_alike[0], "metric": metrics.pop() if metrics else HEADLINE}
 
 
 @dataclass
@@ -86,6 +107,11 @@ class Table:
     metric: str
     rows: list[Row] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
+    select_on: str = ""  # the validation key the rows were chosen on: the metric, or the loss (lower is better)
+
+    @property
+    def val_key(self) -> str:
+        return self.select_on or self.metric
 
 
 def compare(runs: list[Run], study: dict) -> list[Table]:
@@ -103,9 +129,16 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
         first = members[0].report
         metric = first["metric"]
         context = {"task": first["task"], **dict(zip(context_keys, key)), "budget": key[-1]}
+        select_on = selected_on(first, study)
         table = Table(
-            context, study["compare"], list(study.get("tune", [])), metric, references=list(first.get("reference", []))
+            context,
+            study["compare"],
+            list(study.get("tune", [])),
+            metric,
+            references=list(first.get("reference", [])),
+            select_on=select_on,
         )
+        sign = -1.0 if select_on == "loss" else 1.0  # as the sweeper chose (selection_score)
         compared: dict[str, dict[tuple, Setting]] = {}
         for r in members:
             values = {k: r.settings.get(k, "") for k in tuned}
@@ -115,8 +148,8 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
             settings = list(grid.values())
             # chosen on the seeds every setting ran at: all of them for a whole grid, the first in two stages
             common = set.intersection(*({r.settings.get("seed") for r in s.runs} for s in settings))
-            scored = [s for s in settings if math.isfinite(s.val(metric, common))]
-            chosen = max(scored, key=lambda s: s.val(metric, common)) if scored else settings[0]
+            scored = [s for s in settings if math.isfinite(s.val(select_on, common))]
+            chosen = max(scored, key=lambda s: sign * s.val(select_on, common)) if scored else settings[0]
             published = (first.get("published") or {}).get(name, "")
             level = first.get("floor", first.get("chance"))
             table.rows.append(Row(name, chosen, settings, metric, level, published, "floor" in first))
@@ -184,7 +217,7 @@ def rows_of(table: Table) -> tuple[list[str], list[list[str]]]:
         *(f"chosen {k}" for k in table.tune),
         "params",
         "seeds",
-        f"val/{table.metric}",
+        f"val/{table.val_key}",
         *tests,
         "grid",
         "published",
@@ -198,7 +231,7 @@ def rows_of(table: Table) -> tuple[list[str], list[list[str]]]:
             *(str(v) for v in row.chosen.values.values()),
             ", ".join(f"{p:,}" for p in params),
             str(len(runs)),
-            _pooled([r.report.get("val", {}).get(table.metric, math.nan) for r in runs]),
+            _pooled([r.report.get("val", {}).get(table.val_key, math.nan) for r in runs]),
         ]
         cells += [_pooled([_test_values(r, c, table.metric) for r in runs]) for c in tests]
         size = f"{len(row.grid)} settings"
@@ -211,14 +244,16 @@ def rows_of(table: Table) -> tuple[list[str], list[list[str]]]:
 def _title(table: Table) -> str:
     where = ", ".join(f"{k}={v}" for k, v in table.context.items())
     tuned = ", ".join(table.tune) or "nothing"
-    return f"{where + ': ' if where else ''}each {table.compare} at its best {tuned} on validation {table.metric}"
+    on = "loss (lowest)" if table.val_key == "loss" else table.val_key
+    return f"{where + ': ' if where else ''}each {table.compare} at its best {tuned} on validation {on}"
 
 
 def markdown(tables: list[Table]) -> str:
     lines = [
         "## Comparison",
         "",
-        "Each row: the setting with the best mean validation value over its seeds (never the test), then its "
+        "Each row: the setting with the best mean validation value over its seeds (never the test; the lowest where "
+        "the study chose on the loss), then its "
         "test metrics as mean ± the 95% confidence interval over those seeds (Student's t). `grid`: how many "
         "settings were tried; 'all at chance' when none of them rose above chance on validation ('all at the floor' "
         "where the task knows a higher level that needs none of its memory).",
@@ -248,9 +283,9 @@ def csv_rows(tables: list[Table]) -> list[list[object]]:
         for row in table.rows:
             chosen = ",".join(f"{k}={v}" for k, v in row.chosen.values.items())
             runs = row.chosen.runs
-            for name in [f"val/{table.metric}", *_test_columns(table)]:
+            for name in [f"val/{table.val_key}", *_test_columns(table)]:
                 values = (
-                    [r.report.get("val", {}).get(table.metric, math.nan) for r in runs]
+                    [r.report.get("val", {}).get(table.val_key, math.nan) for r in runs]
                     if name.startswith("val/")
                     else [_test_values(r, name, table.metric) for r in runs]
                 )
