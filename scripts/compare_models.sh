@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Which model is better: the tuned CPU comparisons (selective copy, MQAR, adding T=200), each model at 50,000
+# parameters and its validation-chosen lr at 3 seeds, two jobs at a time (the joblib launcher), then rnnlab-report
+# on each. Sized to fit 2 hours on a 2-core CPU; the equal-time sequential MNIST study is its own
+# (experiment=compare_smnist_cpu, ~45 minutes), and compare_*_gpu are the full-size settings for a GPU.
+#   scripts/compare_models.sh           # outputs/studies/compare_<task>/comparison.csv, report.md per job
+#   scripts/compare_models.sh --quick   # toy size, to check that everything runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RNNLAB=${RNNLAB:-.venv/bin/rnnlab}
+REPORT=${REPORT:-.venv/bin/rnnlab-report}
+OUT=${OUT:-outputs/studies}
+toy=()
+if [[ "${1:-}" == "--quick" ]]; then
+  toy=(debug=tiny)
+  OUT=${OUT}-quick
+fi
+start=$(date +%s)
+for name in compare_selective_copy compare_mqar compare_adding; do
+  echo "== $name ($(date +%H:%M:%S))"
+  "$RNNLAB" -m "experiment=$name" hydra/launcher=joblib logger=none "hydra.sweep.dir=$OUT/$name" "${toy[@]}"
+  "$REPORT" "$OUT/$name" > /dev/null
+  echo "   $(( ($(date +%s) - start) / 60 )) minutes so far; the comparison: $OUT/$name/summary.md"
+done
