@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class BasicSweeper(HydraBasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
         """Hydra's grid; a tuned comparison (study.compare, several seeds) in two stages (rnnlab.sweeps.tuned)."""
-        from rnnlab.sweeps.tuned import chosen, split_stages
+        from rnnlab.sweeps.tuned import chosen, first_stage_keys, split_stages
 
         assert self.config is not None and self.launcher is not None and self.hydra_context is not None
         study = self.config.get("study") or {}
@@ -49,7 +49,8 @@ class BasicSweeper(HydraBasicSweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         log.info("tuned comparison, stage 1: the grid at the first seed (%d jobs)", len(first))
         returns = [self._launch(first, 0)]
-        second = chosen(first, [r.return_value for r in returns[0]], rest, list(study.get("tune", [])))
+        keys = first_stage_keys(sweep_dir, first, OmegaConf.to_container(study))  # type: ignore[arg-type]
+        second = chosen(first, keys, rest, list(study.get("tune", [])))
         log.info("stage 2: each chosen setting at the other seeds (%d jobs)", len(second))
         if second:
             returns.append(self._launch(second, len(first)))

@@ -49,6 +49,16 @@ def selection_score(report: dict, study: dict | None) -> float:
     return -value if key == "loss" else value
 
 
+def selection_key(report: dict | None, study: dict | None) -> tuple[float, float]:
+    """How a study ranks a finished run (higher first): its selection score, then, where that ties (an accuracy
+    saturated at 100% by two rates), the lower validation loss. A run that did not finish ranks last."""
+    if not report or report.get("status") != "ok":
+        return (-math.inf, -math.inf)
+    score = selection_score(report, study)
+    tie = 0.0 if selected_on(report, study) == "loss" else -report.get("val", {}).get("loss", math.inf)
+    return tuple(v if math.isfinite(v) else -math.inf for v in (score, tie))  # type: ignore[return-value]
+
+
 def study_of(runs: list[Run]) -> dict | None:
     """The study the runs declare (report.json "study"), when every finished run declares the same one. What it
     chooses on (study.metric) does not change a run, so it is not compared: a run from before the key existed
@@ -138,7 +148,8 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
             references=list(first.get("reference", [])),
             select_on=select_on,
         )
-        sign = -1.0 if select_on == "loss" else 1.0  # as the sweeper chose (selection_score)
+        sign = -1.0 if select_on == "loss" else 1.0  # as the sweeper chose (selection_key)
+        tie = 0.0 if select_on == "loss" else -1.0  # a tie goes to the lower validation loss
         compared: dict[str, dict[tuple, Setting]] = {}
         for r in members:
             values = {k: r.settings.get(k, "") for k in tuned}
@@ -149,12 +160,20 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
             # chosen on the seeds every setting ran at: all of them for a whole grid, the first in two stages
             common = set.intersection(*({r.settings.get("seed") for r in s.runs} for s in settings))
             scored = [s for s in settings if math.isfinite(s.val(select_on, common))]
-            chosen = max(scored, key=lambda s: sign * s.val(select_on, common)) if scored else settings[0]
+            chosen = (
+                max(scored, key=lambda s: (sign * s.val(select_on, common), _finite(tie * s.val("loss", common))))
+                if scored
+                else settings[0]
+            )
             published = (first.get("published") or {}).get(name, "")
             level = first.get("floor", first.get("chance"))
             table.rows.append(Row(name, chosen, settings, metric, level, published, "floor" in first))
         tables.append(table)
     return tables
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf
 
 
 def _context_keys(runs: list[Run], by: str, tuned: list[str]) -> list[str]:
