@@ -18,9 +18,9 @@ from torch import Tensor
 
 
 class _SelectiveScan(torch.autograd.Function):
-    # Every (n, inner, N) product is made one step at a time inside the loops, where it fits in the cache: over all
-    # steps at once each is a pass over (steps, n, inner, N) floats, ~20 ms at 200 x 32 x 108 x 16 (one Zen 5 thread)
-    # against ~2 ms for the same work step by step.
+    # Every (n, inner, N) product is made one step at a time inside the loops, where it fits in the cache: dt x A
+    # over all 200 x 32 x 108 x 16 floats at once took 18.8 ms, the same a step at a time 200 x 5.2 us = 1.0 ms
+    # (one Zen 5 thread).
     @staticmethod
     def forward(ctx, u: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
         with torch.autocast(u.device.type, enabled=False):  # float32 throughout, under bf16 autocast too
