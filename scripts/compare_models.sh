@@ -6,20 +6,11 @@
 # (experiment=compare_smnist_cpu, ~45 minutes), and compare_*_gpu are the full-size settings for a GPU.
 #   scripts/compare_models.sh           # outputs/studies/compare_<task>/comparison.csv, report.md per job
 #   scripts/compare_models.sh --quick   # toy size, to check that everything runs
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RNNLAB=${RNNLAB:-.venv/bin/rnnlab}
-REPORT=${REPORT:-.venv/bin/rnnlab-report}
-OUT=${OUT:-outputs/studies}
-toy=()
-if [[ "${1:-}" == "--quick" ]]; then
-  toy=(debug=tiny)
-  OUT=${OUT}-quick
-fi
+source "$(dirname "$0")/studies.sh" "$@"
+quiet=(logger=none)  # as timed; a toy run has it already
+[[ ${#toy[@]} -gt 0 ]] && quiet=()
 start=$(date +%s)
 for name in compare_selective_copy compare_mqar compare_adding; do
-  echo "== $name ($(date +%H:%M:%S))"
-  "$RNNLAB" -m "experiment=$name" hydra/launcher=joblib logger=none "hydra.sweep.dir=$OUT/$name" "${toy[@]}"
-  "$REPORT" "$OUT/$name" > /dev/null
+  study "$name" hydra/launcher=joblib "${quiet[@]}"  # prints the comparison (rnnlab-report) at the end
   echo "   $(( ($(date +%s) - start) / 60 )) minutes so far; the comparison: $OUT/$name/summary.md"
 done

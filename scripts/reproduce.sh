@@ -4,23 +4,7 @@
 #   scripts/reproduce.sh            # full size: outputs/studies/<study>/summary.md (+ plots), one dir per job
 #   scripts/reproduce.sh --quick    # toy size, to check that everything runs (~2 min on a 2-core CPU)
 # MNIST studies need the data: $RNNLAB_DATA (or data/) holding MNIST/raw/; they are skipped without it.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RNNLAB=${RNNLAB:-.venv/bin/rnnlab}
-REPORT=${REPORT:-.venv/bin/rnnlab-report}
-OUT=${OUT:-outputs/studies}
-toy=()
-if [[ "${1:-}" == "--quick" ]]; then
-  toy=(debug=tiny logger=none)
-  OUT=${OUT}-quick
-fi
-
-study() {  # study NAME [overrides...]: one sweep (or run) into $OUT/NAME
-  local name=$1; shift
-  echo "== $name"
-  "$RNNLAB" -m "experiment=$name" "hydra.sweep.dir=$OUT/$name" "${toy[@]}" "$@"
-  "$REPORT" "$OUT/$name"
-}
+source "$(dirname "$0")/studies.sh" "$@"
 
 study recall_hidden_size        # hidden 2 / 5 / 10 x RNN, LSTM, GRU
 study recall_position           # position 1 and 2

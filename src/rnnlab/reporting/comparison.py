@@ -42,21 +42,24 @@ def selected_on(report: dict, study: dict | None) -> str:
     return "loss" if (study or {}).get("metric", HEADLINE) == "loss" else report["metric"]
 
 
+def rank(val: dict, select_on: str) -> tuple[float, float]:
+    """How a study ranks validation values (higher first): the value it chooses on (a loss negated), then, where that
+    ties (an accuracy saturated at 100% by two rates), the lower validation loss. Not a number ranks last."""
+    score = -val.get(select_on, math.nan) if select_on == "loss" else val.get(select_on, math.nan)
+    tie = 0.0 if select_on == "loss" else -val.get("loss", math.inf)
+    return (_finite(score), _finite(tie))
+
+
 def selection_score(report: dict, study: dict | None) -> float:
     """A finished run's validation value as a study chooses on it, higher better (a loss is negated)."""
-    key = selected_on(report, study)
-    value = report.get("val", {}).get(key, math.nan)
-    return -value if key == "loss" else value
+    return rank(report.get("val", {}), selected_on(report, study))[0]
 
 
 def selection_key(report: dict | None, study: dict | None) -> tuple[float, float]:
-    """How a study ranks a finished run (higher first): its selection score, then, where that ties (an accuracy
-    saturated at 100% by two rates), the lower validation loss. A run that did not finish ranks last."""
+    """How a study ranks a run (`rank` of its validation values); a run that did not finish ranks last."""
     if not report or report.get("status") != "ok":
         return (-math.inf, -math.inf)
-    score = selection_score(report, study)
-    tie = 0.0 if selected_on(report, study) == "loss" else -report.get("val", {}).get("loss", math.inf)
-    return tuple(v if math.isfinite(v) else -math.inf for v in (score, tie))  # type: ignore[return-value]
+    return rank(report.get("val", {}), selected_on(report, study))
 
 
 def study_of(runs: list[Run]) -> dict | None:
@@ -67,7 +70,7 @@ def study_of(runs: list[Run]) -> dict | None:
     if not studies or not studies[0]:
         return None
     runs_alike = [{k: v for k, v in (s or {}).items() if k != "metric"} for s in studies]
-    metrics = {s.get("metric", HEADLINE) for s in studies if s and "metric" in s}
+    metrics = {s["metric"] for s in studies if s and "metric" in s}
     if any(s != runs_alike[0] for s in runs_alike) or len(metrics) > 1:
         return None
     return {**runs_alike[0], "metric": metrics.pop() if metrics else HEADLINE}
@@ -148,8 +151,6 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
             references=list(first.get("reference", [])),
             select_on=select_on,
         )
-        sign = -1.0 if select_on == "loss" else 1.0  # as the sweeper chose (selection_key)
-        tie = 0.0 if select_on == "loss" else -1.0  # a tie goes to the lower validation loss
         compared: dict[str, dict[tuple, Setting]] = {}
         for r in members:
             values = {k: r.settings.get(k, "") for k in tuned}
@@ -160,11 +161,8 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
             # chosen on the seeds every setting ran at: all of them for a whole grid, the first in two stages
             common = set.intersection(*({r.settings.get("seed") for r in s.runs} for s in settings))
             scored = [s for s in settings if math.isfinite(s.val(select_on, common))]
-            chosen = (
-                max(scored, key=lambda s: (sign * s.val(select_on, common), _finite(tie * s.val("loss", common))))
-                if scored
-                else settings[0]
-            )
+            # ranked as the sweeper ranks one run (rank), on the means over those seeds
+            chosen = max(scored, key=lambda s: rank(_means(s, select_on, common), select_on)) if scored else settings[0]
             published = (first.get("published") or {}).get(name, "")
             level = first.get("floor", first.get("chance"))
             table.rows.append(Row(name, chosen, settings, metric, level, published, "floor" in first))
@@ -174,6 +172,10 @@ def compare(runs: list[Run], study: dict) -> list[Table]:
 
 def _finite(value: float) -> float:
     return value if math.isfinite(value) else -math.inf
+
+
+def _means(setting: Setting, select_on: str, seeds: set) -> dict[str, float]:
+    return {key: setting.val(key, seeds) for key in {select_on, "loss"}}
 
 
 def _context_keys(runs: list[Run], by: str, tuned: list[str]) -> list[str]:

@@ -16,7 +16,6 @@ job's report.json (the finished job with its settings), so a resumed stage 1 cho
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,9 +59,8 @@ def chosen(
     best: dict[tuple, tuple[tuple[float, ...], tuple]] = {}
     for job, key in zip(first, keys):
         group, setting = _without(job, tuned), tuple((k, v) for k, v in _key(job) if k.lstrip("+") in tune)
-        value = tuple(v if math.isfinite(v) else -math.inf for v in key)
-        if group not in best or value > best[group][0]:
-            best[group] = (value, setting)
+        if group not in best or key > best[group][0]:
+            best[group] = (tuple(key), setting)
     picked = []
     for job in rest:
         setting = tuple((k, v) for k, v in _key(job) if k.lstrip("+") in tune)
