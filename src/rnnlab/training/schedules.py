@@ -19,8 +19,8 @@ from torch.optim.lr_scheduler import LRScheduler
 def hold_cosine_factor(step: int, total_steps: int, warmup: float, hold: float, floor: float) -> float:
     """The multiple of the base rate at `step`: warm-up and hold are fractions of total_steps; floor = eta_min/lr."""
     warmup_steps, hold_end = warmup * total_steps, (warmup + hold) * total_steps
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
+    if step < warmup_steps:  # at most 1: a warm-up of 2.5 steps (a fraction of few steps) must not overshoot the rate
+        return min(1.0, (step + 1) / warmup_steps)
     if step < hold_end:
         return 1.0
     progress = min(1.0, (step - hold_end) / max(1.0, total_steps - hold_end))
