@@ -208,3 +208,38 @@ def test_lines_that_coincide_both_stay_visible_in_a_by_length_figure():
     ]
     assert bit.get_zorder() > seq.get_zorder() and bit.get_markerfacecolor() == "none"
     assert seq.get_linewidth() > 2 * bit.get_linewidth() and seq.get_markersize() > bit.get_markersize()
+
+
+def test_a_legend_of_21_settings_stays_on_the_figure(tmp_path, monkeypatch):
+    """A 7-model x 3-rate study: one column of 21 entries ran off the figure's foot and lost the last two."""
+    import matplotlib.pyplot as plt
+
+    from rnnlab.reporting import sweep_plots
+
+    figures = []
+    monkeypatch.setattr(sweep_plots, "save_figure", lambda fig, path: figures.append(fig))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    for number in range(21):
+        ax.plot([2, 4, 8, 16], [number / 21] * 4, label=f"cell=model{number // 3}, lr={number % 3}")
+    sweep_plots._finish(fig, ax, "x", "y", "title", tmp_path / "figure.png")
+    (drawn,) = figures
+    drawn.canvas.draw()
+    legend, bounds = ax.get_legend(), drawn.bbox
+    box = legend.get_window_extent()
+    assert len(legend.get_texts()) == 21
+    assert box.y0 >= bounds.y0 and box.y1 <= bounds.y1 and box.x1 <= bounds.x1, (box, bounds)
+
+
+def test_an_mqar_sweep_figure_counts_pairs_not_steps(tmp_path, command_here, monkeypatch):
+    from rnnlab.reporting import sweep_plots
+    from rnnlab.reporting.sweep_runs import collect
+
+    sweep = tmp_path / "sweep"
+    result = command_here(
+        "rnnlab", "-m", "task=mqar", "model=gru", "debug=tiny", "logger=none", f"hydra.sweep.dir={sweep}", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    figures = {}
+    monkeypatch.setattr(sweep_plots, "save_figure", lambda fig, path: figures.setdefault(path.name, fig))
+    sweep_plots.plots(collect([sweep]), sweep)
+    assert figures["accuracy_by_length.png"].axes[0].get_xlabel() == "key-value pairs (P)"

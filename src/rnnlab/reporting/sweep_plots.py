@@ -10,6 +10,7 @@ a marker the rest; every figure says how many runs and sequences each point is; 
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -33,6 +34,7 @@ SMOOTHING = 0.9  # TensorBoard's default exponential moving average for the trai
 
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+LEGEND_ROWS = 14  # legend entries a 4.2-inch figure holds at fontsize 9 beside its title and axis labels
 
 
 class Styles:
@@ -78,16 +80,24 @@ class Styles:
         return style
 
 
+def _legend(ax, handles: list, labels: list[str]) -> None:
+    """One entry per label (runs pooled over seeds share one), outside the axes, in as many columns as keep it on
+    the figure (one column of 21, a 7-model x 3-rate study, ran off its foot and lost the last two)."""
+    unique = dict(zip(labels, handles))
+    columns = -(-len(unique) // LEGEND_ROWS)
+    ax.figure.set_figwidth(ax.figure.get_figwidth() + 2.8 * (columns - 1))  # each column its room, not the axes'
+    ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=columns)
+
+
 def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: Path, accuracy: bool = True) -> Path:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if accuracy:
         ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
-    ax.set_title(title, fontsize=9)
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))  # runs pooled over seeds share a label: one entry each
-    ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    # From the axes rightwards, wrapped: a legend in columns narrows the axes, and a centred title ran off the figure
+    ax.set_title(textwrap.fill(title, 110), fontsize=9, loc="left")
+    _legend(ax, *ax.get_legend_handles_labels())
     fig.tight_layout()
     save_figure(fig, path)
     return path
@@ -205,10 +215,11 @@ def accuracy_by_length(runs: list[Run], styles: Styles, path: Path) -> Path:
     _chance(ax, runs)
     set_length_axis(ax, lengths)
     over = f" (mean of {seeds} seeds, 95% band)" if seeds > 1 else ""
+    labels = {str(r.report.get("length_label", "sequence length")) for r in runs}
     return _finish(
         fig,
         ax,
-        "sequence length",
+        labels.pop() if len(labels) == 1 else "length",
         f"test {metric_label(metric)}",
         f"{_task_of(runs)}: test {metric_label(metric)} by length{over}; {_n(runs, seeds)}",
         path,
@@ -256,15 +267,13 @@ def training_curves(runs: list[Run], styles: Styles, path: Path) -> Path | None:
     for ax, title in ((train_ax, "training loss (smoothed)"), (val_ax, "validation loss")):
         if high / max(low, 1e-8) > 10:  # a log axis only where the losses span a decade or more
             ax.set_yscale("log")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=9, loc="left")  # from the axes rightwards: a legend in columns narrows them
         ax.set_xlabel("step")
         ax.grid(True, alpha=0.3)
     losses = sorted({str(r.report.get("loss")) for r in runs if r.report.get("loss")})
     train_ax.set_ylabel(f"loss ({', '.join(losses)})" if losses else "loss")
     fig.suptitle(f"{_task_of(runs)}: loss during training, {runs_text(len(runs))}", fontsize=10)
-    handles, labels = val_ax.get_legend_handles_labels() or train_ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    val_ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _legend(val_ax, *(val_ax.get_legend_handles_labels() or train_ax.get_legend_handles_labels()))
     fig.tight_layout()
     save_figure(fig, path)
     return path

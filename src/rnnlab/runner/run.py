@@ -204,6 +204,7 @@ def _header(cfg: DictConfig, task: Task, model, loss_fn: Loss, device: torch.dev
         "metric": task.metric,
         "test_sequences": task.test_size,  # in each test set (each tested length): what a figure's point stands on
         "chance": task.chance,
+        "length_label": task.length_label,  # what the by-length axis counts (MQAR: key-value pairs)
         **({"floor": task.floor} if task.floor != task.chance else {}),  # what a memoryless model reaches
         **({"reference": reference} if reference else {}),
         **({"published": task.published} if task.published else {}),  # by model: the comparison's anchor column
