@@ -195,7 +195,7 @@ def test_a_two_by_two_sweep_draws_four_runs_that_look_different_in_every_figure(
             assert len(runs) == 4 and len(looks) == 4 and len(labels) == 4, (name, [line.get_label() for line in runs])
             assert all("lr=" in label and "cell=" in label for label in labels)
     assert "loss (cross_entropy)" in figures["training_curves.png"].axes[0].get_ylabel()
-    assert "n = 1 run, 32 test sequences per point" in figures["accuracy_by_length.png"].axes[0].get_title()
+    assert "n = 1 run, 32 test sequences per point" in figures["accuracy_by_length.png"].axes[0].get_title(loc="left")
 
 
 def test_lines_that_coincide_both_stay_visible_in_a_by_length_figure():
