@@ -49,7 +49,8 @@ def test_every_option_composes_validates_and_builds(group, option):
     if task.name != "mnist":  # mnist batches need the data files
         batch = task.make_batch(2, seeded(0, resolve_device("cpu")), resolve_device("cpu"))
         assert model(batch.x, batch.lengths).shape[-1] == loss.num_outputs(task.num_classes)
-    assert optimizer.param_groups[0]["lr"] == cfg.optimizer.lr
+    # built with the configured rate; a warm-up (scheduler=warmup_cosine) starts below it, from that base
+    assert optimizer.param_groups[0]["initial_lr"] == cfg.optimizer.lr == scheduler.base_lrs[0]
 
 
 @pytest.mark.parametrize(
