@@ -1,4 +1,5 @@
-"""scheduler=hold_cosine, the comparisons' schedule: a linear warm-up, a hold, a cosine to eta_min, per group."""
+"""scheduler=hold_cosine and warmup_cosine (hold_cosine warming up over 10%: the comparisons' schedule): a linear
+warm-up, a hold, a cosine to eta_min, per group."""
 
 from __future__ import annotations
 
